@@ -1,0 +1,161 @@
+"""The `ioc` command line. Commands that live in simulators/, processors/ and web/ plug in through the
+`ioc.commands` entry points, so this shared core never imports its siblings."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from importlib.metadata import entry_points
+from types import FrameType
+
+import click
+
+from ioc.broker import BrokerError, EmbeddedBroker
+from ioc.city import load_city
+from ioc.kafka import ensure_topics
+from ioc.settings import describe, get_settings
+from ioc.stack import Part, Stack, StackError
+from ioc.topics import Topics
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def main() -> None:
+    """Nghệ An IOC: simulators, processors and the operations-centre wall on Kafka.
+
+    Every setting is an IOC_* environment variable with a default: see `ioc settings`.
+    """
+
+
+@main.command()
+def settings() -> None:
+    """List every IOC_* setting with its current value, default and meaning."""
+    current = get_settings()
+    for var, default, doc in describe():
+        value = str(getattr(current, var[4:].lower()))
+        mark = "" if value == default else f"  (now {value})"
+        click.echo(f"{var:<26} {default:<18} {doc}{mark}")
+
+
+@main.command()
+def broker() -> None:
+    """Run the embedded Tansu broker in the foreground until Ctrl-C."""
+    s = get_settings()
+    try:
+        with EmbeddedBroker(s.broker_host, s.broker_port) as b:
+            asyncio.run(ensure_topics(s.model_copy(update={"bootstrap": b.bootstrap}), _layout()))
+            click.echo(
+                f"broker ready on {b.bootstrap} in {b.ready_s * 1000:.0f} ms; topics created. Ctrl-C stops."
+            )
+            _wait_for_signal()
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+def topics() -> None:
+    """Create this namespace's topics on IOC_BOOTSTRAP (for an external Kafka cluster)."""
+    s = get_settings()
+    asyncio.run(ensure_topics(s, _layout()))
+    for name, n in _layout().items():
+        click.echo(f"{name}  partitions={n}")
+
+
+@main.command()
+@click.option("--speed", type=float, help="Simulated seconds per real second (default IOC_SPEED).")
+@click.option("--start", "start", help="Simulated start, ISO 8601 or 'now' (default IOC_START).")
+@click.option("--seed", type=int, help="Simulator seed (default IOC_SEED).")
+@click.option("--port", type=int, help="Web port (default IOC_WEB_PORT).")
+@click.option(
+    "--no-sim", is_flag=True, help="Start without simulators (devices or a replay feed the broker)."
+)
+def up(speed: float | None, start: str | None, seed: int | None, port: int | None, no_sim: bool) -> None:
+    """Start the whole embedded stack: broker, Faust worker, web wall and simulators. Ctrl-C stops it."""
+    overrides = {"IOC_SPEED": speed, "IOC_START": start, "IOC_SEED": seed, "IOC_WEB_PORT": port}
+    for var, value in overrides.items():
+        if value is not None:
+            os.environ[var] = str(value)
+    get_settings.cache_clear()
+    s = get_settings()
+    run = [sys.executable, "-m", "ioc"]
+    parts = [Part("worker", [*run, "worker"]), Part("web", [*run, "web"])]
+    if not no_sim:
+        parts.append(Part("simulator", [*run, "simulate", "--live"]))
+    stack = Stack(s, parts, s.data_dir / "logs")
+    t0 = time.monotonic()
+    _stop_on_sigterm()
+    failed = False
+    try:
+        stack.start()
+        click.echo(f"broker ready on {stack.env['IOC_BOOTSTRAP']}; logs in {stack.log_dir}")
+        stack.wait_web()
+        click.echo(f"wall: {stack.web_url}/   (API docs {stack.web_url}/docs)")
+        if not no_sim:
+            areas = list(load_city().areas)
+            stack.wait_live(areas, timeout=90)
+            mem = ", ".join(f"{k} {v:.0f} MB" for k, v in stack.memory_mb().items())
+            click.echo(
+                f"live data for {', '.join(areas)} {time.monotonic() - t0:.1f} s after start; RSS: {mem}"
+            )
+        click.echo("Ctrl-C stops the stack.")
+        stack.watch()
+    except (KeyboardInterrupt, _Stop):
+        click.echo("\nstopping ...")
+    except (StackError, BrokerError, TimeoutError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        failed = True
+    finally:
+        # A second Ctrl-C must not interrupt the orderly stop and leave children behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+    click.echo("stopped.")
+    if failed:
+        sys.exit(1)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_on_sigterm() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _Stop
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _wait_for_signal() -> None:
+    _stop_on_sigterm()
+    try:
+        while True:
+            time.sleep(3600)
+    except (KeyboardInterrupt, _Stop):
+        pass
+
+
+def _layout() -> dict[str, int]:
+    s = get_settings()
+    return Topics(s.namespace).layout(s.partitions)
+
+
+def _plug_in_commands() -> None:
+    for ep in entry_points(group="ioc.commands"):
+        try:
+            main.add_command(ep.load(), ep.name)
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            main.add_command(_broken(ep.name, exc), ep.name)
+
+
+def _broken(name: str, exc: Exception) -> click.Command:
+    @click.command(name, help=f"(unavailable: {exc})", context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        raise click.ClickException(f"`ioc {name}` could not be loaded: {exc!r}")
+
+    return command
+
+
+_plug_in_commands()

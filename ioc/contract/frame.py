@@ -1,0 +1,287 @@
+"""Packed frames: the readings of one sensor group at one tick, as versioned columnar JSON keyed by group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ioc.contract.schemas import EPOCH_MS_MAX, EPOCH_MS_MIN, SCHEMAS, Field, Schema
+
+SCHEMA_VERSION = 1
+MAX_READINGS = 100_000
+_FRAME_KEYS = ("v", "type", "group", "seq", "tick", "cols")
+
+
+class Reason(StrEnum):
+    """Why input was dead-lettered; the closed set operators and counters see."""
+
+    MALFORMED_JSON = "malformed_json"
+    BAD_FRAME = "bad_frame"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    UNKNOWN_TYPE = "unknown_type"
+    BAD_COLUMNS = "bad_columns"
+    BAD_VALUE_TYPE = "bad_value_type"
+    OUT_OF_RANGE = "out_of_range"
+    UNKNOWN_SENSOR = "unknown_sensor"
+    LATE = "late"
+    DUPLICATE = "duplicate"
+
+
+class ContractError(ValueError):
+    """A whole frame is unusable; `reason` is one of Reason, `detail` says what to fix."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Readings of a frame refused for one reason; `rows` index the frame as received."""
+
+    reason: Reason
+    detail: str
+    rows: np.ndarray
+
+
+@dataclass
+class Frame:
+    """Decoded readings as numpy columns; a frame of one reading is a valid frame."""
+
+    type: str
+    group: str
+    seq: int
+    tick: int
+    cols: dict[str, Any]
+    src: str = ""
+    job: str = ""  # replay job id, empty for live data
+    raw_cols: dict[str, list[Any]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.cols["id"])
+
+    @property
+    def schema(self) -> Schema:
+        return SCHEMAS[self.type]
+
+    @property
+    def frame_id(self) -> str:
+        """Deterministic id: the group and its sequence number."""
+        return f"{self.group}#{self.seq}"
+
+    def reading_ids(self) -> list[str]:
+        """Deterministic reading ids: sensor id and event time."""
+        return [f"{i}@{t}" for i, t in zip(self.cols["id"], self.cols["dateObserved"], strict=True)]
+
+    def select(self, rows: np.ndarray) -> Frame:
+        """The same frame restricted to some readings (a boolean mask or indices)."""
+        cols = {k: np.asarray(v)[rows] for k, v in self.cols.items()}
+        return Frame(self.type, self.group, self.seq, self.tick, cols, self.src, self.job)
+
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "v": SCHEMA_VERSION,
+            "type": self.type,
+            "group": self.group,
+            "seq": self.seq,
+            "tick": self.tick,
+            "cols": {k: _wire_column(v) for k, v in self.cols.items()},
+        }
+        if self.src:
+            out["src"] = self.src
+        if self.job:
+            out["job"] = self.job
+        return out
+
+
+def _wire_column(values: Any) -> Any:
+    # orjson serialises numeric numpy arrays natively (NaN becomes null) but not unicode arrays.
+    if isinstance(values, np.ndarray) and values.dtype.kind in "US":
+        return values.tolist()
+    return values
+
+
+def encode(frame: Frame) -> bytes:
+    """The frame as compact JSON bytes; the same frame always gives the same bytes."""
+    return orjson.dumps(frame.wire(), option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def single(type_: str, group: str, seq: int, reading: dict[str, Any], src: str = "") -> Frame:
+    """A frame of one reading, as a real device would publish it."""
+    cols = {k: [v] for k, v in reading.items()}
+    return Frame(type_, group, seq, int(reading["dateObserved"]), cols, src)
+
+
+def decode(raw: bytes | str) -> Frame:
+    """Parse and check a frame's envelope and column shapes; raise ContractError with a reason if unusable.
+
+    Values are converted to numpy columns; per-reading checks (ranges, unknown sensors) are `validate`'s job.
+    """
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ContractError(Reason.MALFORMED_JSON, f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise ContractError(Reason.BAD_FRAME, f"a frame is a JSON object, got {type(doc).__name__}")
+    version = doc.get("v")
+    if version != SCHEMA_VERSION:
+        raise ContractError(
+            Reason.UNSUPPORTED_VERSION, f"frame version {version!r}; this build reads v={SCHEMA_VERSION}"
+        )
+    missing = [k for k in _FRAME_KEYS if k not in doc]
+    if missing:
+        raise ContractError(Reason.BAD_FRAME, f"missing frame keys {missing}")
+    schema = SCHEMAS.get(doc["type"]) if isinstance(doc["type"], str) else None
+    if schema is None:
+        raise ContractError(Reason.UNKNOWN_TYPE, f"unknown type {doc['type']!r}; known: {sorted(SCHEMAS)}")
+    group, seq, tick = doc["group"], doc["seq"], doc["tick"]
+    if not isinstance(group, str) or not 0 < len(group) <= 128:
+        raise ContractError(Reason.BAD_FRAME, "group must be a non-empty string of at most 128 characters")
+    if not _is_int(seq) or seq < 0:
+        raise ContractError(Reason.BAD_FRAME, f"seq must be a non-negative integer, got {seq!r}")
+    if not _is_int(tick) or not EPOCH_MS_MIN <= tick <= EPOCH_MS_MAX:
+        raise ContractError(Reason.BAD_FRAME, f"tick must be epoch milliseconds (2000..2100), got {tick!r}")
+    raw_cols = doc["cols"]
+    _check_shape(schema, raw_cols)
+    return Frame(
+        schema.type,
+        group,
+        seq,
+        tick,
+        dict(raw_cols),
+        str(doc.get("src", "")),
+        str(doc.get("job", "")),
+        raw_cols=raw_cols,
+    )
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _check_shape(schema: Schema, cols: Any) -> None:
+    if not isinstance(cols, dict):
+        raise ContractError(Reason.BAD_COLUMNS, "cols must be an object of column arrays")
+    absent = [f.name for f in schema.columns if f.required and f.name not in cols]
+    if absent:
+        raise ContractError(Reason.BAD_COLUMNS, f"{schema.type} needs columns {absent}")
+    lengths = {k: len(v) if isinstance(v, list) else -1 for k, v in cols.items()}
+    if any(n < 0 for n in lengths.values()):
+        raise ContractError(Reason.BAD_COLUMNS, "every column must be an array")
+    sizes = set(lengths.values())
+    if len(sizes) != 1:
+        raise ContractError(Reason.BAD_COLUMNS, f"columns differ in length: {lengths}")
+    n = sizes.pop()
+    if not 1 <= n <= MAX_READINGS:
+        raise ContractError(Reason.BAD_COLUMNS, f"a frame holds 1..{MAX_READINGS} readings, got {n}")
+
+
+KnownSensors = Callable[[str, np.ndarray], np.ndarray]
+
+
+def validate(frame: Frame, known: KnownSensors | None = None) -> tuple[Frame, list[Rejection]]:
+    """Convert columns and check every reading; return the valid readings and what was refused, and why.
+
+    `known(type, ids)` returns a boolean mask of ids that are registered sensors of that type.
+    """
+    schema = frame.schema
+    n = len(frame.cols["id"])
+    refused = np.zeros(n, dtype=bool)
+    rejections: list[Rejection] = []
+
+    def refuse(mask: np.ndarray, reason: Reason, detail: str) -> None:
+        fresh = mask & ~refused
+        if fresh.any():
+            rejections.append(Rejection(reason, detail, np.flatnonzero(fresh)))
+            refused[:] |= fresh
+
+    cols: dict[str, np.ndarray] = {}
+    for f in schema.columns:
+        if f.name not in frame.cols:
+            continue
+        values, bad_type = _column(f, frame.cols[f.name])
+        refuse(bad_type, Reason.BAD_VALUE_TYPE, f"{f.name} must be {_KIND_NAMES[f.kind]}")
+        refuse(_out_of_range(f, values), Reason.OUT_OF_RANGE, _range_text(f))
+        cols[f.name] = values
+    if known is not None:
+        refuse(
+            ~known(schema.type, cols["id"]), Reason.UNKNOWN_SENSOR, f"id is not a registered {schema.type}"
+        )
+    checked = Frame(frame.type, frame.group, frame.seq, frame.tick, cols, frame.src, frame.job)
+    if refused.any():
+        checked = checked.select(~refused)
+    return checked, rejections
+
+
+def parse(raw: bytes | str, known: KnownSensors | None = None) -> tuple[Frame | None, list[Rejection]]:
+    """decode + validate; never raises. A whole-frame error comes back as one rejection with no rows."""
+    try:
+        frame = decode(raw)
+    except ContractError as exc:
+        return None, [Rejection(exc.reason, exc.detail, np.empty(0, dtype=np.int64))]
+    return validate(frame, known)
+
+
+_KIND_NAMES = {"f": "a number or null", "i": "an integer", "s": "a string", "b": "true or false"}
+_DTYPES = {"f": np.float64, "i": np.int64, "b": np.bool_}
+
+
+def _column(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Convert one column; return (array, rows whose value has the wrong type)."""
+    arr = np.asarray(values)
+    fast = {"f": "fiu", "i": "iu", "s": "U", "b": "b"}[f.kind]
+    if arr.dtype.kind in fast and arr.ndim == 1:
+        arr = arr if f.kind == "s" else arr.astype(_DTYPES[f.kind], copy=False)
+        bad = np.isnan(arr) if f.kind == "f" and not f.nullable else np.zeros(len(arr), dtype=bool)
+        return arr, bad
+    return _column_slow(f, values)
+
+
+def _column_slow(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    # Only mixed or null-bearing columns get here; the per-value check finds which readings are wrong.
+    ok = [_value_ok(f, v) for v in values]
+    bad = ~np.asarray(ok, dtype=bool)
+    fill: Any = {"f": np.nan, "i": 0, "s": "", "b": False}[f.kind]
+    cleaned = [v if good and v is not None else fill for v, good in zip(values, ok, strict=True)]
+    if f.kind == "s":
+        return np.asarray(cleaned, dtype=str), bad
+    return np.asarray(cleaned, dtype=_DTYPES[f.kind]), bad
+
+
+def _value_ok(f: Field, v: Any) -> bool:
+    if v is None:
+        return f.nullable
+    if f.kind == "f":
+        return isinstance(v, int | float) and not isinstance(v, bool)
+    if f.kind == "i":
+        return _is_int(v)
+    if f.kind == "s":
+        return isinstance(v, str)
+    return isinstance(v, bool)
+
+
+def _out_of_range(f: Field, values: np.ndarray) -> np.ndarray:
+    if f.choices:
+        return ~np.isin(values, f.choices)
+    if f.kind not in "fi" or (f.lo is None and f.hi is None):
+        return np.zeros(len(values), dtype=bool)
+    bad = np.zeros(len(values), dtype=bool)
+    # NaN compares False both ways, so a null that passed the type check is never out of range.
+    if f.lo is not None:
+        bad |= values < f.lo
+    if f.hi is not None:
+        bad |= values > f.hi
+    return bad
+
+
+def _range_text(f: Field) -> str:
+    if f.choices:
+        return f"{f.name} must be one of {list(f.choices)}"
+    return f"{f.name} must lie in [{f.lo}, {f.hi}] {f.unit}".rstrip()

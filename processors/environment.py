@@ -1,0 +1,119 @@
+"""Environment indicators: VN_AQI per air-quality station, latest weather, water levels vs flood levels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ioc import vn_aqi
+from ioc.city import City
+from ioc.clock import HOUR_MS
+from ioc.contract import POLLUTANTS, Frame
+from processors.airquality import AirQualityGroup
+
+WEATHER_FIELDS = (
+    "temperature",
+    "relativeHumidity",
+    "precipitation",
+    "windSpeed",
+    "windDirection",
+    "atmosphericPressure",
+)
+FLOOD_STATUS = ("normal", "alert1", "alert2", "alert3")  # báo động 1-3
+
+
+def _num(x: Any) -> float | None:
+    value = float(x)
+    return None if np.isnan(value) else round(value, 2)
+
+
+class EnvironmentState:
+    """What the environment agent knows per sensor group; `drain()` gives the changed groups' aggregates."""
+
+    def __init__(self, city: City) -> None:
+        self.city = city
+        self.aq: dict[str, AirQualityGroup] = {}
+        self.latest: dict[str, dict[str, Any]] = {}  # weather and water: last reading per sensor
+        self.dirty: set[tuple[str, str]] = set()
+
+    def add(self, frame: Frame) -> None:
+        if frame.type == "AirQualityObserved":
+            group = self.aq.get(frame.group)
+            if group is None:
+                ids = [s.id for s in self.city.groups[(frame.type, frame.group)]]
+                group = self.aq[frame.group] = AirQualityGroup(ids)
+            group.add(frame)
+        else:
+            self._keep_latest(frame)
+        self.dirty.add((frame.type, frame.group))
+
+    def _keep_latest(self, frame: Frame) -> None:
+        fields = WEATHER_FIELDS if frame.type == "WeatherObserved" else ("currentLevel",)
+        for i, sensor_id in enumerate(frame.cols["id"].tolist()):
+            t = int(frame.cols["dateObserved"][i])
+            prev = self.latest.get(sensor_id)
+            if prev is None or prev["t"] <= t:
+                self.latest[sensor_id] = {
+                    "t": t,
+                    **{f: float(frame.cols[f][i]) for f in fields if f in frame.cols},
+                }
+
+    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+        """(group, aggregate document) for every group changed since the last drain."""
+        out = []
+        for type_, group in sorted(self.dirty):
+            if type_ == "AirQualityObserved":
+                out.append((group, self.aqi_document(group)))
+            elif type_ == "WeatherObserved":
+                out.append((group, self._latest_document("weather", type_, group)))
+            else:
+                out.append((group, self._water_document(group)))
+        self.dirty.clear()
+        return out
+
+    def aqi_document(self, group: str) -> dict[str, Any]:
+        g = self.aq[group]
+        hour = g.current_hour
+        result = g.aqi(hour)
+        dominant = result.dominant()
+        nowcast = {p: vn_aqi.nowcast(g.hourly_means(hour, vn_aqi.NOWCAST_HOURS)[p]) for p in ("pm25", "pm10")}
+        items = []
+        for i, sensor_id in enumerate(g.ids.tolist()):
+            value = result.aqi[i]
+            band = vn_aqi.band_of(int(value)) if not np.isnan(value) else None
+            items.append(
+                {
+                    "id": sensor_id,
+                    "t": int(g.last_t[i]),
+                    "aqi": None if band is None else int(value),
+                    "band": None if band is None else band.level,
+                    "dominant": dominant[i],
+                    "sub": {p: _num(vn_aqi.round_index(result.sub[p][i])) for p in POLLUTANTS},
+                    "last": {p: _num(g.last[i, k]) for k, p in enumerate(POLLUTANTS)},
+                    "nowcast": {p: _num(nowcast[p][i]) for p in nowcast},
+                }
+            )
+        return {
+            "v": 1,
+            "kind": "aqi",
+            "group": group,
+            "hour": hour * HOUR_MS,
+            "provisional": True,
+            "items": items,
+        }
+
+    def _latest_document(self, kind: str, type_: str, group: str) -> dict[str, Any]:
+        items = [
+            {"id": s.id, **self.latest[s.id]} for s in self.city.groups[(type_, group)] if s.id in self.latest
+        ]
+        return {"v": 1, "kind": kind, "group": group, "items": items}
+
+    def _water_document(self, group: str) -> dict[str, Any]:
+        doc = self._latest_document("water", "FloodMonitoring", group)
+        for item in doc["items"]:
+            levels = self.city.sensors[item["id"]].props["levels"]
+            exceeded = sum(item["currentLevel"] >= lvl for lvl in levels)
+            item["status"] = FLOOD_STATUS[exceeded]
+            item["levels"] = levels
+        return doc

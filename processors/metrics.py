@@ -1,0 +1,13 @@
+"""The worker's Prometheus counters: readings accepted and dead-lettered per domain and reason."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+FRAMES = Counter("ioc_frames_total", "Raw frames read", ["domain"])
+READINGS = Counter("ioc_readings_accepted_total", "Readings that passed intake", ["domain"])
+DEADLETTERS = Counter("ioc_deadletter_total", "Dead-letter entries written", ["domain", "reason"])
+DEADLETTER_READINGS = Counter(
+    "ioc_deadletter_readings_total", "Readings refused (a whole-frame error counts 1)", ["domain", "reason"]
+)
+AGGREGATES = Counter("ioc_aggregate_records_total", "Aggregate records emitted", ["kind"])

@@ -1,0 +1,121 @@
+"""`ioc up` end to end: the whole embedded stack starts, the wall page shows live data for the three areas
+in a real browser, and Ctrl-C stops every process."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from ioc import procs
+from ioc.city import load_city
+from ioc.vn_aqi import BANDS
+from tests.helpers import http_json
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Stack:
+    proc: subprocess.Popen[bytes]
+    url: str
+    ports: list[int]
+    log: Path
+    live_after_s: float
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("up")
+    ports = [procs.free_port() for _ in range(3)]
+    env = procs.children_env(
+        {
+            "IOC_BROKER_PORT": str(ports[0]),
+            "IOC_WEB_PORT": str(ports[1]),
+            "IOC_WORKER_WEB_PORT": str(ports[2]),
+            "IOC_DATA_DIR": str(tmp / "data"),
+            "IOC_SPEED": "60",  # a simulated minute per second, so values visibly change within the test
+            "IOC_SESSION_TIMEOUT_MS": "2000",
+        }
+    )
+    log = tmp / "up.log"
+    started = time.monotonic()
+    proc = procs.spawn([sys.executable, "-m", "ioc", "up"], log, env)
+    url = f"http://127.0.0.1:{ports[1]}"
+
+    def live() -> bool:
+        assert proc.poll() is None, log.read_text()
+        try:
+            areas = http_json(f"{url}/health", 1)["areas"]
+        except OSError:
+            return False
+        return all(areas.get(a, 0) > 0 for a in load_city().areas)
+
+    # Acceptance: live data for Vinh, Cửa Lò and Hoàng Mai within 30 s of `ioc up`.
+    procs.wait_for(live, 30, 0.2, "live data for the three areas")
+    stack = Stack(proc, url, ports, log, time.monotonic() - started)
+    try:
+        yield stack
+    finally:
+        procs.stop(proc, timeout=30)
+
+
+def test_up_serves_live_data_for_all_three_areas(stack: Stack) -> None:
+    health = http_json(f"{stack.url}/health")
+    assert health["feed"]["connected"] and health["feed"]["records"] > 0
+    assert set(health["areas"]) == {"vinh", "cua-lo", "hoang-mai"}
+    assert all(n > 0 for n in health["areas"].values())
+    print(f"live data {stack.live_after_s:.1f} s after `ioc up`")
+
+
+def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, artifacts: str) -> None:
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(stack.url + "/")
+    for area, name in (("vinh", "Vinh"), ("cua-lo", "Cửa Lò"), ("hoang-mai", "Hoàng Mai")):
+        column = page.locator(f'[data-area="{area}"]')
+        expect(column.locator("h2")).to_contain_text(name)
+        expect(column.locator(".station[data-aqi]:not([data-aqi=''])").first).to_be_visible(timeout=15_000)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    expect(page.locator("#mode")).to_have_text("LIVE ×60")
+
+    # Every card's colour is its VN_AQI band's colour (Decision 1459, Table 1).
+    # Read all cards in one evaluation: the page redraws them on every delta.
+    cards = page.evaluate(
+        """() => [...document.querySelectorAll('.station')].filter(e => e.dataset.aqi)
+              .map(e => [Number(e.dataset.aqi), getComputedStyle(e).borderLeftColor])"""
+    )
+    assert len(cards) == len(load_city().sensors_of("AirQualityObserved"))
+    for aqi, colour in cards:
+        band = next(b for b in BANDS if aqi <= b.hi)
+        assert colour == "rgb({}, {}, {})".format(*band.rgb), (aqi, colour)
+
+    # Live: the simulated clock moves and new deltas arrive without reloading the page.
+    clock_before = page.locator("#clock").inner_text()
+    version_before = page.evaluate("window.__wall.version")
+    messages_before = page.evaluate("window.__wall.messages")
+    page.wait_for_function(
+        f"window.__wall.version > {version_before} && window.__wall.messages > {messages_before}",
+        timeout=15_000,
+    )
+    expect(page.locator("#clock")).not_to_have_text(clock_before, timeout=15_000)
+    page.screenshot(path=str(Path(artifacts) / "wall.png"))
+    assert errors == []
+    page.close()
+
+
+def test_ctrl_c_stops_every_process(stack: Stack) -> None:
+    stack.proc.send_signal(signal.SIGINT)
+    assert stack.proc.wait(45) == 0, stack.log.read_text()[-3000:]
+    out = stack.log.read_text()
+    assert "stopping" in out and "stopped." in out
+    for port in stack.ports:
+        assert not procs.port_open("127.0.0.1", port), f"port {port} still open after Ctrl-C"

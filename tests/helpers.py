@@ -1,0 +1,153 @@
+"""Test plumbing shared by integration and browser tests: real processes, real broker, real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from ioc import procs
+from ioc.contract import Frame, encode
+from ioc.kafka import ensure_topics, make_producer
+from ioc.settings import Settings
+from ioc.topics import Topics
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(os.environ.get("IOC_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
+_counter = itertools.count()
+
+
+def unique_namespace(prefix: str = "t") -> str:
+    return f"{prefix}{os.getpid()}-{next(_counter)}"
+
+
+@dataclass
+class Services:
+    """ioc worker / ioc web as child processes of the test, configured only through IOC_* variables."""
+
+    env: dict[str, str]
+    log_dir: Path
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(
+        self, name: str, *args: str, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        env = {**self.env, **(extra_env or {})}
+        proc = procs.spawn([sys.executable, "-m", "ioc", *args], self.log_dir / f"{name}.log", env)
+        self.procs[name] = proc
+        return proc
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def assert_running(self) -> None:
+        for name, p in self.procs.items():
+            assert p.poll() is None, f"{name} exited with {p.returncode}:\n{self.log(name)[-3000:]}"
+
+    def stop(self, name: str | None = None) -> None:
+        for n in [name] if name else list(self.procs):
+            procs.stop(self.procs.pop(n), timeout=15)
+
+
+def service_env(bootstrap: str, namespace: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "IOC_BOOTSTRAP": bootstrap,
+            "IOC_NAMESPACE": namespace,
+            "IOC_SESSION_TIMEOUT_MS": "2000",  # Tansu joins after half of it
+            "IOC_EMIT_INTERVAL_S": "0.2",
+            "IOC_PUSH_HZ": "10",
+            "IOC_WORKER_WEB_PORT": str(procs.free_port()),
+            "IOC_WEB_PORT": str(procs.free_port()),
+            "IOC_LOG_LEVEL": "info",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def settings_for(env: dict[str, str]) -> Settings:
+    return Settings(bootstrap=env["IOC_BOOTSTRAP"], namespace=env["IOC_NAMESPACE"])
+
+
+def http_json(url: str, timeout: float = 2.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return orjson.loads(r.read())
+
+
+def http_text(url: str, timeout: float = 2.0) -> str:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return str(r.read().decode())
+
+
+def wait_http(url: str, timeout: float, services: Services | None = None) -> None:
+    def ok() -> bool:
+        if services is not None:
+            services.assert_running()
+        try:
+            http_text(url, 1.0)
+            return True
+        except OSError:
+            return False
+
+    procs.wait_for(ok, timeout, 0.1, url)
+
+
+async def produce(settings: Settings, topic: str, records: Iterable[tuple[bytes, bytes]]) -> None:
+    producer = make_producer(settings, linger_ms=0)
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(
+    settings: Settings, topic: str, until: Callable[[list[dict[str, Any]]], bool], limit_s: float
+) -> list[dict[str, Any]]:
+    """Read a topic from the start (no group) until `until(records)` holds or the time is up."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=50)
+    await consumer.start()
+    docs: list[dict[str, Any]] = []
+    try:
+        parts = consumer.partitions_for_topic(topic) or {0}
+        consumer.assign([TopicPartition(topic, p) for p in parts])
+        await consumer.seek_to_beginning()
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline and not until(docs):
+            batch = await consumer.getmany(timeout_ms=200)
+            for records in batch.values():
+                docs += [orjson.loads(r.value) for r in records]
+    finally:
+        await consumer.stop()
+    return docs
+
+
+def create_topics(settings: Settings) -> None:
+    asyncio.run(ensure_topics(settings, Topics(settings.namespace).layout(settings.partitions)))
+
+
+def aq_frame(group: str, ids: list[str], seq: int, t_ms: int, pm25: list[float]) -> bytes:
+    n = len(ids)
+    cols = {
+        "id": np.array(ids),
+        "dateObserved": np.full(n, t_ms, dtype=np.int64),
+        "pm25": np.array(pm25, dtype=float),
+        "pm10": np.full(n, np.nan),
+    }
+    return encode(Frame("AirQualityObserved", group, seq, t_ms, cols, "test"))

@@ -1,0 +1,188 @@
+"""The event contract: round trips, determinism, and a clear reason for every kind of bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+import pytest
+
+from ioc.contract import Frame, Reason, decode, encode, parse, single, validate
+
+T0 = 1_763_800_000_000
+
+
+def aq_frame(**cols: object) -> Frame:
+    base: dict[str, object] = {
+        "id": np.array(["AQ-VIN-01", "AQ-VIN-02"]),
+        "dateObserved": np.array([T0, T0]),
+        "pm25": np.array([12.5, np.nan]),
+        "pm10": np.array([20.0, 31.0]),
+    }
+    base.update(cols)
+    return Frame("AirQualityObserved", "aq.vinh", 7, T0, base, "sim")
+
+
+def wire(doc: dict[str, object]) -> bytes:
+    return orjson.dumps(doc)
+
+
+def envelope(cols: dict[str, object], **over: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "v": 1,
+        "type": "AirQualityObserved",
+        "group": "aq.vinh",
+        "seq": 1,
+        "tick": T0,
+        "cols": cols,
+    }
+    doc.update(over)
+    return doc
+
+
+def test_round_trip_keeps_values_and_nulls() -> None:
+    raw = encode(aq_frame())
+    frame, rejected = parse(raw)
+    assert rejected == []
+    assert frame is not None
+    assert frame.frame_id == "aq.vinh#7"
+    assert frame.cols["id"].tolist() == ["AQ-VIN-01", "AQ-VIN-02"]
+    assert frame.cols["pm25"][0] == 12.5 and np.isnan(frame.cols["pm25"][1])
+    assert frame.reading_ids() == [f"AQ-VIN-01@{T0}", f"AQ-VIN-02@{T0}"]
+
+
+def test_encoding_is_deterministic_and_null_for_nan() -> None:
+    a, b = encode(aq_frame()), encode(aq_frame())
+    assert a == b
+    assert b'"pm25":[12.5,null]' in a
+
+
+def test_single_reading_is_a_valid_frame() -> None:
+    f = single("FloodMonitoring", "wl.vinh", 3, {"id": "WL-VIN-BT", "dateObserved": T0, "currentLevel": 1.23})
+    frame, rejected = parse(encode(f))
+    assert rejected == [] and frame is not None and frame.n == 1
+    assert frame.cols["currentLevel"].tolist() == [1.23]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", Reason.MALFORMED_JSON),
+        (b"[1, 2]", Reason.BAD_FRAME),
+        (wire(envelope({}, v=2)), Reason.UNSUPPORTED_VERSION),
+        (wire({"v": 1, "type": "AirQualityObserved"}), Reason.BAD_FRAME),
+        (wire(envelope({}, type="Teleporter")), Reason.UNKNOWN_TYPE),
+        (wire(envelope({}, group="")), Reason.BAD_FRAME),
+        (wire(envelope({}, seq=-1)), Reason.BAD_FRAME),
+        (wire(envelope({}, tick=12)), Reason.BAD_FRAME),
+        (wire(envelope({"id": ["A"]})), Reason.BAD_COLUMNS),
+        (wire(envelope({"id": ["A", "B"], "dateObserved": [T0]})), Reason.BAD_COLUMNS),
+        (wire(envelope({"id": [], "dateObserved": []})), Reason.BAD_COLUMNS),
+        (wire(envelope({"id": "A", "dateObserved": T0})), Reason.BAD_COLUMNS),
+    ],
+)
+def test_whole_frame_errors_have_a_reason_and_no_frame(raw: bytes, reason: Reason) -> None:
+    frame, rejected = parse(raw)
+    assert frame is None
+    assert [r.reason for r in rejected] == [reason]
+    assert rejected[0].detail  # says what is wrong
+
+
+def test_row_errors_refuse_only_the_bad_readings() -> None:
+    cols = {
+        "id": ["AQ-VIN-01", "AQ-VIN-02", "AQ-VIN-03", "AQ-VIN-04", "NOT-A-SENSOR"],
+        "dateObserved": [T0, T0, 5, T0, T0],
+        "pm25": [10.0, "high", 20.0, -3.0, 9.0],
+    }
+    known = lambda _type, ids: ids != "NOT-A-SENSOR"  # noqa: E731
+    frame, rejected = parse(wire(envelope(cols)), known)
+    # One rejection per column and reason, so the detail names the offending column.
+    assert sorted((r.reason, r.rows.tolist(), r.detail.split()[0]) for r in rejected) == [
+        (Reason.BAD_VALUE_TYPE, [1], "pm25"),
+        (Reason.OUT_OF_RANGE, [2], "dateObserved"),
+        (Reason.OUT_OF_RANGE, [3], "pm25"),
+        (Reason.UNKNOWN_SENSOR, [4], "id"),
+    ]
+    assert frame is not None
+    assert frame.cols["id"].tolist() == ["AQ-VIN-01"]
+    assert frame.cols["pm25"].tolist() == [10.0]
+
+
+def test_each_reading_gets_only_its_first_reason() -> None:
+    cols = {"id": ["X"], "dateObserved": [T0], "pm25": ["bad"]}
+    _, rejected = parse(wire(envelope(cols)), lambda _t, ids: np.zeros(len(ids), bool))
+    assert [(r.reason, r.rows.tolist()) for r in rejected] == [(Reason.BAD_VALUE_TYPE, [0])]
+
+
+def test_null_only_where_the_schema_allows_it() -> None:
+    doc = {
+        "v": 1,
+        "type": "WeatherObserved",
+        "group": "wx.vinh",
+        "seq": 1,
+        "tick": T0,
+        "cols": {
+            "id": ["WX-VIN-01", "WX-VIN-01"],
+            "dateObserved": [T0, T0 + 1],
+            "temperature": [30.1, None],
+            "relativeHumidity": [0.7, 0.7],
+            "precipitation": [0.0, 0.0],
+            "windSpeed": [1.0, 1.0],
+            "windDirection": [90.0, 90.0],
+            "atmosphericPressure": [1010.0, 1010.0],
+        },
+    }
+    frame, rejected = parse(wire(doc))
+    assert [(r.reason, r.rows.tolist()) for r in rejected] == [(Reason.BAD_VALUE_TYPE, [1])]
+    assert frame is not None and frame.n == 1
+
+
+def test_enumerations_are_checked() -> None:
+    doc = {
+        "v": 1,
+        "type": "Streetlight",
+        "group": "LC-VIN-001",
+        "seq": 1,
+        "tick": T0,
+        "cols": {
+            "id": ["a", "b"],
+            "dateObserved": [T0, T0],
+            "powerState": ["on", "exploded"],
+            "status": ["ok", "ok"],
+            "illuminanceLevel": [1.0, 1.0],
+            "powerConsumption": [120.0, 0.0],
+        },
+    }
+    frame, rejected = parse(wire(doc))
+    assert [(r.reason, r.rows.tolist()) for r in rejected] == [(Reason.OUT_OF_RANGE, [1])]
+    assert "powerState" in rejected[0].detail
+    assert frame is not None and frame.cols["powerState"].tolist() == ["on"]
+
+
+def test_integers_must_be_integers() -> None:
+    doc = {
+        "v": 1,
+        "type": "TrafficFlowObserved",
+        "group": "tf.vinh.le-duan",
+        "seq": 1,
+        "tick": T0,
+        "cols": {
+            "id": ["a", "b"],
+            "dateObserved": [T0, T0],
+            "period": [60, 60],
+            "intensity": [10, 10.5],
+            "intensityMotorcycle": [9, 9],
+            "intensityCar": [1, 1],
+            "intensityHeavy": [0, 0],
+            "occupancy": [0.1, 0.1],
+            "averageVehicleSpeed": [35.0, None],
+        },
+    }
+    frame, rejected = parse(wire(doc))
+    assert [(r.reason, r.rows.tolist()) for r in rejected] == [(Reason.BAD_VALUE_TYPE, [1])]
+    assert frame is not None and frame.cols["intensity"].dtype == np.int64
+
+
+def test_validate_leaves_a_clean_frame_whole() -> None:
+    decoded = decode(encode(aq_frame()))
+    valid, rejected = validate(decoded, lambda _t, ids: np.ones(len(ids), bool))
+    assert rejected == [] and valid.n == 2

@@ -1,0 +1,92 @@
+"""Wall state and websocket fan-out: coalesced deltas, subscriptions, bounded queues and resnapshots."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+
+from ioc.city import load_city
+from web.hub import Hub
+from web.state import Subscription, WallState
+
+
+def aqi_doc(station: str, aqi: int, t: int = 1000) -> dict[str, object]:
+    return {
+        "v": 1,
+        "kind": "aqi",
+        "group": "g",
+        "hour": 0,
+        "items": [{"id": station, "t": t, "aqi": aqi, "band": 2}],
+    }
+
+
+def test_state_coalesces_changes_per_entity() -> None:
+    s = WallState(load_city())
+    s.apply(aqi_doc("AQ-VIN-01", 60))
+    s.apply(aqi_doc("AQ-VIN-01", 61))
+    s.apply(aqi_doc("AQ-CL-01", 40))
+    s.apply(aqi_doc("AQ-CL-01", 40))  # unchanged: not a change
+    changes = s.take_changes()
+    assert [(c["id"], c["aqi"]) for c in changes] == [("AQ-VIN-01", 61), ("AQ-CL-01", 40)]
+    assert s.take_changes() == []
+    assert s.areas_live() == {"vinh": 1, "cua-lo": 1, "hoang-mai": 0}
+
+
+def test_unknown_sensors_and_kinds_are_ignored() -> None:
+    s = WallState(load_city())
+    assert s.apply(aqi_doc("NOT-A-STATION", 10)) == 0
+    assert s.apply({"kind": "mystery", "items": [{"id": "AQ-VIN-01"}]}) == 0
+    assert s.items == {}
+
+
+def test_subscriptions_filter_snapshots_and_deltas() -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        s = WallState(load_city())
+        hub = Hub(s, push_hz=4, queue_size=8, mode=lambda: {"kind": "live"})
+        got: list[str] = []
+
+        async def send(text: str) -> None:
+            got.append(text)
+
+        s.apply(aqi_doc("AQ-VIN-01", 60))
+        await hub.connect(send, Subscription.parse("cua-lo", None))
+        s.apply(aqi_doc("AQ-VIN-01", 70))
+        s.apply(aqi_doc("AQ-CL-01", 30))
+        hub.push()
+        await asyncio.sleep(0.01)
+        return [orjson.loads(m) for m in got]
+
+    msgs = asyncio.run(scenario())
+    assert [m["type"] for m in msgs] == ["snapshot", "delta"]
+    assert msgs[0]["items"] == []  # Vinh is not subscribed
+    assert [i["id"] for i in msgs[1]["items"]] == ["AQ-CL-01"]
+
+
+def test_slow_client_gets_a_fresh_snapshot_not_a_backlog() -> None:
+    async def scenario() -> tuple[list[dict[str, Any]], int, int]:
+        s = WallState(load_city())
+        hub = Hub(s, push_hz=4, queue_size=3, mode=lambda: {"kind": "live"})
+        release = asyncio.Event()
+        got: list[str] = []
+
+        async def stuck_send(text: str) -> None:
+            await release.wait()
+            got.append(text)
+
+        client = await hub.connect(stuck_send, Subscription())
+        await asyncio.sleep(0)  # the writer takes the first snapshot and blocks on send
+        for k in range(20):
+            s.apply(aqi_doc("AQ-VIN-01", k, t=k))
+            hub.push()
+        size = client.queue.qsize()
+        release.set()
+        await asyncio.sleep(0.05)
+        return [orjson.loads(m) for m in got], size, client.resnapshots
+
+    msgs, queued, resnapshots = asyncio.run(scenario())
+    assert queued <= 3
+    assert resnapshots >= 1
+    assert msgs[-1]["items"][0]["aqi"] == 19  # the newest value arrives
+    assert len(msgs) <= 5  # not one message per change

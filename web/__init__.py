@@ -1,0 +1,1 @@
+"""The operations-centre wall: FastAPI websocket feed, REST API and the live page."""

@@ -1,0 +1,56 @@
+"""The wall server: FastAPI app whose lifespan runs the Kafka feed and the websocket broadcaster."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from ioc.city import load_city
+from ioc.settings import Settings, get_settings
+from web.context import WallContext
+from web.feed import Feed
+from web.hub import Hub
+from web.routes import city, health, state, ws
+from web.state import WallState
+
+STATIC = resources.files("web").joinpath("static")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    s = settings or get_settings()
+    city_model = load_city()
+    wall_state = WallState(city_model)
+    ctx: WallContext
+    hub = Hub(wall_state, s.push_hz, s.client_queue, mode=lambda: ctx.mode())
+    ctx = WallContext(s, city_model, wall_state, hub, Feed(s, wall_state))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(ctx.feed.run()), asyncio.create_task(ctx.hub.run())]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(title="Nghệ An IOC wall", version="0.1.0", lifespan=lifespan)
+    app.state.wall = ctx
+    for module in (health, state, city, ws):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(str(STATIC.joinpath("index.html")))
+
+    return app

@@ -1,0 +1,113 @@
+"""Fan-out to websocket clients: a snapshot on connect, then coalesced deltas a few times a second.
+
+Each client has a bounded queue; a client that falls behind gets its queue dropped and one fresh snapshot,
+never an ever-growing backlog. A delta is encoded once per distinct subscription, not once per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from web.state import Subscription, WallState
+
+log = logging.getLogger("ioc.hub")
+Send = Callable[[str], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Client:
+    send: Send
+    sub: Subscription
+    queue: asyncio.Queue[str]
+    resnapshots: int = 0
+    sent: int = 0
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class Hub:
+    def __init__(
+        self, state: WallState, push_hz: float, queue_size: int, mode: Callable[[], dict[str, Any]]
+    ) -> None:
+        self.state = state
+        self.interval = 1.0 / push_hz
+        self.queue_size = queue_size
+        self.mode = mode  # LIVE / REPLAY banner facts
+        self.clients: set[Client] = set()
+        self.pushes = 0
+
+    def message(self, type_: str, items: list[dict[str, Any]]) -> str:
+        body = {
+            "type": type_,
+            "version": self.state.version,
+            "sim_time": self.state.sim_time_ms,
+            "server_time": int(time.time() * 1000),
+            "mode": self.mode(),
+            "items": items,
+        }
+        return orjson.dumps(body).decode()
+
+    def snapshot_for(self, sub: Subscription) -> str:
+        return self.message("snapshot", self.state.snapshot(sub))
+
+    async def connect(self, send: Send, sub: Subscription) -> Client:
+        client = Client(send, sub, asyncio.Queue(self.queue_size))
+        client.queue.put_nowait(self.snapshot_for(sub))
+        client.task = asyncio.create_task(self._writer(client))
+        self.clients.add(client)
+        return client
+
+    def disconnect(self, client: Client) -> None:
+        self.clients.discard(client)
+        if client.task is not None:
+            client.task.cancel()
+
+    async def _writer(self, client: Client) -> None:
+        with contextlib.suppress(Exception):  # a closed socket ends this client's writer, nothing else
+            while True:
+                text = await client.queue.get()
+                await client.send(text)
+                client.sent += 1
+
+    def push(self) -> int:
+        """Queue the changes since the last push to every client; return how many clients got one."""
+        changed = self.state.take_changes()
+        if not changed:
+            return 0
+        encoded: dict[Subscription, str | None] = {}
+        delivered = 0
+        for client in list(self.clients):
+            if client.sub not in encoded:
+                items = [i for i in changed if client.sub.wants(i)]
+                encoded[client.sub] = self.message("delta", items) if items else None
+            text = encoded[client.sub]
+            if text is None:
+                continue
+            try:
+                client.queue.put_nowait(text)
+            except asyncio.QueueFull:
+                self._resnapshot(client)
+            delivered += 1
+        self.pushes += 1
+        return delivered
+
+    def _resnapshot(self, client: Client) -> None:
+        while not client.queue.empty():
+            client.queue.get_nowait()
+        client.queue.put_nowait(self.snapshot_for(client.sub))
+        client.resnapshots += 1
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                self.push()
+            except Exception:  # the broadcaster must outlive any one bad push
+                log.exception("push failed")
