@@ -27,7 +27,9 @@ class Model(Protocol):
 
 
 class Sink(Protocol):
-    async def write(self, frames: Sequence[Frame]) -> None: ...
+    async def write(self, frames: Sequence[Frame]) -> int:
+        """Send or store the frames; return the bytes written."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -61,8 +63,8 @@ class FileSink:
         self.path = path
         self._fh: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed in close()
 
-    async def write(self, frames: Sequence[Frame]) -> None:
-        self._fh.write(b"".join(encode(f) + b"\n" for f in frames))
+    async def write(self, frames: Sequence[Frame]) -> int:
+        return self._fh.write(b"".join(encode(f) + b"\n" for f in frames))
 
     async def close(self) -> None:
         self._fh.close()
@@ -80,15 +82,19 @@ class KafkaSink:
     async def start(self) -> None:
         await self.producer.start()
 
-    async def write(self, frames: Sequence[Frame]) -> None:
+    async def write(self, frames: Sequence[Frame]) -> int:
         by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
+        size = 0
         for f in frames:
-            by_topic.setdefault(self.topics.raw(f.schema.domain), []).append((f.group.encode(), encode(f)))
+            value = encode(f)
+            size += len(value)
+            by_topic.setdefault(self.topics.raw(f.schema.domain), []).append((f.group.encode(), value))
         for topic, records in by_topic.items():
             self._pending += await self.batches.send_many(topic, records)
         if len(self._pending) > MAX_IN_FLIGHT:
             await asyncio.gather(*self._pending)
             self._pending.clear()
+        return size
 
     async def close(self) -> None:
         try:
@@ -127,7 +133,7 @@ async def run(
             if due[i] == t:
                 frames += m.step(t)
                 due[i] += m.tick_ms
-        await sink.write(frames)
+        stats.bytes += await sink.write(frames)
         stats.frames += len(frames)
         stats.readings += sum(f.n for f in frames)
         stats.sim_to_ms = t
