@@ -68,12 +68,26 @@ def topics() -> None:
 @click.option("--start", "start", help="Simulated start, ISO 8601 or 'now' (default IOC_START).")
 @click.option("--seed", type=int, help="Simulator seed (default IOC_SEED).")
 @click.option("--port", type=int, help="Web port (default IOC_WEB_PORT).")
+@click.option("--scenario", help="Play an incident scenario (`ioc scenarios list`), from its own start time.")
 @click.option(
     "--no-sim", is_flag=True, help="Start without simulators (devices or a replay feed the broker)."
 )
-def up(speed: float | None, start: str | None, seed: int | None, port: int | None, no_sim: bool) -> None:
+def up(
+    speed: float | None,
+    start: str | None,
+    seed: int | None,
+    port: int | None,
+    scenario: str | None,
+    no_sim: bool,
+) -> None:
     """Start the whole embedded stack: broker, Faust worker, web wall and simulators. Ctrl-C stops it."""
-    overrides = {"IOC_SPEED": speed, "IOC_START": start, "IOC_SEED": seed, "IOC_WEB_PORT": port}
+    overrides = {
+        "IOC_SPEED": speed,
+        "IOC_START": start,
+        "IOC_SEED": seed,
+        "IOC_WEB_PORT": port,
+        "IOC_SCENARIO": scenario,
+    }
     for var, value in overrides.items():
         if value is not None:
             os.environ[var] = str(value)
@@ -82,7 +96,8 @@ def up(speed: float | None, start: str | None, seed: int | None, port: int | Non
     run = [sys.executable, "-m", "ioc"]
     parts = [Part("worker", [*run, "worker"]), Part("web", [*run, "web"])]
     if not no_sim:
-        parts.append(Part("simulator", [*run, "simulate", "--live"]))
+        # An explicit --start beats the scenario's own start time; IOC_START does not.
+        parts.append(Part("simulator", [*run, "simulate", "--live", *(["--start", start] if start else [])]))
     stack = Stack(s, parts, s.data_dir / "logs")
     t0 = time.monotonic()
     _stop_on_sigterm()

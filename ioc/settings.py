@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         12.0, ge=0, description="Hours of history simulated at full speed before live (fills NowCast)"
     )
     env_tick_s: float = Field(60.0, gt=0, description="Simulated seconds between environment readings")
+    traffic_tick_s: float = Field(60.0, gt=0, description="Simulated seconds per traffic detector period")
+    lighting_tick_s: float = Field(60.0, gt=0, description="Simulated seconds between cabinet reports")
+    health_tick_s: float = Field(30.0, gt=0, description="Simulated seconds per health-card tap batch")
+    scenario: str = Field("", description="Scenario the simulator runs (library name or .toml path); '' none")
 
     # Processing
     allowed_lateness_s: float = Field(300.0, ge=0, description="Event-time lateness accepted before DLQ")

@@ -1,4 +1,5 @@
-"""`ioc simulate`: run the simulators into Kafka, live or as fast as possible, or into a file."""
+"""`ioc simulate` (live, scaled, as fast as possible, to Kafka or a file, rate-controlled, sharded over
+processes) and `ioc scenarios list|show`."""
 
 from __future__ import annotations
 
@@ -6,55 +7,164 @@ import asyncio
 import contextlib
 import logging
 import signal
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
+import orjson
 
 from ioc.city import load_city
 from ioc.clock import SimClock, local_iso, parse_duration, parse_start
 from ioc.kafka import ensure_topics
-from ioc.settings import get_settings
+from ioc.settings import Settings, get_settings
 from ioc.topics import Topics
 from simulators import domains, runner
+from simulators import scenario as scenarios_mod
+from simulators.rate import RatePlan, constant, parse_ramp, parse_rate
 
 log = logging.getLogger("ioc.simulate")
 
 
+@dataclass
+class Options:
+    """The command line as given."""
+
+    seed: int | None
+    start: str | None
+    duration: str | None
+    speed: str | None
+    out: Path | None
+    live: bool
+    scenario_name: str | None
+    domain_list: tuple[str, ...]
+    rate: str | None
+    ramp: str | None
+    processes: int
+    shard: str | None
+    report: Path | None
+    quiet: bool
+
+
+@dataclass
+class Plan:
+    """Everything a run needs, resolved from options, settings and the scenario's suggestions."""
+
+    seed: int
+    start_ms: int
+    end_ms: int | None
+    speed: float | None
+    paced_from: int | None
+    scenario: scenarios_mod.Scenario | None
+    scenario_ref: str | None  # as given: a library name or a .toml path
+    rate: RatePlan | None
+    domains: tuple[str, ...]
+    shard: tuple[int, int]
+
+
 @click.command()
-@click.option("--seed", type=int, help="Random seed (default IOC_SEED). Same seed + start → same stream.")
+@click.option("--seed", type=int, help="Random seed (default: the scenario's, else IOC_SEED).")
 @click.option("--start", help="Simulated start: ISO 8601 (Vietnam time if no zone) or 'now'.")
-@click.option("--duration", help="Simulated duration, e.g. 90s, 15m, 6h, 2d. Default: until stopped.")
+@click.option(
+    "--duration", help="Simulated duration, e.g. 90s, 15m, 6h, 2d (default: the scenario's, or forever)."
+)
 @click.option("--speed", help="Simulated s per real s, or 'max' (default IOC_SPEED; 'max' with --out).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write frames here, no broker.")
+@click.option("--live", is_flag=True, help="Warm up IOC_WARMUP_H hours of history fast, then run paced.")
+@click.option("--scenario", "scenario_name", help="Scenario name (see `ioc scenarios list`) or .toml path.")
 @click.option(
-    "--live", is_flag=True, help="Warm up IOC_WARMUP_H hours of history fast, then run in real time."
+    "--domain",
+    "domain_list",
+    multiple=True,
+    type=click.Choice(domains.AVAILABLE),
+    help="Domains (default all).",
 )
-@click.option("--domain", "domain_list", multiple=True, help=f"Domains to simulate: {domains.AVAILABLE}.")
-def simulate(
-    seed: int | None,
-    start: str | None,
-    duration: str | None,
-    speed: str | None,
-    out: Path | None,
-    live: bool,
-    domain_list: tuple[str, ...],
-) -> None:
+@click.option(
+    "--rate", help="Load test: readings per real second, e.g. 400k (real-time clock, denser sampling)."
+)
+@click.option("--ramp", help="Load test: stages DURATION:RATE or DURATION:FROM-TO, e.g. 1m:10k-200k,5m:200k.")
+@click.option(
+    "--processes", type=int, default=1, show_default=True, help="Split the city over this many processes."
+)
+@click.option("--shard", help="K/N: simulate only shard K of N (set by --processes).", hidden=True)
+@click.option(
+    "--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the run's figures as JSON."
+)
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def simulate(**options: Any) -> None:
     """Generate sensor frames for Vinh, Cửa Lò and Hoàng Mai."""
     s = get_settings()
     logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    seed = s.seed if seed is None else seed
-    start_ms = parse_start(start or s.start)
-    rate = _speed(speed, default="max" if out else str(s.speed))
-    end_ms = start_ms + int(parse_duration(duration) * 1000) if duration else None
-    paced_from = None
-    if live:
-        paced_from, start_ms = start_ms, start_ms - int(s.warmup_h * 3_600_000)
-    if out is None and rate is None and end_ms is None:
-        raise click.UsageError("--speed max needs --duration (or --out)")
-    models = domains.build(domain_list or domains.AVAILABLE, load_city(), seed, s)
-    clock = SimClock(paced_from or start_ms, rate)
-    stats = asyncio.run(_run(models, clock, start_ms, end_ms, paced_from, out))
+    o = Options(**options)
+    try:
+        plan = _plan(s, o)
+    except (ValueError, scenarios_mod.ScenarioError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    whole = (0, 1)
+    sim = domains.build(
+        plan.domains,
+        load_city(),
+        plan.seed,
+        s,
+        plan.scenario,
+        plan.paced_from or plan.start_ms,  # a live run's scenario begins after the warm-up history
+        whole if o.processes > 1 else plan.shard,
+    )
+    # Targets are checked against the whole city: a shard process rightly lacks the others' sensors.
+    bad = sim.unknown_targets() if plan.shard == whole else []
+    if bad:
+        raise click.UsageError(f"scenario targets that nothing answers to: {', '.join(bad)}")
+    if o.processes > 1:
+        _fan_out(o.processes, plan, o.report)
+        return
+    clock = SimClock(plan.paced_from or plan.start_ms, plan.speed)
+    stats = asyncio.run(_run(sim, clock, plan, o.out, o.quiet))
     click.echo(f"simulated {local_iso(stats.sim_from_ms)} .. {local_iso(stats.sim_to_ms)}: {stats.summary()}")
+    if sim.faults.counts:
+        click.echo(f"faults injected: {sim.faults.counts}")
+    if o.report is not None:
+        doc = {**stats.report(), "seed": plan.seed, "shard": list(plan.shard), "faults": sim.faults.counts}
+        o.report.write_bytes(orjson.dumps(doc))
+
+
+def _plan(s: Settings, o: Options) -> Plan:
+    scenario_name = o.scenario_name or s.scenario or None
+    sc = scenarios_mod.load(scenario_name) if scenario_name else None
+    if o.rate and o.ramp:
+        raise ValueError("use --rate or --ramp, not both")
+    if o.out and o.processes > 1:
+        raise ValueError("--processes writes to Kafka; for a file use one process")
+    load_test = bool(o.rate or o.ramp)
+    start_text = o.start or (sc.start if sc and sc.start and not load_test else None) or s.start
+    start_ms = parse_start(start_text)
+    dur_s = parse_duration(o.duration) if o.duration else (sc.duration_ms / 1000 if sc else None)
+    rate_plan = parse_ramp(o.ramp) if o.ramp else (constant(parse_rate(o.rate), dur_s) if o.rate else None)
+    if load_test:
+        speed_value: float | None = 1.0  # load tests run on the real clock; the rate sets sampling density
+        dur_s = None if rate_plan is None or rate_plan.forever else rate_plan.total_s
+    else:
+        speed_value = _speed(o.speed, default="max" if o.out else str(s.speed))
+    paced_from = None
+    if o.live:
+        paced_from, start_ms = start_ms, start_ms - int(s.warmup_h * 3_600_000)
+    end_ms = (paced_from or start_ms) + int(dur_s * 1000) if dur_s is not None and not load_test else None
+    if o.out is None and speed_value is None and end_ms is None:
+        raise ValueError("--speed max needs --duration (or --out)")
+    k, n = (int(x) for x in o.shard.split("/")) if o.shard else (0, 1)
+    return Plan(
+        seed=o.seed if o.seed is not None else (sc.seed if sc and sc.seed is not None else s.seed),
+        start_ms=start_ms,
+        end_ms=end_ms,
+        speed=speed_value,
+        paced_from=paced_from,
+        scenario=sc,
+        scenario_ref=scenario_name,
+        rate=rate_plan,
+        domains=o.domain_list or domains.AVAILABLE,
+        shard=(k, n),
+    )
 
 
 def _speed(text: str | None, default: str) -> float | None:
@@ -63,17 +173,12 @@ def _speed(text: str | None, default: str) -> float | None:
         return None
     speed = float(value)
     if speed <= 0:
-        raise click.BadParameter("speed must be positive or 'max'")
+        raise ValueError("speed must be positive or 'max'")
     return speed
 
 
 async def _run(
-    models: list[runner.Model],
-    clock: SimClock,
-    start_ms: int,
-    end_ms: int | None,
-    paced_from: int | None,
-    out: Path | None,
+    sim: runner.Simulation, clock: SimClock, plan: Plan, out: Path | None, quiet: bool
 ) -> runner.Stats:
     s = get_settings()
     stop = asyncio.Event()
@@ -89,8 +194,88 @@ async def _run(
         kafka = runner.KafkaSink(s, topics)
         await kafka.start()
         sink = kafka
+    progress = None if quiet or plan.rate is None else _print_progress
     try:
-        return await runner.run(models, sink, clock, start_ms, end_ms, paced_from, stop)
+        return await runner.run(
+            sim, sink, clock, plan.start_ms, plan.end_ms, plan.paced_from, stop, plan.rate, progress
+        )
     finally:
         with contextlib.suppress(Exception):
             await sink.close()
+
+
+def _print_progress(stats: runner.Stats, target: float | None) -> None:
+    recent = stats.seconds[-6:-1] or stats.seconds[-1:]
+    achieved = sum(x[1] for x in recent) / max(len(recent), 1)
+    click.echo(
+        f"t={stats.elapsed_s:6.1f}s target {target or 0:>10,.0f}/s achieved {achieved:>10,.0f}/s "
+        f"(overall {stats.rate:,.0f}/s)",
+        err=True,
+    )
+
+
+def _fan_out(processes: int, plan: Plan, report: Path | None) -> None:
+    """Run `processes` children, each owning a shard of the city and 1/N of the rate; sum their reports."""
+    reports_dir = (report.parent if report else get_settings().data_dir) / "shards"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    paths = [reports_dir / f"shard-{k}-of-{processes}.json" for k in range(processes)]
+    for path in paths:
+        path.unlink(missing_ok=True)  # never sum a previous run's figures
+    children = [subprocess.Popen(_child_argv(k, processes, plan, paths[k])) for k in range(processes)]
+    codes = [c.wait() for c in children]
+    if any(codes):
+        raise click.ClickException(f"a simulator process failed: exit codes {codes}")
+    docs: list[dict[str, Any]] = [orjson.loads(path.read_bytes()) for path in paths]
+    total = sum(doc["readings"] for doc in docs)
+    elapsed = max(doc["elapsed_s"] for doc in docs)
+    for k, doc in enumerate(docs):
+        click.echo(f"shard {k}/{processes}: {doc['readings']:,} readings, {doc['readings_per_s']:,.0f}/s")
+    click.echo(
+        f"all {processes} processes: {total:,} readings in {elapsed:.1f} s "
+        f"= {total / elapsed:,.0f} readings/s"
+    )
+    if report is not None:
+        summary = {"processes": processes, "readings": total, "elapsed_s": elapsed}
+        report.write_bytes(orjson.dumps({**summary, "readings_per_s": total / elapsed, "shards": docs}))
+
+
+def _child_argv(k: int, processes: int, plan: Plan, report: Path) -> list[str]:
+    argv = [sys.executable, "-m", "ioc", "simulate", "--shard", f"{k}/{processes}", "--quiet"]
+    argv += ["--seed", str(plan.seed), "--start", local_iso(plan.paced_from or plan.start_ms)]
+    if plan.paced_from is not None:
+        argv.append("--live")
+    if plan.rate is not None and plan.rate.forever:
+        argv += ["--rate", f"{plan.rate.stages[0].start / processes:.1f}"]
+    elif plan.rate is not None:
+        argv += ["--ramp", plan.rate.scaled(1 / processes).text()]
+    elif plan.speed is not None:
+        argv += ["--speed", str(plan.speed)]
+    if plan.end_ms is not None and plan.rate is None:
+        argv += ["--duration", f"{(plan.end_ms - (plan.paced_from or plan.start_ms)) / 1000:.3f}s"]
+    if plan.scenario_ref is not None:
+        argv += ["--scenario", plan.scenario_ref]
+    for d in plan.domains:
+        argv += ["--domain", d]
+    return [*argv, "--report", str(report)]
+
+
+@click.group()
+def scenarios() -> None:
+    """The incident scenario library."""
+
+
+@scenarios.command("list")
+def list_scenarios() -> None:
+    """Every scenario with its title and length."""
+    for name, sc in scenarios_mod.library().items():
+        click.echo(f"{name:<28} {sc.duration_ms / 3_600_000:>5g} h  {sc.title}")
+
+
+@scenarios.command("show")
+@click.argument("name")
+def show(name: str) -> None:
+    """A scenario's description and stages."""
+    try:
+        click.echo(scenarios_mod.load(name).describe())
+    except scenarios_mod.ScenarioError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -13,6 +13,7 @@ import numpy as np
 from ioc.city import City, Sensor
 from ioc.contract import Frame
 from simulators import climate
+from simulators.overrides import Overrides, lookup
 
 POLLUTANTS = ("pm25", "pm10", "no2", "o3", "co", "so2")
 
@@ -70,11 +71,14 @@ EPOCH_2000_MS = 946_684_800_000
 RAIN_SPELL_PERSISTENCE = 0.75  # P(next hour wet | wet), est.
 GIO_LAO_START_P, GIO_LAO_END_P = 0.12, 0.33  # per day: ~27% of May-Aug days ≈ 33 days/yr (facts: 20-70)
 COLD_SURGE_START_P = 0.14  # per NE-monsoon day ≈ 30 surges/yr (facts)
+RIVER_M_PER_MM = 0.005  # river rise per mm of basin rain before recession (est.)
+STREET_DRAIN_MM_H = 10.0
+STREET_PONDING = 2.5
 
 
 @dataclass
 class EnvironmentParams:
-    """What a scenario stage may change, per urban area."""
+    """What a scenario stage may change, per urban area (names as in simulators/scenario.py)."""
 
     pm_factor: float = 1.0
     gas_factor: float = 1.0
@@ -114,12 +118,13 @@ class EnvironmentModel:
     city: City
     rng: np.random.Generator
     tick_ms: int = 60_000
-    params: dict[str, EnvironmentParams] = field(default_factory=dict)
     domain: str = "environment"
+    scales_with_rate: bool = True
+    params: dict[str, EnvironmentParams] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.areas = list(self.city.areas)
-        self.params = {a: self.params.get(a, EnvironmentParams()) for a in self.areas}
+        self.set_overrides({})
         self.aq = list(self.city.sensors_of("AirQualityObserved"))
         self.wx = list(self.city.sensors_of("WeatherObserved"))
         self.wl = list(self.city.sensors_of("FloodMonitoring"))
@@ -137,6 +142,23 @@ class EnvironmentModel:
         self._basin = np.zeros(len(self.wl))  # river storage (m) or street ponding (m)
         self._last_ms: int | None = None
         self._seq: dict[tuple[str, str], int] = {}
+
+    # -- scenario hooks ---------------------------------------------------------------------------------
+
+    def set_overrides(self, overrides: Overrides) -> None:
+        names = EnvironmentParams.__dataclass_fields__
+        self.params = {
+            a: EnvironmentParams(
+                **{k: lookup(overrides, (a,), k, getattr(EnvironmentParams, k)) for k in names}
+            )
+            for a in self.areas
+        }
+
+    def targets(self) -> set[str]:
+        return set(self.areas)
+
+    def readings_per_tick(self) -> float:
+        return float(len(self.aq) + len(self.wx) + len(self.wl))
 
     # -- public ---------------------------------------------------------------------------------------
 
@@ -313,24 +335,26 @@ class EnvironmentModel:
                 levels[k] = TIDE_MSL_M + tide * (0.95 if s.id.endswith("CH") else 1.0) + surge
                 continue
             if kind == "river":
-                # Basin storage: 939 mm in 3 days (Oct 2019) lifts the river ~3.5 m (k, tau est.).
+                # Basin storage: 939 mm in 3 days (Oct 2019) lifts the river ~2.5 m, past alert 2 (k, τ est.).
                 basin_rain = rain[s.area] if s.area == "hoang-mai" else max(rain["vinh"], rain["cua-lo"])
                 self._basin[k] = (
-                    self._basin[k] * math.exp(-dt_s / (36 * 3600)) + 0.0075 * basin_rain * dt_s / 3600
+                    self._basin[k] * math.exp(-dt_s / (36 * 3600)) + RIVER_M_PER_MM * basin_rain * dt_s / 3600
                 )
                 base = 0.9 if s.area == "vinh" else 0.7
                 levels[k] = base + 0.45 * tide + self._basin[k] + 0.8 * surge
                 river_high = river_high or (s.area == "vinh" and levels[k] > s.props["levels"][0])
         for k, s in enumerate(self.wl):
             if s.props["kind"] == "street":
-                levels[k] = self._street(k, rain[s.area], dt_s, river_high)
+                levels[k] = self._street(k, rain[s.area] * s.props.get("ponding", 1.0), dt_s, river_high)
         return levels
 
     def _street(self, k: int, rain_mm_h: float, dt_s: float, river_high: bool) -> float:
-        # Vinh's drains take ~10 mm/h (est.); excess ponds ~20x at the low spot; a high river blocks outfalls.
+        # Vinh's drains take ~10 mm/h (est.); the excess ponds 2.5x at the low spot, which 45 mm/h of excess
+        # rain with outfalls blocked by a high river (τ 6 h instead of 1.5 h) lifts to ~0.5 m: the 0.3-0.7 m
+        # streets of Oct 2019 (facts). Factor and time constants est.
         tau = (6.0 if river_high else 1.5) * 3600
-        excess = max(rain_mm_h - 10.0, 0.0)
-        self._basin[k] = self._basin[k] * math.exp(-dt_s / tau) + 20 * excess / 1000 * dt_s / 3600
+        excess = max(rain_mm_h - STREET_DRAIN_MM_H, 0.0)
+        self._basin[k] = self._basin[k] * math.exp(-dt_s / tau) + STREET_PONDING * excess / 1000 * dt_s / 3600
         return float(self._basin[k])
 
     # -- frames ---------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
-"""The simulation loop: steps domain models on their ticks against a simulated clock and hands the frames
-to a sink (a file, one frame per line, or Kafka)."""
+"""The simulation loop: steps domain models on their ticks against a simulated clock, applies the scenario
+and faults, and hands encoded records to a sink (a file, one frame per line, or Kafka)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -15,6 +15,10 @@ from ioc.contract import Frame, encode
 from ioc.kafka import BatchProducer, make_producer
 from ioc.settings import Settings
 from ioc.topics import Topics
+from simulators.faults import FaultInjector, Record
+from simulators.overrides import Overrides
+from simulators.rate import RatePlan
+from simulators.scenario import Scenario
 
 MAX_IN_FLIGHT = 64  # batches awaiting broker acks before the loop waits: bounds memory at max speed
 
@@ -22,13 +26,20 @@ MAX_IN_FLIGHT = 64  # batches awaiting broker acks before the loop waits: bounds
 class Model(Protocol):
     domain: str
     tick_ms: int
+    scales_with_rate: bool
 
     def step(self, t_ms: int) -> list[Frame]: ...
 
+    def set_overrides(self, overrides: Overrides) -> None: ...
+
+    def targets(self) -> set[str]: ...
+
+    def readings_per_tick(self) -> float: ...
+
 
 class Sink(Protocol):
-    async def write(self, frames: Sequence[Frame]) -> int:
-        """Send or store the frames; return the bytes written."""
+    async def write(self, records: Sequence[Record]) -> int:
+        """Send or store the records; return the bytes written."""
         ...
 
     async def close(self) -> None: ...
@@ -40,57 +51,155 @@ class Stats:
     readings: int = 0
     bytes: int = 0
     started: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # set when the run ends, so the figures stop moving
     sim_from_ms: int = 0
     sim_to_ms: int = 0
+    seconds: list[list[float]] = field(default_factory=list)  # [elapsed s, readings, target] per second
 
     @property
     def elapsed_s(self) -> float:
-        return max(time.monotonic() - self.started, 1e-9)
+        return max((self.finished or time.monotonic()) - self.started, 1e-9)
+
+    @property
+    def rate(self) -> float:
+        return self.readings / self.elapsed_s
+
+    def tally(self, readings: int, target: float | None) -> None:
+        second = int(self.elapsed_s)
+        if not self.seconds or self.seconds[-1][0] != second:
+            self.seconds.append([second, 0, target or 0.0])
+        self.seconds[-1][1] += readings
 
     def summary(self) -> str:
-        rate = self.readings / self.elapsed_s
         sim_h = (self.sim_to_ms - self.sim_from_ms) / 3_600_000
         return (
             f"{self.frames:,} frames, {self.readings:,} readings, {self.bytes / 1e6:.1f} MB "
-            f"in {self.elapsed_s:.1f} s: {rate:,.0f} readings/s, {sim_h:.2f} simulated h"
+            f"in {self.elapsed_s:.1f} s: {self.rate:,.0f} readings/s, {sim_h:.2f} simulated h"
         )
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "readings": self.readings,
+            "bytes": self.bytes,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "readings_per_s": round(self.rate, 1),
+            "sim_from_ms": self.sim_from_ms,
+            "sim_to_ms": self.sim_to_ms,
+            "per_second": self.seconds,
+        }
+
+
+@dataclass
+class Simulation:
+    """Models plus what changes them: a scenario's overrides and the fault injector."""
+
+    models: list[Model]
+    faults: FaultInjector
+    scenario: Scenario | None = None
+    scenario_start_ms: int = 0
+    fault_targets: set[str] = field(default_factory=set)  # sensor ids, groups and domains faults may name
+    _applied: dict[str, Overrides] | None = None
+
+    def step(self, t_ms: int, due: Sequence[Model]) -> tuple[list[Record], int]:
+        """Records for the models due at t_ms, and how many readings they carry."""
+        self._apply_scenario(t_ms)
+        frames = [f for m in due for f in m.step(t_ms)]
+        frames = self.faults.frames(frames)
+        records = [Record(f.schema.domain, f.group.encode(), encode(f), t_ms) for f in frames]
+        if self.faults.active:
+            records = self.faults.records(records, t_ms)
+        return records, sum(f.n for f in frames)
+
+    def _apply_scenario(self, t_ms: int) -> None:
+        if self.scenario is None:
+            return
+        overrides = self.scenario.overrides(t_ms - self.scenario_start_ms)
+        if overrides == self._applied:
+            return
+        self._applied = overrides
+        for m in self.models:
+            m.set_overrides(overrides.get(m.domain, {}))
+        self.faults.set_overrides(overrides.get("faults", {}))
+
+    def unknown_targets(self) -> list[str]:
+        """Scenario targets no model answers to (a typo would otherwise silently do nothing)."""
+        if self.scenario is None:
+            return []
+        known = {m.domain: m.targets() for m in self.models}
+        known["faults"] = self.fault_targets
+        bad = []
+        for stage in self.scenario.stages:
+            for s in stage.settings:
+                pool = known.get(s.domain)
+                if pool is not None and s.target != "*" and s.target not in pool:
+                    bad.append(f"{s.domain}.{s.target}")
+        return sorted(set(bad))
+
+    def base_rate(self) -> float:
+        """Readings per simulated second from the models a rate plan scales (at their natural ticks)."""
+        return sum(m.readings_per_tick() / (m.tick_ms / 1000) for m in self.models if m.scales_with_rate)
 
 
 class FileSink:
-    """One encoded frame per line; the bytes are what Kafka would carry."""
+    """One record value per line; the bytes are what Kafka would carry."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed in close()
 
-    async def write(self, frames: Sequence[Frame]) -> int:
-        return self._fh.write(b"".join(encode(f) + b"\n" for f in frames))
+    async def write(self, records: Sequence[Record]) -> int:
+        return self._fh.write(b"".join(r.value + b"\n" for r in records))
 
     async def close(self) -> None:
         self._fh.close()
 
 
-class KafkaSink:
-    """Frames to their domain's raw topic, keyed by group, one batch per partition per step."""
+class MemorySink:
+    """Keeps the records in memory: for tests, and to send exactly the same bytes again."""
 
-    def __init__(self, settings: Settings, topics: Topics) -> None:
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    async def write(self, records: Sequence[Record]) -> int:
+        self.records += records
+        return sum(len(r.value) for r in records)
+
+    async def close(self) -> None:
+        return None
+
+
+class NullSink:
+    """Counts bytes only: measures generation without any output."""
+
+    async def write(self, records: Sequence[Record]) -> int:
+        return sum(len(r.value) for r in records)
+
+    async def close(self) -> None:
+        return None
+
+
+class KafkaSink:
+    """Records to their domain's raw topic, keyed by group, one batch per partition per step."""
+
+    def __init__(self, settings: Settings, topics: Topics, headers: Sequence[tuple[str, bytes]] = ()) -> None:
         self.topics = topics
         self.producer = make_producer(settings)
         self.batches = BatchProducer(self.producer)
+        self.headers = list(headers)
         self._pending: list[asyncio.Future[Any]] = []
 
     async def start(self) -> None:
         await self.producer.start()
 
-    async def write(self, frames: Sequence[Frame]) -> int:
+    async def write(self, records: Sequence[Record]) -> int:
         by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
         size = 0
-        for f in frames:
-            value = encode(f)
-            size += len(value)
-            by_topic.setdefault(self.topics.raw(f.schema.domain), []).append((f.group.encode(), value))
-        for topic, records in by_topic.items():
-            self._pending += await self.batches.send_many(topic, records)
+        for r in records:
+            size += len(r.value)
+            by_topic.setdefault(self.topics.raw(r.domain), []).append((r.key, r.value))
+        for topic, batch in by_topic.items():
+            self._pending += await self.batches.send_many(topic, batch, self.headers or None)
         if len(self._pending) > MAX_IN_FLIGHT:
             await asyncio.gather(*self._pending)
             self._pending.clear()
@@ -104,45 +213,69 @@ class KafkaSink:
             await self.producer.stop()
 
 
+Progress = Callable[[Stats, float | None], None]
+
+
 async def run(
-    models: Sequence[Model],
+    sim: Simulation,
     sink: Sink,
     clock: SimClock,
     start_ms: int,
     end_ms: int | None = None,
     paced_from_ms: int | None = None,
     stop: asyncio.Event | None = None,
+    rate: RatePlan | None = None,
+    progress: Progress | None = None,
+    progress_every_s: float = 5.0,
 ) -> Stats:
-    """Step every model on its own tick from start_ms until end_ms (or until `stop` is set).
+    """Step every model on its own tick from start_ms until end_ms, the rate plan's end, or `stop`.
 
     Ticks before `paced_from_ms` run as fast as possible (history warm-up); later ones wait for `clock`.
+    With a rate plan, models that scale report `target / base rate` times as often as their natural tick.
     """
     stats = Stats(sim_from_ms=start_ms, sim_to_ms=start_ms)
-    due = {i: _align(start_ms, m.tick_ms) for i, m in enumerate(models)}
+    models = sim.models
+    # Loggers tick on whole minutes; a load test starts sampling at once.
+    due = [float(start_ms if rate is not None else _align(start_ms, m.tick_ms)) for m in models]
     stop = stop or asyncio.Event()
+    base = sim.base_rate() or 1.0
+    next_progress = progress_every_s
     while not stop.is_set():
-        t = min(due.values())
+        target = rate.target(stats.elapsed_s) if rate is not None else None
+        if rate is not None and target is None:
+            break
+        t_float = min(due)
+        t = int(t_float)
         if end_ms is not None and t > end_ms:
             break
         if paced_from_ms is None or t >= paced_from_ms:
             await _wait(clock, t, stop)
             if stop.is_set():
                 break
-        frames: list[Frame] = []
+        multiplier = max(target / base, 1e-6) if target is not None else 1.0
+        ready = [m for i, m in enumerate(models) if due[i] <= t_float]
         for i, m in enumerate(models):
-            if due[i] == t:
-                frames += m.step(t)
-                due[i] += m.tick_ms
-        stats.bytes += await sink.write(frames)
-        stats.frames += len(frames)
-        stats.readings += sum(f.n for f in frames)
+            if due[i] <= t_float:
+                due[i] += m.tick_ms / multiplier if m.scales_with_rate else m.tick_ms
+        records, readings = sim.step(t, ready)
+        stats.bytes += await sink.write(records)
+        stats.frames += len(records)
+        stats.readings += readings
         stats.sim_to_ms = t
+        stats.tally(readings, target)
+        if progress is not None and stats.elapsed_s >= next_progress:
+            progress(stats, target)
+            next_progress += progress_every_s
         if clock.as_fast_as_possible or (paced_from_ms is not None and t < paced_from_ms):
             await asyncio.sleep(0)  # let producer I/O and signals in
+    stats.finished = time.monotonic()
     return stats
 
 
 async def _wait(clock: SimClock, t_ms: int, stop: asyncio.Event) -> None:
+    if clock.as_fast_as_possible or clock.now_ms() >= t_ms:
+        await clock.wait_until(t_ms)
+        return
     waiter = asyncio.ensure_future(clock.wait_until(t_ms))
     stopper = asyncio.ensure_future(stop.wait())
     try:

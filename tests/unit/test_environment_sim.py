@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from ioc.city import City, load_city
-from ioc.clock import SimClock, parse_start
+from ioc.clock import parse_start
 from ioc.contract import Frame, encode, parse
-from simulators import runner
 from simulators.domains import rng_for
 from simulators.environment import EnvironmentModel
 
@@ -47,20 +42,6 @@ def column(
 
 def local_hours(t: np.ndarray) -> np.ndarray:
     return ((t / 3_600_000) + 7) % 24
-
-
-def test_same_seed_same_bytes_and_another_seed_differs(city: City, tmp_path: Path) -> None:
-    def digest(seed: int) -> str:
-        out = tmp_path / f"s{seed}.jsonl"
-        model = EnvironmentModel(city, rng_for(seed, "environment"), tick_ms=60_000)
-        start = parse_start("2025-10-14T00:00")
-        sink = runner.FileSink(out)
-        asyncio.run(runner.run([model], sink, SimClock(start, None), start, start + 6 * 3_600_000))
-        asyncio.run(sink.close())
-        return hashlib.sha256(out.read_bytes()).hexdigest()
-
-    assert digest(7) == digest(7)
-    assert digest(7) != digest(8)
 
 
 def test_every_frame_passes_the_contract(city: City) -> None:

@@ -1,0 +1,107 @@
+"""Street lighting: astronomical switching at Vinh, the dimming schedule, power draw, faults, overrides."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from ioc.clock import HOUR_MS, parse_start
+from ioc.contract import Frame
+from simulators.domains import rng_for
+from simulators.lighting import LightingModel
+from simulators.sun import sunrise_sunset
+from tests.unit.simkit import city
+
+
+def run(start: str, minutes: int, model: LightingModel | None = None) -> list[tuple[int, list[Frame]]]:
+    model = model or LightingModel(city(), rng_for(1, "lighting"), tick_ms=60_000)
+    t0 = parse_start(start)
+    return [(t, model.step(t)) for t in range(t0, t0 + minutes * 60_000, 60_000)]
+
+
+def lit_share(frames: list[Frame]) -> float:
+    lamps = [f for f in frames if f.type == "Streetlight"]
+    lit = sum(sum(s != "off" for s in f.cols["powerState"]) for f in lamps)
+    return lit / sum(f.n for f in lamps)
+
+
+def local_minute(t_ms: int) -> float:
+    return ((t_ms + 7 * HOUR_MS) % (24 * HOUR_MS)) / 60_000
+
+
+@pytest.mark.parametrize("day", ["2025-01-01", "2025-06-15", "2025-12-01"])
+def test_lamps_switch_on_within_minutes_after_sunset(day: str) -> None:
+    _, sunset = sunrise_sunset(date.fromisoformat(day))
+    start = f"{day}T{int(sunset // 60):02d}:{int(sunset % 60):02d}"
+    steps = run(start, 15)
+    shares = [(local_minute(t) - sunset, lit_share(frames)) for t, frames in steps]
+    assert shares[0][1] == 0.0  # at sunset itself every lamp is still off
+    all_on = next(dt for dt, share in shares if share == 1.0)
+    assert 3 <= all_on <= 9  # 5 min after sunset (lux margin) ± 2 min of cabinet clock drift, 1-min ticks
+
+
+@pytest.mark.parametrize("day", ["2025-01-02", "2025-06-16"])
+def test_lamps_switch_off_within_minutes_after_sunrise(day: str) -> None:
+    sunrise, _ = sunrise_sunset(date.fromisoformat(day))
+    start = f"{day}T{int(sunrise // 60) - 1:02d}:{int(sunrise % 60):02d}"
+    shares = [(local_minute(t) - sunrise, lit_share(frames)) for t, frames in run(start, 75)]
+    assert shares[0][1] == 1.0
+    all_off = next(dt for dt, share in shares if share == 0.0)
+    assert 3 <= all_off <= 9
+
+
+def test_dimming_after_midnight_saves_a_third_of_the_power() -> None:
+    model = LightingModel(city(), rng_for(2, "lighting"), tick_ms=60_000)
+    evening = run("2025-10-20T21:00", 1, model)[0][1]
+    night = run("2025-10-21T01:00", 1, model)[0][1]
+
+    def levels(frames: list[Frame]) -> set[float]:
+        return {float(x) for f in frames if f.type == "Streetlight" for x in f.cols["illuminanceLevel"]}
+
+    def total_kw(frames: list[Frame]) -> float:
+        return sum(f.cols["totalActivePower"][0] for f in frames if f.type == "StreetlightControlCabinet")
+
+    assert levels(evening) <= {1.0, 0.0}
+    assert levels(night) <= {0.6, 0.5, 0.0} and {0.6, 0.5} <= levels(night)  # road 60 %, lanes 50 %
+    saving = 1 - total_kw(night) / total_kw(evening)
+    assert 0.30 <= saving <= 0.45  # Đà Nẵng's 100 % → 60 % schedule saved ~37 %
+
+
+def test_led_power_draw_and_daytime_standby() -> None:
+    night = run("2025-10-20T21:00", 1)[0][1]
+    day = run("2025-10-21T12:00", 1)[0][1]
+    watts = np.concatenate([f.cols["powerConsumption"] for f in night if f.type == "Streetlight"])
+    assert 40 <= np.median(watts) <= 180  # LED retrofits draw 104-176 W on main roads, less in lanes
+    day_kw = sum(f.cols["totalActivePower"][0] for f in day if f.type == "StreetlightControlCabinet")
+    night_kw = sum(f.cols["totalActivePower"][0] for f in night if f.type == "StreetlightControlCabinet")
+    assert 1_000 <= night_kw <= 3_000  # 16,425 luminaires at ~100 W
+    assert day_kw < 0.02 * night_kw
+
+
+def test_lamp_faults_show_as_status_and_draw_no_light() -> None:
+    model = LightingModel(city(), rng_for(3, "lighting"), tick_ms=60_000)
+    model.set_overrides({"*": {"fault_rate_factor": 5_000.0}})  # years of wear in an evening
+    frames = run("2025-10-20T21:00", 30, model)[-1][1]
+    lamps = [f for f in frames if f.type == "Streetlight"]
+    status = np.concatenate([np.array(f.cols["status"]) for f in lamps])
+    level = np.concatenate([f.cols["illuminanceLevel"] for f in lamps])
+    powered = np.concatenate([f.cols["powerConsumption"] for f in lamps]) > 0  # cabinets fail too
+    faulty = status != "ok"
+    assert 0.001 < faulty.mean() < 0.2
+    assert set(status[faulty]) <= {"defectiveLamp", "brokenLantern", "columnIssue"}
+    assert (level[faulty] == 0).all() and (level[~faulty & powered] > 0).all()
+    assert 0.5 < powered.mean() < 1.0  # some cabinets lost power
+
+
+def test_power_loss_darkens_a_cabinet_and_offline_silences_it() -> None:
+    model = LightingModel(city(), rng_for(4, "lighting"), tick_ms=60_000)
+    model.set_overrides({"LC-CL-001": {"power_loss": True}, "LC-CL-002": {"offline": True}})
+    frames = run("2025-10-20T21:00", 1, model)[0][1]
+    by_group = {(f.group, f.type): f for f in frames}
+    assert ("LC-CL-002", "Streetlight") not in by_group
+    dark = by_group[("LC-CL-001", "Streetlight")]
+    assert set(dark.cols["powerState"]) == {"off"} and float(np.max(dark.cols["powerConsumption"])) == 0.0
+    assert by_group[("LC-CL-001", "StreetlightControlCabinet")].cols["voltage"][0] == 0.0
+    assert set(by_group[("LC-CL-003", "Streetlight")].cols["powerState"]) <= {"on", "low"}

@@ -1,0 +1,65 @@
+"""Load-test rate plans, the rate-controlled loop, and splitting the city over simulator processes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ioc.clock import SimClock, parse_start
+from ioc.settings import Settings
+from simulators import domains, runner
+from simulators.rate import constant, parse_ramp, parse_rate
+from tests.unit.simkit import city
+
+
+@pytest.mark.parametrize(("text", "value"), [("50000", 5e4), ("400k", 4e5), ("1.2M", 1.2e6), ("7.5k", 7500)])
+def test_rates_read_like_a_load_tester_writes_them(text: str, value: float) -> None:
+    assert parse_rate(text) == value
+
+
+@pytest.mark.parametrize("text", ["fast", "-5k", "0", ""])
+def test_bad_rates_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_rate(text)
+
+
+def test_ramp_interpolates_then_holds_then_ends() -> None:
+    plan = parse_ramp("1m:10k-200k,5m:200k")
+    assert plan.total_s == 360
+    assert plan.target(0) == 10_000
+    assert plan.target(30) == pytest.approx(105_000)
+    assert plan.target(200) == 200_000
+    assert plan.target(360) is None
+    assert plan.scaled(0.25).target(30) == pytest.approx(26_250)
+    assert parse_ramp(plan.scaled(0.5).text()).target(30) == pytest.approx(52_500)
+
+
+def test_the_loop_samples_denser_to_meet_the_rate() -> None:
+    start = parse_start("2025-10-14T08:00")
+    sim = domains.build(("traffic",), city(), 1, Settings())
+    natural = sim.base_rate()  # 118 detectors per minute ≈ 2 readings/s
+    assert natural == pytest.approx(118 / 60)
+    stats = asyncio.run(
+        runner.run(sim, runner.NullSink(), SimClock(start, 1.0), start, rate=constant(20_000, 1.5))
+    )
+    # Functional, not a speed check: 20k/s is ~1 % of what one process manages.
+    assert 0.8 * 30_000 <= stats.readings <= 1.2 * 30_000
+    assert stats.sim_to_ms - start < 3_000  # the clock stays real time; only the sampling densifies
+
+
+def test_shards_split_groups_and_hospitals_without_overlap() -> None:
+    n = 3
+    parts = [domains.shard_city(city(), (k, n)) for k in range(n)]
+    groups = [{s.group for s in p.sensors.values() if s.type != "AirQualityObserved"} for p in parts]
+    env = [p.count("AirQualityObserved") for p in parts]
+    assert env[0] == city().count("AirQualityObserved") and env[1] == env[2] == 0
+    assert sum(len(p.hospitals) for p in parts) == len(city().hospitals)
+    everything = {s.group for s in city().sensors.values() if s.type != "AirQualityObserved"}
+    assert set.union(*groups) == everything
+    for i in range(n):
+        for j in range(i + 1, n):
+            lamps_i = {g for g in groups[i] if g.startswith("LC-")}
+            assert not lamps_i & {g for g in groups[j] if g.startswith("LC-")}
+    sizes = [sum(1 for s in p.sensors.values() if s.type == "Streetlight") for p in parts]
+    assert min(sizes) > 0.2 * sum(sizes)  # roughly balanced
