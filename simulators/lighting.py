@@ -11,10 +11,10 @@ from datetime import date
 
 import numpy as np
 
+from ioc import sun
 from ioc.city import City, Sensor
 from ioc.clock import DAY_MS, HOUR_MS
 from ioc.contract import Frame
-from simulators import sun
 from simulators.overrides import Overrides, lookup, per_entity
 
 STATUS = np.array(["ok", "defectiveLamp", "brokenLantern", "columnIssue"])

@@ -9,9 +9,9 @@ import pytest
 
 from ioc.clock import HOUR_MS, parse_start
 from ioc.contract import Frame
+from ioc.sun import sunrise_sunset
 from simulators.domains import rng_for
 from simulators.lighting import LightingModel
-from simulators.sun import sunrise_sunset
 from tests.unit.simkit import city
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from simulators.sun import sunrise_sunset
+from ioc.sun import sunrise_sunset
 
 # nghe-an-facts.md, 'Street lighting': local time (UTC+7) at Vinh, 18.67 N 105.68 E.
 FACTS = [

@@ -54,3 +54,18 @@ def sunrise_sunset(d: date, lat: float = VINH[0], lon: float = VINH[1]) -> tuple
     ha = math.degrees(math.acos(max(-1.0, min(1.0, cos_ha))))
     noon = 720 - 4 * lon - eq_time + VN_UTC_OFFSET_H * 60
     return noon - 4 * ha, noon + 4 * ha
+
+
+SWITCH_MARGIN_MIN = 15.0  # around sunset/sunrise, cabinets' lux sensors and clocks legitimately disagree
+
+
+def lights_expected(t_ms: int, margin_min: float = SWITCH_MARGIN_MIN) -> bool | None:
+    """Whether street lights should be on at Vinh at t (epoch ms): True after dusk, False by day, None in
+    the margin around sunset and sunrise when either is acceptable."""
+    local_ms = t_ms + VN_UTC_OFFSET_H * 3_600_000
+    day = date.fromordinal(date(1970, 1, 1).toordinal() + local_ms // 86_400_000)
+    minute = (local_ms % 86_400_000) / 60_000
+    rise, set_ = sunrise_sunset(day)
+    if abs(minute - set_) < margin_min or abs(minute - rise) < margin_min:
+        return None
+    return minute > set_ or minute < rise

@@ -1,0 +1,82 @@
+"""Hospital indicators from card taps: arrivals in the last hour, patients waiting for the clinic, and the
+average and p90 wait from registration to the clinic call over the last hour (event time)."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ioc.clock import HOUR_MS
+from ioc.contract import Frame
+
+FORGET_MS = 14 * HOUR_MS  # a card never called by then went home: do not count it as waiting forever
+
+
+@dataclass
+class HospitalState:
+    registered: dict[str, int] = field(default_factory=dict)  # card → registration time, not yet called
+    arrivals: deque[int] = field(default_factory=deque)  # registration times, last hour
+    waits: deque[tuple[int, int, bool]] = field(default_factory=deque)  # (call time, wait ms, priority)
+    watermark: int = 0
+
+    def add(self, frame: Frame) -> None:
+        cols = frame.cols
+        for card, step, t, prio in zip(
+            cols["card"], cols["step"], cols["dateObserved"].tolist(), cols["priority"].tolist(), strict=True
+        ):
+            if step == "register":
+                self.registered[card] = t
+                self.arrivals.append(t)
+            elif step == "clinicCall":
+                start = self.registered.pop(card, None)
+                if start is not None:
+                    self.waits.append((t, t - start, bool(prio)))
+            self.watermark = max(self.watermark, t)
+        self._expire()
+
+    def _expire(self) -> None:
+        horizon = self.watermark - HOUR_MS
+        while self.arrivals and self.arrivals[0] <= horizon:
+            self.arrivals.popleft()
+        while self.waits and self.waits[0][0] <= horizon:
+            self.waits.popleft()
+        stale = [c for c, t in self.registered.items() if t <= self.watermark - FORGET_MS]
+        for card in stale:
+            del self.registered[card]
+
+    def indicators(self) -> dict[str, Any]:
+        waits_min = np.array([w for _, w, _ in self.waits], dtype=np.float64) / 60_000
+        return {
+            "t": self.watermark,
+            "arrivals_h": len(self.arrivals),
+            "waiting": len(self.registered),
+            "wait_avg_min": round(float(waits_min.mean()), 1) if waits_min.size else None,
+            "wait_p90_min": round(float(np.percentile(waits_min, 90)), 1) if waits_min.size else None,
+            "called_h": int(waits_min.size),
+            "priority_called_h": sum(1 for _, _, p in self.waits if p),
+        }
+
+
+class HealthState:
+    """One HospitalState per hospital group (hc.<hospital>); `drain()` gives the changed hospitals."""
+
+    def __init__(self) -> None:
+        self.hospitals: dict[str, HospitalState] = {}
+        self.dirty: set[str] = set()
+
+    def add(self, frame: Frame) -> None:
+        self.hospitals.setdefault(frame.group, HospitalState()).add(frame)
+        self.dirty.add(frame.group)
+
+    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for group in sorted(self.dirty):
+            hospital = group.removeprefix("hc.")
+            doc = {"v": 1, "kind": "hospital", "group": group, "items": [
+                {"id": hospital, **self.hospitals[group].indicators()}]}  # fmt: skip
+            out.append((group, doc))
+        self.dirty.clear()
+        return out

@@ -1,0 +1,107 @@
+"""Key performance indicators per urban area and domain, with a FIWARE standing (veryGood … veryBad),
+computed from the aggregate documents the other indicator modules publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ioc.city import City
+
+STANDINGS = ("veryGood", "good", "fair", "bad", "veryBad")
+
+# (KPI, unit, upper bounds of veryGood, good, fair, bad; above the last is veryBad), all est. except AQI
+# (VN_AQI bands, Decision 1459/QĐ-TCMT) and flood levels (báo động 1-3).
+RULES: dict[str, tuple[str, str, tuple[float, float, float, float]]] = {
+    "traffic": ("share of lanes heavy or worse", "%", (5, 10, 20, 35)),
+    "air": ("worst VN_AQI", "", (50, 100, 150, 200)),
+    "flood": ("worst flood alert level", "", (0, 0.5, 1, 2)),
+    "lighting": ("lamps off schedule", "%", (2, 5, 10, 20)),
+    "health": ("worst p90 wait to the clinic", "min", (30, 60, 90, 120)),
+}
+
+
+def standing(kpi: str, value: float) -> str:
+    bounds = RULES[kpi][2]
+    return next((STANDINGS[k] for k, b in enumerate(bounds) if value <= b), STANDINGS[-1])
+
+
+@dataclass
+class KpiBoard:
+    """Latest inputs per entity, folded into one KPI document per area."""
+
+    city: City
+    traffic: dict[str, int] = field(default_factory=dict)  # detector → congestion level
+    aqi: dict[str, int] = field(default_factory=dict)  # station → VN_AQI
+    flood: dict[str, int] = field(default_factory=dict)  # gauge → alert level 0-3
+    lighting: dict[str, tuple[int, float]] = field(default_factory=dict)  # cabinet → (lamps, off share)
+    health: dict[str, float] = field(default_factory=dict)  # hospital → p90 wait min
+    dirty: set[str] = field(default_factory=set)
+
+    def observe(self, doc: dict[str, Any]) -> None:
+        kind = doc.get("kind")
+        for item in doc.get("items", ()):
+            area = self._area(kind, doc, item)
+            if area is None:
+                continue
+            if kind == "traffic" and not doc.get("final"):
+                self.traffic[item["id"]] = item["level"]
+            elif kind == "aqi" and item.get("aqi") is not None:
+                self.aqi[item["id"]] = item["aqi"]
+            elif kind == "water":
+                self.flood[item["id"]] = ("normal", "alert1", "alert2", "alert3").index(item["status"])
+            elif kind == "lighting" and item.get("schedule_ok") is not None and item["online"]:
+                self.lighting[item["id"]] = (item["lamps"], 1 - item["schedule_ok"])
+            elif kind == "hospital" and item.get("wait_p90_min") is not None:
+                self.health[item["id"]] = item["wait_p90_min"]
+            else:
+                continue
+            self.dirty.add(area)
+
+    def _area(self, kind: Any, doc: dict[str, Any], item: dict[str, Any]) -> str | None:
+        if kind == "lighting":
+            return str(doc["group"])
+        if kind == "hospital":
+            h = self.city.hospitals.get(item["id"])
+            return h.area if h else None
+        sensor = self.city.sensors.get(item.get("id", ""))
+        return sensor.area if sensor else None
+
+    def values(self, area: str) -> dict[str, float]:
+        def mine(ids: dict[str, Any], lookup: Any) -> list[Any]:
+            return [v for k, v in ids.items() if lookup(k) == area]
+
+        sensor_area = lambda sid: self.city.sensors[sid].area  # noqa: E731
+        out: dict[str, float] = {}
+        levels = mine(self.traffic, sensor_area)
+        if levels:
+            out["traffic"] = 100 * sum(lv >= 3 for lv in levels) / len(levels)
+        if aqi := mine(self.aqi, sensor_area):
+            out["air"] = max(aqi)
+        if flood := mine(self.flood, sensor_area):
+            out["flood"] = max(flood)
+        if lights := mine(self.lighting, sensor_area):
+            lamps = sum(n for n, _ in lights)
+            out["lighting"] = 100 * sum(n * off for n, off in lights) / max(lamps, 1)
+        if waits := mine(self.health, lambda h: self.city.hospitals[h].area):
+            out["health"] = max(waits)
+        return out
+
+    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+        out = []
+        for area in sorted(self.dirty):
+            items = [
+                {
+                    "id": f"{area}:{kpi}",
+                    "area": area,
+                    "kpi": kpi,
+                    "name": RULES[kpi][0],
+                    "unit": RULES[kpi][1],
+                    "value": round(value, 2),
+                    "standing": standing(kpi, value),
+                }
+                for kpi, value in self.values(area).items()
+            ]
+            out.append((f"kpi.{area}", {"v": 1, "kind": "kpi", "group": area, "items": items}))
+        self.dirty.clear()
+        return out

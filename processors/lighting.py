@@ -1,0 +1,132 @@
+"""Street-lighting indicators per cabinet and area: lamps lit vs the astronomical schedule at Vinh, power,
+energy used today, faulty lamps, and cabinets gone silent (offline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ioc import sun
+from ioc.city import City
+from ioc.clock import DAY_MS
+from ioc.contract import Frame
+
+OFFLINE_AFTER_MS = 5 * 60_000  # five missed 1-minute reports (est.)
+VN_OFFSET_MS = 7 * 3_600_000
+LIT = {"on", "low", "bootingUp"}
+
+
+@dataclass
+class Cabinet:
+    id: str
+    area: str
+    lamps: int
+    t: int = 0  # last report of any kind
+    lit: int = 0
+    faulty: int = 0
+    reported: int = 0
+    kw: float | None = None
+    energy: float | None = None  # meter, kWh
+    day_start_energy: float | None = None
+    day: int | None = None
+
+    def lamps_frame(self, frame: Frame) -> None:
+        self.t = max(self.t, int(frame.cols["dateObserved"].max()))
+        self.reported = frame.n
+        self.lit = sum(1 for s in frame.cols["powerState"] if s in LIT)
+        self.faulty = sum(1 for s in frame.cols["status"] if s != "ok")
+
+    def cabinet_frame(self, frame: Frame) -> None:
+        t = int(frame.cols["dateObserved"][-1])
+        self.t = max(self.t, t)
+        self.kw = float(frame.cols["totalActivePower"][-1])
+        self.energy = float(frame.cols["energyConsumed"][-1])
+        day = (t + VN_OFFSET_MS) // DAY_MS
+        if day != self.day or self.day_start_energy is None:
+            self.day, self.day_start_energy = day, self.energy
+
+    def document(self, now: int) -> dict[str, Any]:
+        expected = sun.lights_expected(self.t) if self.t else None
+        online = now - self.t < OFFLINE_AFTER_MS
+        ratio = self.lit / self.reported if self.reported else None
+        today = None
+        if self.energy is not None and self.day_start_energy is not None:
+            today = round(self.energy - self.day_start_energy, 2)
+        return {
+            "id": self.id,
+            "t": self.t,
+            "online": online,
+            "lamps": self.lamps,
+            "lit": self.lit,
+            "faulty": self.faulty,
+            "on_ratio": None if ratio is None else round(ratio, 3),
+            "expected_on": expected,
+            # Lamps that should be lit and are, or should be dark and are; None in the switching margin.
+            "schedule_ok": None
+            if expected is None or ratio is None
+            else round(ratio if expected else 1 - ratio, 3),
+            "kw": self.kw,
+            "kwh_today": today,
+        }
+
+
+def _schedule_ok(expected: bool | None, ratio: float | None) -> float | None:
+    """Share of lamps doing what the schedule wants (lit after dusk, dark by day); None in the margin."""
+    if expected is None or ratio is None:
+        return None
+    return round(ratio if expected else 1 - ratio, 3)
+
+
+@dataclass
+class LightingState:
+    """Cabinets by area; the watermark (latest event time seen in the domain) decides who is offline."""
+
+    city: City
+    cabinets: dict[str, Cabinet] = field(default_factory=dict)
+    watermark: int = 0
+    dirty_areas: set[str] = field(default_factory=set)
+    _offline: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for c in self.city.sensors_of("StreetlightControlCabinet"):
+            self.cabinets[c.id] = Cabinet(c.id, c.area, int(c.props["lamps"]))
+
+    def add(self, frame: Frame) -> None:
+        cab = self.cabinets[frame.group]
+        if frame.type == "Streetlight":
+            cab.lamps_frame(frame)
+        else:
+            cab.cabinet_frame(frame)
+        self.watermark = max(self.watermark, cab.t)
+        self.dirty_areas.add(cab.area)
+
+    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+        # A cabinet going silent changes nothing by itself: look for fresh offline ones on every drain.
+        offline = {c.id for c in self.cabinets.values() if self.watermark - c.t >= OFFLINE_AFTER_MS}
+        for cab_id in offline ^ self._offline:
+            self.dirty_areas.add(self.cabinets[cab_id].area)
+        self._offline = offline
+        out = []
+        for area in sorted(self.dirty_areas):
+            items = [c.document(self.watermark) for c in self.cabinets.values() if c.area == area and c.t]
+            out.append((f"lighting.{area}", {"v": 1, "kind": "lighting", "group": area, "items": items}))
+        self.dirty_areas.clear()
+        return out
+
+    def area_summary(self, area: str) -> dict[str, Any]:
+        cabs = [c for c in self.cabinets.values() if c.area == area and c.t]
+        docs = [c.document(self.watermark) for c in cabs]
+        lamps = sum(c.reported for c in cabs)
+        ok = [d["schedule_ok"] * d["lamps"] for d in docs if d["schedule_ok"] is not None and d["online"]]
+        weight = sum(d["lamps"] for d in docs if d["schedule_ok"] is not None and d["online"])
+        return {
+            "cabinets": len(cabs),
+            "offline": sum(not d["online"] for d in docs),
+            "lamps": lamps,
+            "faulty": sum(c.faulty for c in cabs),
+            "schedule_ok": None if not weight else round(float(np.sum(ok)) / weight, 4),
+            "kw": round(sum(d["kw"] or 0.0 for d in docs), 1),
+            "kwh_today": round(sum(d["kwh_today"] or 0.0 for d in docs), 1),
+        }

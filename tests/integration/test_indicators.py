@@ -1,0 +1,113 @@
+"""The real simulator feeds traffic, hospital and lighting frames through the real broker to the real Faust
+worker; its final traffic windows must match the simulator's own counts exactly (same seed → same stream,
+written to a file for the expected values), and hospital, lighting and KPI aggregates must appear."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ioc.broker import EmbeddedBroker
+from ioc.topics import Topics
+from processors.traffic import WINDOW_MS
+from tests.helpers import (
+    Services,
+    create_topics,
+    read_topic,
+    service_env,
+    settings_for,
+    unique_namespace,
+    wait_http,
+)
+
+pytestmark = pytest.mark.integration
+
+SIM = [
+    "simulate",
+    "--seed",
+    "21",
+    "--start",
+    "2025-10-14T07:30",
+    "--duration",
+    "30m",
+    "--speed",
+    "max",
+    "--domain",
+    "traffic",
+    "--domain",
+    "health",
+    "--domain",
+    "lighting",
+]
+
+
+def expected_windows(path: Path) -> dict[tuple[str, int], int]:
+    """Vehicles per (detector, 5-minute window) in the simulator's own output."""
+    out: dict[tuple[str, int], int] = defaultdict(int)
+    for line in path.read_bytes().splitlines():
+        doc = orjson.loads(line)
+        if doc["type"] != "TrafficFlowObserved":
+            continue
+        cols = doc["cols"]
+        for sid, t, n in zip(cols["id"], cols["dateObserved"], cols["intensity"], strict=True):
+            out[(sid, t // WINDOW_MS * WINDOW_MS)] += n
+    return out
+
+
+def final_counts(docs: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
+    return {
+        (i["id"], d["window"][0]): i["vehicles"]
+        for d in docs
+        if d["kind"] == "traffic" and d["final"]
+        for i in d["items"]
+    }
+
+
+def test_simulated_city_becomes_exact_windows_hospital_lighting_and_kpis(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    env = service_env(broker.bootstrap, unique_namespace("ind"))
+    settings = settings_for(env)
+    create_topics(settings)
+    services = Services(env, tmp_path)
+    try:
+        services.start("worker", "worker")
+        wait_http(f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics", 30, services)
+        file = tmp_path / "city.jsonl"
+        subprocess.run([sys.executable, "-m", "ioc", *SIM, "--out", str(file)], env=env, check=True)
+        subprocess.run([sys.executable, "-m", "ioc", *SIM], env=env, check=True, capture_output=True)
+        expected = expected_windows(file)
+        # Watermark 08:00 with 300 s lateness: windows 07:30 … 07:50 are final.
+        finals = {
+            start for _, start in expected if start + WINDOW_MS + 300_000 <= max(s for _, s in expected)
+        }
+
+        want = {k: v for k, v in expected.items() if k[1] in finals}
+
+        def done(docs: list[dict[str, Any]]) -> bool:
+            kinds = {d["kind"] for d in docs}
+            return {"hospital", "lighting", "kpi"} <= kinds and len(final_counts(docs)) >= len(want)
+
+        docs = asyncio.run(read_topic(settings, Topics(settings.namespace).aggregates, done, 60))
+        services.assert_running()
+    finally:
+        services.stop()
+
+    got = final_counts(docs)
+    assert finals and {w for _, w in got} == finals
+    assert got == want  # exact: nothing lost, nothing counted twice
+
+    hospitals = {d["items"][0]["id"]: d["items"][0] for d in docs if d["kind"] == "hospital"}
+    assert hospitals["hn-friendship"]["arrivals_h"] > 50  # a Tuesday morning rush
+    lighting = {d["group"] for d in docs if d["kind"] == "lighting"}
+    assert lighting == {"vinh", "cua-lo", "hoang-mai"}
+    kpis = {i["id"]: i for d in docs if d["kind"] == "kpi" for i in d["items"]}
+    assert {"vinh:traffic", "vinh:health", "vinh:lighting"} <= set(kpis)
+    assert kpis["vinh:lighting"]["standing"] == "veryGood"  # 07:30-08:00: daylight, lamps off as scheduled

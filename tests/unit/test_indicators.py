@@ -1,0 +1,260 @@
+"""Traffic, hospital, lighting and KPI indicators on hand-made frames with hand-computed expected values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ioc.clock import parse_start
+from ioc.contract import Frame
+from ioc.sun import lights_expected
+from processors.health import HealthState
+from processors.kpi import KpiBoard, standing
+from processors.lighting import LightingState
+from processors.traffic import WINDOW_MS, TrafficState, congestion_level
+from tests.unit.simkit import city
+
+T0 = parse_start("2025-10-14T08:00")  # a window boundary
+SITE = "tf.hoang-mai.ql1a-hoang-mai"
+
+
+def traffic_frame(t: int, seq: int, rows: dict[str, tuple[int, float, float]], period: int = 60) -> Frame:
+    """rows: detector → (vehicles, mean speed km/h, occupancy)."""
+    ids = list(rows)
+    cols: dict[str, Any] = {
+        "id": ids,
+        "dateObserved": np.full(len(ids), t, dtype=np.int64),
+        "period": np.full(len(ids), period, dtype=np.int64),
+        "intensity": np.array([rows[i][0] for i in ids]),
+        "intensityMotorcycle": np.array([rows[i][0] for i in ids]),
+        "intensityCar": np.zeros(len(ids), dtype=np.int64),
+        "intensityHeavy": np.zeros(len(ids), dtype=np.int64),
+        "occupancy": np.array([rows[i][2] for i in ids]),
+        "averageVehicleSpeed": np.array([rows[i][1] for i in ids]),
+    }
+    return Frame("TrafficFlowObserved", SITE, seq, t, cols, "test")
+
+
+@pytest.mark.parametrize(
+    ("ratio", "occupancy", "share", "level"),
+    [
+        (0.90, 0.1, 0.5, 0),  # > 0.85 free
+        (0.85, 0.1, 0.5, 1),  # band edge: 0.85 is light, not free
+        (0.60, 0.1, 0.5, 2),
+        (0.45, 0.2, 0.5, 3),
+        (0.35, 0.2, 0.5, 4),
+        (0.30, 0.2, 0.5, 5),  # ≤ 0.30 jammed
+        (0.90, 0.7, 0.1, 4),  # standing queue: few pass, the loop is covered
+        (float("nan"), 0.0, 0.0, 0),  # nobody, empty road
+        (float("nan"), 0.9, 0.0, 4),  # nobody passes, the loop is covered
+    ],
+)
+def test_congestion_grades(ratio: float, occupancy: float, share: float, level: int) -> None:
+    assert congestion_level(ratio, occupancy, share) == level
+
+
+def test_a_five_minute_window_sums_volume_and_weights_speed_by_vehicles() -> None:
+    state = TrafficState(city(), lateness_ms=300_000)
+    det = "TD-HM-02-A1"
+    free = city().sensors[det].props["free_flow_kmh"]
+    # Two of five minutes reported: 30 vehicles at 40 km/h, then 10 at 20 km/h.
+    state.add(traffic_frame(T0, 1, {det: (30, 40.0, 0.10)}))
+    state.add(traffic_frame(T0 + 60_000, 2, {det: (10, 20.0, 0.30)}))
+    ((_, doc),) = state.drain()
+    assert doc["final"] is False and doc["window"] == [T0, T0 + WINDOW_MS]
+    item = next(i for i in doc["items"] if i["id"] == det)
+    assert item["vehicles"] == 40
+    assert item["volume_h"] == 40 * 3600 / 120  # 1,200 veh/h over the 120 s observed
+    assert item["speed"] == pytest.approx((30 * 40 + 10 * 20) / 40)  # 35 km/h
+    assert item["occupancy"] == pytest.approx(0.20)
+    assert item["ratio"] == pytest.approx(35 / free, abs=1e-3)
+
+
+def test_a_window_is_final_once_the_watermark_passes_its_end_plus_lateness() -> None:
+    state = TrafficState(city(), lateness_ms=300_000)
+    det = "TD-HM-02-A1"
+    state.add(traffic_frame(T0, 1, {det: (30, 40.0, 0.1)}))
+    state.drain()
+    state.add(traffic_frame(T0 + WINDOW_MS + 299_000, 2, {det: (5, 50.0, 0.05)}))
+    assert [d["final"] for _, d in state.drain()] == [False]  # one second short
+    state.add(traffic_frame(T0 + WINDOW_MS + 300_000, 3, {det: (5, 50.0, 0.05)}))
+    docs = [d for _, d in state.drain()]
+    assert [d["final"] for d in docs] == [True, False]
+    assert docs[0]["window"][0] == T0 and docs[0]["items"][0]["vehicles"] == 30
+    assert docs[1]["window"][0] == T0 + 2 * WINDOW_MS  # the 08:10 window, now open
+
+
+def test_out_of_order_readings_land_in_their_own_windows() -> None:
+    state = TrafficState(city(), lateness_ms=600_000)
+    det = "TD-HM-02-A1"
+    state.add(traffic_frame(T0 + WINDOW_MS, 2, {det: (7, 40.0, 0.1)}))
+    state.add(traffic_frame(T0 + 60_000, 1, {det: (3, 40.0, 0.1)}))  # arrives after, belongs before
+    g = state.groups[SITE]
+    assert g.windows[T0].count.sum() == 3 and g.windows[T0 + WINDOW_MS].count.sum() == 7
+
+
+def hc_frame(t_seq: list[tuple[str, str, int, bool]], seq: int) -> Frame:
+    cols: dict[str, Any] = {
+        "id": [f"HC-cua-lo-hc-{step}-1" for _, step, _, _ in t_seq],
+        "dateObserved": np.array([t for _, _, t, _ in t_seq], dtype=np.int64),
+        "card": [c for c, _, _, _ in t_seq],
+        "step": [s for _, s, _, _ in t_seq],
+        "priority": np.array([p for _, _, _, p in t_seq]),
+        "ticket": np.arange(1, len(t_seq) + 1),
+    }
+    return Frame("HealthCardTap", "hc.cua-lo-hc", seq, t_seq[-1][2], cols, "test")
+
+
+def test_hospital_arrivals_queue_and_waits() -> None:
+    m = 60_000
+    state = HealthState()
+    state.add(
+        hc_frame(
+            [
+                ("a", "register", T0, False),
+                ("b", "register", T0 + m, True),
+                ("c", "register", T0 + 2 * m, False),
+                ("d", "register", T0 + 3 * m, False),
+            ],
+            1,
+        )
+    )
+    state.add(
+        hc_frame(
+            [
+                ("a", "clinicCall", T0 + 40 * m, False),
+                ("b", "clinicCall", T0 + 11 * m, True),
+                ("c", "clinicCall", T0 + 32 * m, False),
+            ],
+            2,
+        )
+    )
+    ((_, doc),) = state.drain()
+    item = doc["items"][0]
+    assert item["id"] == "cua-lo-hc"
+    assert item["arrivals_h"] == 4 and item["waiting"] == 1  # d is still waiting
+    # waits 40, 10, 30 min: mean 26.7, p90 by linear interpolation = 30 + 0.8 * (40 - 30) = 38
+    assert item["wait_avg_min"] == pytest.approx(26.7) and item["wait_p90_min"] == pytest.approx(38.0)
+    assert item["priority_called_h"] == 1
+    # An hour and a minute later the first arrivals have left the 60-minute window.
+    state.add(hc_frame([("e", "register", T0 + 62 * m, False)], 3))
+    ((_, doc),) = state.drain()
+    assert doc["items"][0]["arrivals_h"] == 2 and doc["items"][0]["called_h"] == 3
+
+
+def lamp_frames(
+    cabinet: str, t: int, states: list[str], status: list[str], kw: float, kwh: float
+) -> list[Frame]:
+    ids = [f"{cabinet}-L{i:03d}" for i in range(1, len(states) + 1)]
+    lamps = {
+        "id": ids,
+        "dateObserved": np.full(len(ids), t, dtype=np.int64),
+        "powerState": states,
+        "status": status,
+        "illuminanceLevel": np.ones(len(ids)),
+        "powerConsumption": np.ones(len(ids)),
+    }
+    cab = {
+        "id": [cabinet],
+        "dateObserved": [t],
+        "workingMode": ["automatic"],
+        "totalActivePower": [kw],
+        "energyConsumed": [kwh],
+        "voltage": [226.0],
+    }
+    return [
+        Frame("Streetlight", cabinet, 1, t, lamps, "t"),
+        Frame("StreetlightControlCabinet", cabinet, 1, t, cab, "t"),
+    ]
+
+
+def test_lights_expected_follows_vinh_sunset_with_a_margin() -> None:
+    assert lights_expected(parse_start("2025-12-01T20:00")) is True
+    assert lights_expected(parse_start("2025-12-01T12:00")) is False
+    assert lights_expected(parse_start("2025-12-01T17:25")) is None  # sunset 17:20 ± 15 min
+    assert lights_expected(parse_start("2025-12-02T04:00")) is True
+
+
+def test_lighting_on_ratio_faults_energy_and_offline() -> None:
+    state = LightingState(city())
+    cab = "LC-CL-001"
+    n = city().sensors[cab].props["lamps"]
+    night = parse_start("2025-12-01T20:00")
+    states = ["on"] * (n - 3) + ["off"] * 3
+    status = ["ok"] * (n - 2) + ["defectiveLamp"] * 2
+    for f in lamp_frames(cab, night, states, status, 5.0, 1000.0):
+        state.add(f)
+    for f in lamp_frames(cab, night + 60 * 60_000, states, status, 5.0, 1005.0):
+        state.add(f)
+    other = "LC-CL-002"
+    m = city().sensors[other].props["lamps"]
+    for f in lamp_frames(other, night, ["on"] * m, ["ok"] * m, 4.0, 10.0):  # then silent for an hour
+        state.add(f)
+    docs = dict(state.drain())
+    items = {i["id"]: i for i in docs["lighting.cua-lo"]["items"]}
+    a = items[cab]
+    assert a["lit"] == n - 3 and a["faulty"] == 2 and a["expected_on"] is True
+    assert a["schedule_ok"] == pytest.approx(round((n - 3) / n, 3))
+    assert a["kwh_today"] == pytest.approx(5.0) and a["online"] is True
+    assert items[other]["online"] is False
+    summary = state.area_summary("cua-lo")
+    assert summary["offline"] == 1 and summary["faulty"] == 2
+    assert summary["schedule_ok"] == pytest.approx(round((n - 3) / n, 4), abs=1e-3)  # only online cabinets
+
+
+@pytest.mark.parametrize(
+    ("kpi", "value", "expected"),
+    [
+        ("air", 50, "veryGood"),
+        ("air", 51, "good"),
+        ("air", 151, "bad"),
+        ("air", 201, "veryBad"),
+        ("flood", 0, "veryGood"),
+        ("flood", 1, "fair"),
+        ("flood", 3, "veryBad"),
+        ("health", 45, "good"),
+        ("health", 121, "veryBad"),
+        ("traffic", 12, "fair"),
+        ("lighting", 1, "veryGood"),
+    ],
+)
+def test_kpi_standing_band_edges(kpi: str, value: float, expected: str) -> None:
+    assert standing(kpi, value) == expected
+
+
+def test_kpi_board_per_area() -> None:
+    board = KpiBoard(city())
+    board.observe(
+        {
+            "kind": "aqi",
+            "items": [
+                {"id": "AQ-VIN-01", "aqi": 80},
+                {"id": "AQ-VIN-02", "aqi": 160},
+                {"id": "AQ-CL-01", "aqi": 40},
+            ],
+        }
+    )
+    board.observe({"kind": "water", "items": [{"id": "WL-VIN-NVC", "status": "alert2"}]})
+    board.observe(
+        {
+            "kind": "traffic",
+            "final": False,
+            "items": [
+                {"id": "TD-VIN-01-A1", "level": 4},
+                {"id": "TD-VIN-01-A2", "level": 0},
+                {"id": "TD-VIN-01-B1", "level": 1},
+                {"id": "TD-VIN-01-B2", "level": 3},
+            ],
+        }
+    )
+    board.observe({"kind": "hospital", "items": [{"id": "obs-paed", "wait_p90_min": 95.0}]})
+    docs = dict(board.drain())
+    vinh = {i["kpi"]: i for i in docs["kpi.vinh"]["items"]}
+    assert vinh["air"]["value"] == 160 and vinh["air"]["standing"] == "bad"
+    assert vinh["flood"]["standing"] == "bad"
+    assert vinh["traffic"]["value"] == 50.0 and vinh["traffic"]["standing"] == "veryBad"
+    assert vinh["health"]["standing"] == "bad"
+    cua_lo = {i["kpi"]: i for i in docs["kpi.cua-lo"]["items"]}
+    assert cua_lo == {"air": cua_lo["air"]} and cua_lo["air"]["standing"] == "veryGood"
