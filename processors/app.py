@@ -44,6 +44,8 @@ topics = Topics(settings.namespace)
 
 aggregates_topic = app.topic(topics.aggregates, key_serializer="raw", value_serializer="raw")
 deadletter_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
+alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
+actions_topic = app.topic(topics.operator_actions, key_serializer="raw", value_serializer="raw")
 
 
 def raw_topic(domain: str) -> faust.TopicT:

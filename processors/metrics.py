@@ -11,3 +11,5 @@ DEADLETTER_READINGS = Counter(
     "ioc_deadletter_readings_total", "Readings refused (a whole-frame error counts 1)", ["domain", "reason"]
 )
 AGGREGATES = Counter("ioc_aggregate_records_total", "Aggregate records emitted", ["kind"])
+ALERTS = Counter("ioc_alert_updates_total", "Alert documents published", ["rule", "status"])
+ACTIONS = Counter("ioc_operator_actions_total", "Operator actions applied or refused", ["action", "outcome"])

@@ -1,0 +1,201 @@
+"""Alerts: threshold rules over the indicator documents, held for a duration; one alert per rule and entity
+at a time; a lifecycle raise → acknowledge → assign → clear → resolve with who/when/comment; escalation of
+unacknowledged alerts. FIWARE Alert vocabulary. Pure code; the agents publish the results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("informational", "low", "medium", "high", "critical")
+ACTIONS = ("acknowledge", "assign", "comment", "resolve")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    kind: str  # the aggregate document kind it watches
+    category: str
+    sub_category: str
+    severity: Callable[[dict[str, Any]], str | None]  # None = condition not met
+    hold_ms: int = 0  # the condition must hold this long (event time) before raising
+    description: str = ""
+
+
+def _flood(item: dict[str, Any]) -> str | None:
+    return {"alert1": "medium", "alert2": "high", "alert3": "critical"}.get(item.get("status", ""))
+
+
+def _air(item: dict[str, Any]) -> str | None:
+    aqi = item.get("aqi")
+    return (
+        None
+        if aqi is None or aqi <= 150
+        else ("medium" if aqi <= 200 else "high" if aqi <= 300 else "critical")
+    )
+
+
+def _jam(item: dict[str, Any]) -> str | None:
+    return "high" if item.get("level", 0) >= 4 else None
+
+
+def _offline(item: dict[str, Any]) -> str | None:
+    return "medium" if item.get("online") is False else None
+
+
+def _waits(item: dict[str, Any]) -> str | None:
+    p90 = item.get("wait_p90_min")
+    return None if p90 is None or p90 <= 120 else ("high" if p90 > 180 else "medium")
+
+
+RULES = (
+    Rule("flood-level", "water", "naturalDisaster", "flood", _flood, 0, "Water level above alert level 1-3"),
+    Rule("air-quality", "aqi", "environment", "airPollution", _air, 0, "VN_AQI above 150 (Kém)"),
+    Rule("traffic-jam", "traffic", "traffic", "trafficJam", _jam, 10 * 60_000, "Severe or jammed for 10 min"),
+    Rule("cabinet-offline", "lighting", "security", "streetlightOutage", _offline, 0, "Cabinet silent 5 min"),
+    Rule(
+        "hospital-waits", "hospital", "health", "hospitalOvercrowding", _waits, 30 * 60_000, "p90 wait > 2 h"
+    ),
+)
+
+
+@dataclass
+class Alert:
+    id: str
+    rule: str
+    entity: str
+    category: str
+    sub_category: str
+    severity: str
+    raised_at: int
+    status: str = "raised"  # raised, acknowledged, assigned, cleared, resolved
+    assignee: str | None = None
+    escalations: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "kind": "alert",
+            "id": self.id,
+            "type": "Alert",
+            "rule": self.rule,
+            "entity": self.entity,
+            "category": self.category,
+            "subCategory": self.sub_category,
+            "severity": self.severity,
+            "dateIssued": self.raised_at,
+            "status": self.status,
+            "assignee": self.assignee,
+            "escalations": self.escalations,
+            "history": self.history,
+        }
+
+
+class ActionError(ValueError):
+    """An operator action the alert's state does not allow."""
+
+
+@dataclass
+class AlertBook:
+    """Alerts by (rule, entity): `observe` raises and clears on event time, `act` applies operator actions."""
+
+    rules: tuple[Rule, ...] = RULES
+    escalate_after_ms: int = 5 * 60_000
+    alerts: dict[str, Alert] = field(default_factory=dict)
+    open: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule, entity) → alert id
+    pending: dict[tuple[str, str], int] = field(default_factory=dict)  # condition first seen at
+    changed: dict[str, None] = field(default_factory=dict)
+
+    def observe(self, doc: dict[str, Any], now_ms: int | None = None) -> None:
+        if doc.get("final"):
+            return  # a closed traffic window is older than the open one already seen: it must not flap alerts
+        for rule in self.rules:
+            if rule.kind != doc.get("kind"):
+                continue
+            for item in doc.get("items", ()):
+                t = int(item.get("t") or now_ms or 0)
+                self._check(rule, str(item["id"]), rule.severity(item), t)
+
+    def _check(self, rule: Rule, entity: str, severity: str | None, t: int) -> None:
+        key = (rule.id, entity)
+        alert = self.alerts.get(self.open.get(key, ""))
+        if severity is None:
+            self.pending.pop(key, None)
+            if alert is not None and alert.status not in ("cleared", "resolved"):
+                self._move(alert, "cleared", "system", t, "condition no longer holds")
+            return
+        since = self.pending.setdefault(key, t)
+        if alert is None or alert.status == "resolved":
+            if t - since >= rule.hold_ms:
+                self._raise(rule, entity, severity, since, t)
+        elif alert.status == "cleared":
+            self._move(alert, "raised", "system", t, "condition returned")
+        elif SEVERITIES.index(severity) > SEVERITIES.index(alert.severity):
+            alert.severity = severity
+            alert.history.append({"action": "worsened", "by": "system", "at": t, "severity": severity})
+            self.changed[alert.id] = None
+
+    def _raise(self, rule: Rule, entity: str, severity: str, since: int, t: int) -> None:
+        alert_id = f"{rule.id}:{entity}:{since}"  # deterministic: a re-run raises the same ids
+        alert = Alert(alert_id, rule.id, entity, rule.category, rule.sub_category, severity, t)
+        alert.history.append({"action": "raise", "by": "system", "at": t, "comment": rule.description})
+        self.alerts[alert_id] = alert
+        self.open[(rule.id, entity)] = alert_id
+        self.changed[alert_id] = None
+
+    def _move(self, alert: Alert, status: str, by: str, at: int, comment: str = "") -> None:
+        alert.status = status
+        alert.history.append({"action": status, "by": by, "at": at, "comment": comment})
+        self.changed[alert.id] = None
+
+    def act(self, action: dict[str, Any]) -> Alert:
+        """Apply {alert, action, by, at, comment?, assignee?}; ActionError if the state does not allow it."""
+        alert = self.alerts.get(str(action.get("alert")))
+        if alert is None:
+            raise ActionError(f"no alert {action.get('alert')!r}")
+        what, by, at = action.get("action"), str(action.get("by") or ""), int(action.get("at") or 0)
+        comment = str(action.get("comment") or "")
+        if what not in ACTIONS or not by:
+            raise ActionError(f"action must be one of {ACTIONS} with 'by'")
+        if alert.status == "resolved":
+            raise ActionError(f"{alert.id} is already resolved")
+        if what == "acknowledge":
+            if alert.status != "raised":
+                raise ActionError(f"{alert.id} is {alert.status}, only a raised alert is acknowledged")
+            self._move(alert, "acknowledged", by, at, comment)
+        elif what == "assign":
+            if not action.get("assignee"):
+                raise ActionError("assign needs an assignee")
+            alert.assignee = str(action["assignee"])
+            self._move(alert, "assigned" if alert.status != "cleared" else "cleared", by, at, comment)
+            alert.history[-1].update(action="assign", assignee=alert.assignee)
+        elif what == "comment":
+            alert.history.append({"action": "comment", "by": by, "at": at, "comment": comment})
+            self.changed[alert.id] = None
+        else:
+            self._move(alert, "resolved", by, at, comment)
+            self.open.pop((alert.rule, alert.entity), None)
+        return alert
+
+    def escalate(self, now_ms: int) -> None:
+        """Step up the severity of every alert still unacknowledged a whole period after raising or the last
+        escalation; acknowledging stops it."""
+        for alert in self.alerts.values():
+            if alert.status != "raised":
+                continue
+            due = alert.raised_at + (alert.escalations + 1) * self.escalate_after_ms
+            level = SEVERITIES.index(alert.severity)
+            if now_ms >= due and level < len(SEVERITIES) - 1:
+                alert.severity = SEVERITIES[level + 1]
+                alert.escalations += 1
+                alert.history.append(
+                    {"action": "escalate", "by": "system", "at": now_ms, "severity": alert.severity}
+                )
+                self.changed[alert.id] = None
+
+    def drain(self) -> list[dict[str, Any]]:
+        docs = [self.alerts[a].document() for a in self.changed]
+        self.changed.clear()
+        return docs

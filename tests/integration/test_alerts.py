@@ -1,0 +1,89 @@
+"""An alert raised by the real worker from a flood reading on the real broker, acknowledged by an operator
+action on the operator-actions topic, then cleared when the water goes down."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+
+from ioc.broker import EmbeddedBroker
+from ioc.clock import parse_start
+from ioc.contract import Frame, encode
+from ioc.topics import Topics
+from tests.helpers import (
+    Services,
+    create_topics,
+    produce,
+    read_topic,
+    service_env,
+    settings_for,
+    unique_namespace,
+    wait_http,
+)
+
+pytestmark = pytest.mark.integration
+T0 = parse_start("2025-10-14T06:00")
+
+
+def street_levels(seq: int, t: int, level: float) -> tuple[bytes, bytes]:
+    ids = ["WL-VIN-LN", "WL-VIN-NVC", "WL-VIN-NTMK", "WL-VIN-PDC", "WL-VIN-BT"]
+    cols = {
+        "id": ids,
+        "dateObserved": np.full(5, t, dtype=np.int64),
+        "currentLevel": np.array([0.0, level, 0.0, 0.0, 1.0]),
+    }
+    return b"wl.vinh", encode(Frame("FloodMonitoring", "wl.vinh", seq, t, cols, "test"))
+
+
+def test_flood_alert_is_raised_acknowledged_and_cleared(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    env = service_env(broker.bootstrap, unique_namespace("alert"))
+    settings = settings_for(env)
+    topics = Topics(settings.namespace)
+    create_topics(settings)
+    services = Services(env, tmp_path)
+
+    def alert_docs(pred: Any) -> list[dict[str, Any]]:
+        return asyncio.run(read_topic(settings, topics.alerts, lambda docs: any(pred(d) for d in docs), 30))
+
+    try:
+        services.start("worker", "worker")
+        wait_http(f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics", 30, services)
+        asyncio.run(produce(settings, topics.raw("environment"), [street_levels(1, T0, 0.45)]))  # above 0.4
+        raised = next(
+            d for d in alert_docs(lambda d: d["entity"] == "WL-VIN-NVC") if d["entity"] == "WL-VIN-NVC"
+        )
+        assert (raised["category"], raised["subCategory"], raised["severity"], raised["status"]) == (
+            "naturalDisaster",
+            "flood",
+            "high",
+            "raised",
+        )
+
+        ack = {
+            "alert": raised["id"],
+            "action": "acknowledge",
+            "by": "op.lan",
+            "at": T0 + 60_000,
+            "comment": "ok",
+        }
+        asyncio.run(produce(settings, topics.operator_actions, [(raised["id"].encode(), orjson.dumps(ack))]))
+        docs = alert_docs(lambda d: d["status"] == "acknowledged")
+        acked = next(d for d in docs if d["status"] == "acknowledged")
+        assert acked["history"][-1] == {
+            "action": "acknowledged",
+            "by": "op.lan",
+            "at": T0 + 60_000,
+            "comment": "ok",
+        }
+
+        asyncio.run(produce(settings, topics.raw("environment"), [street_levels(2, T0 + 600_000, 0.05)]))
+        docs = alert_docs(lambda d: d["status"] == "cleared")
+        assert any(d["id"] == raised["id"] and d["status"] == "cleared" for d in docs)
+        services.assert_running()
+    finally:
+        services.stop()

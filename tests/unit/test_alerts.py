@@ -1,0 +1,116 @@
+"""Alert rules, deduplication, the lifecycle with who/when/comment, and escalation that stops on ack."""
+
+from __future__ import annotations
+
+import pytest
+
+from processors.alerts import ActionError, AlertBook
+
+M = 60_000
+
+
+def water(t: int, status: str, gauge: str = "WL-VIN-NVC") -> dict[str, object]:
+    return {"kind": "water", "items": [{"id": gauge, "t": t, "status": status}]}
+
+
+def jam(t: int, level: int) -> dict[str, object]:
+    return {"kind": "traffic", "items": [{"id": "TD-HM-02-A1", "t": t, "level": level}]}
+
+
+def test_a_flood_raises_once_worsens_clears_and_returns() -> None:
+    book = AlertBook()
+    book.observe(water(0, "alert1"))
+    book.observe(water(M, "alert1"))  # same rule and entity: no second alert
+    (doc,) = book.drain()
+    assert (doc["category"], doc["subCategory"], doc["severity"], doc["status"]) == (
+        "naturalDisaster",
+        "flood",
+        "medium",
+        "raised",
+    )
+    book.observe(water(2 * M, "alert3"))
+    assert book.drain()[0]["severity"] == "critical"
+    book.observe(water(3 * M, "normal"))
+    assert book.drain()[0]["status"] == "cleared"
+    book.observe(water(4 * M, "alert2"))
+    (again,) = book.drain()
+    assert again["id"] == doc["id"] and again["status"] == "raised"
+    assert len(book.alerts) == 1
+
+
+def test_a_jam_must_hold_ten_minutes_before_it_raises() -> None:
+    book = AlertBook()
+    for minute in range(10):
+        book.observe(jam(minute * M, 5))
+    assert book.drain() == []
+    book.observe(jam(10 * M, 5))
+    (doc,) = book.drain()
+    assert doc["subCategory"] == "trafficJam" and doc["dateIssued"] == 10 * M
+    book.observe(jam(11 * M, 1))
+    book.observe(jam(12 * M, 5))  # a new stretch of jam starts the clock again; the alert reopens at once
+    assert book.drain()[-1]["status"] == "raised"
+
+
+def test_lifecycle_records_who_when_and_why() -> None:
+    book = AlertBook()
+    book.observe(water(0, "alert2"))
+    alert_id = book.drain()[0]["id"]
+    book.act(
+        {"alert": alert_id, "action": "acknowledge", "by": "op.lan", "at": 5 * M, "comment": "seen on camera"}
+    )
+    book.act(
+        {"alert": alert_id, "action": "assign", "by": "op.lan", "at": 6 * M, "assignee": "pumping-team-2"}
+    )
+    book.act(
+        {"alert": alert_id, "action": "comment", "by": "op.minh", "at": 7 * M, "comment": "pumps running"}
+    )
+    book.observe(water(30 * M, "normal"))
+    book.act({"alert": alert_id, "action": "resolve", "by": "op.minh", "at": 40 * M, "comment": "drained"})
+    doc = book.drain()[-1]
+    assert doc["status"] == "resolved" and doc["assignee"] == "pumping-team-2"
+    trail = [(h["action"], h["by"], h["at"]) for h in doc["history"]]
+    assert trail == [
+        ("raise", "system", 0),
+        ("acknowledged", "op.lan", 5 * M),
+        ("assign", "op.lan", 6 * M),
+        ("comment", "op.minh", 7 * M),
+        ("cleared", "system", 30 * M),
+        ("resolved", "op.minh", 40 * M),
+    ]
+    # Resolved: the same flood later is a new alert.
+    book.observe(water(60 * M, "alert1"))
+    assert book.drain()[0]["id"] != alert_id
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ({"action": "acknowledge"}, "only a raised alert"),
+        ({"action": "assign", "by": "x"}, "assignee"),
+        ({"action": "delete"}, "one of"),
+        ({"alert": "nope"}, "no alert"),
+    ],
+)
+def test_actions_the_state_does_not_allow_are_refused(action: dict[str, object], message: str) -> None:
+    book = AlertBook()
+    book.observe(water(0, "alert2"))
+    alert_id = book.drain()[0]["id"]
+    book.act({"alert": alert_id, "action": "acknowledge", "by": "op", "at": 1})
+    with pytest.raises(ActionError, match=message):
+        book.act({"alert": alert_id, "by": "op", "at": 2, **action})
+
+
+def test_escalation_steps_up_until_acknowledged() -> None:
+    book = AlertBook(escalate_after_ms=5 * M)
+    book.observe(water(0, "alert1"))
+    alert_id = book.drain()[0]["id"]
+    book.escalate(4 * M)
+    assert book.drain() == []
+    book.escalate(5 * M)
+    assert book.drain()[0]["severity"] == "high"
+    book.escalate(7 * M)
+    assert book.drain() == []  # the next step is due at 10 min
+    book.act({"alert": alert_id, "action": "acknowledge", "by": "op", "at": 8 * M})
+    book.drain()
+    book.escalate(60 * M)
+    assert book.drain() == [] and book.alerts[alert_id].severity == "high"
