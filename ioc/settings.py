@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     warmup_h: float = Field(
         12.0, ge=0, description="Hours of history simulated at full speed before live (fills NowCast)"
     )
+    warmup_other_h: float = Field(
+        1.0, ge=0, description="Hours of warm-up history for traffic, health and lighting"
+    )
     env_tick_s: float = Field(60.0, gt=0, description="Simulated seconds between environment readings")
     traffic_tick_s: float = Field(60.0, gt=0, description="Simulated seconds per traffic detector period")
     lighting_tick_s: float = Field(60.0, gt=0, description="Simulated seconds between cabinet reports")

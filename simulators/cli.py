@@ -196,9 +196,11 @@ async def _run(
         sink = kafka
     progress = None if quiet or plan.rate is None else _print_progress
     try:
+        other = int(s.warmup_other_h * 3_600_000)
         return await runner.run(
-            sim, sink, clock, plan.start_ms, plan.end_ms, plan.paced_from, stop, plan.rate, progress
-        )
+            sim, sink, clock, plan.start_ms, plan.end_ms, plan.paced_from, stop, plan.rate, progress,
+            history_ms={d: other for d in ("traffic", "health", "lighting")},
+        )  # fmt: skip
     finally:
         with contextlib.suppress(Exception):
             await sink.close()

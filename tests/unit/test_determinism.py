@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import orjson
 from click.testing import CliRunner
 
 from ioc.cli import main
+from ioc.clock import HOUR_MS, parse_start
 
 
 def simulate(tmp_path: Path, name: str, *args: str) -> tuple[str, int]:
@@ -79,3 +81,18 @@ def test_each_domain_is_deterministic_on_its_own(tmp_path: Path) -> None:
         a = simulate(tmp_path, f"{domain}-a", "--seed", "3", "--domain", domain)
         b = simulate(tmp_path, f"{domain}-b", "--seed", "3", "--domain", domain)
         assert a == b and a[1] > 0, domain
+
+
+def test_live_warm_up_gives_air_quality_twelve_hours_and_the_rest_one(tmp_path: Path) -> None:
+    out = tmp_path / "live.jsonl"
+    args = ["simulate", "--live", "--start", "2025-10-14T08:00", "--duration", "2m", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    first: dict[str, int] = {}
+    for line in out.read_bytes().splitlines():
+        doc = orjson.loads(line)
+        first[doc["type"]] = min(first.get(doc["type"], 2**62), min(doc["cols"]["dateObserved"]))
+    start = parse_start("2025-10-14T08:00")
+    assert first["AirQualityObserved"] == start - 12 * HOUR_MS  # NowCast needs 12 hours
+    assert first["TrafficFlowObserved"] == first["StreetlightControlCabinet"] == start - HOUR_MS
+    assert start - HOUR_MS <= first["HealthCardTap"] < start
