@@ -74,6 +74,8 @@ async def operator_actions(stream: faust.StreamT[bytes]) -> None:
     async for value in stream:
         try:
             action = orjson.loads(value)
+            if not isinstance(action, dict):
+                raise ActionError("an operator action is a JSON object")
             alerts.act(action)
             metrics.ACTIONS.labels(str(action.get("action")), "applied").inc()
         except (ActionError, orjson.JSONDecodeError, TypeError, ValueError) as exc:
