@@ -177,6 +177,7 @@ class AlertBook:
         else:
             self._move(alert, "resolved", by, at, comment)
             self.open.pop((alert.rule, alert.entity), None)
+            self.pending.pop((alert.rule, alert.entity), None)  # a condition still holding starts a new alert
         return alert
 
     def escalate(self, now_ms: int) -> None:

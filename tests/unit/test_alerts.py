@@ -114,3 +114,14 @@ def test_escalation_steps_up_until_acknowledged() -> None:
     book.drain()
     book.escalate(60 * M)
     assert book.drain() == [] and book.alerts[alert_id].severity == "high"
+
+
+def test_resolving_while_the_condition_holds_starts_a_new_alert_later() -> None:
+    book = AlertBook()
+    book.observe(water(0, "alert2"))
+    first = book.drain()[0]["id"]
+    book.act({"alert": first, "action": "resolve", "by": "op", "at": M})
+    book.observe(water(2 * M, "alert2"))
+    second = book.drain()[-1]
+    assert second["id"] != first and second["status"] == "raised"
+    assert book.alerts[first].status == "resolved"
