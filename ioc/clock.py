@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 HOUR_MS = 3_600_000
@@ -42,6 +42,15 @@ def parse_duration(text: str) -> float:
     if num:
         raise ValueError(f"bad duration {text!r}: trailing number without unit")
     return total
+
+
+def local_day_minute(t_ms: int) -> tuple[date, float]:
+    """Vietnam calendar day at t, and the minute of that day (fractional)."""
+    local_ms = t_ms + 7 * HOUR_MS
+    return date.fromordinal(_EPOCH_ORDINAL + int(local_ms // DAY_MS)), (local_ms % DAY_MS) / 60_000
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def local_iso(t_ms: int) -> str:

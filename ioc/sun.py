@@ -6,6 +6,8 @@ import math
 from datetime import date
 from functools import lru_cache
 
+from ioc.clock import local_day_minute
+
 VINH = (18.67, 105.68)  # facts 'Street lighting': the latitude/longitude the sunrise table was computed for
 VN_UTC_OFFSET_H = 7
 ZENITH_DEG = 90.833  # sun's centre 50' below the horizon: refraction plus the solar disc's radius
@@ -62,9 +64,7 @@ SWITCH_MARGIN_MIN = 15.0  # around sunset/sunrise, cabinets' lux sensors and clo
 def lights_expected(t_ms: int, margin_min: float = SWITCH_MARGIN_MIN) -> bool | None:
     """Whether street lights should be on at Vinh at t (epoch ms): True after dusk, False by day, None in
     the margin around sunset and sunrise when either is acceptable."""
-    local_ms = t_ms + VN_UTC_OFFSET_H * 3_600_000
-    day = date.fromordinal(date(1970, 1, 1).toordinal() + local_ms // 86_400_000)
-    minute = (local_ms % 86_400_000) / 60_000
+    day, minute = local_day_minute(t_ms)
     rise, set_ = sunrise_sunset(day)
     if abs(minute - set_) < margin_min or abs(minute - rise) < margin_min:
         return None

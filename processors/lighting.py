@@ -15,7 +15,7 @@ from ioc.contract import Frame
 
 OFFLINE_AFTER_MS = 5 * 60_000  # five missed 1-minute reports (est.)
 VN_OFFSET_MS = 7 * 3_600_000
-LIT = {"on", "low", "bootingUp"}
+LIT = ["on", "low", "bootingUp"]
 
 
 @dataclass
@@ -35,8 +35,8 @@ class Cabinet:
     def lamps_frame(self, frame: Frame) -> None:
         self.t = max(self.t, int(frame.cols["dateObserved"].max()))
         self.reported = frame.n
-        self.lit = sum(1 for s in frame.cols["powerState"] if s in LIT)
-        self.faulty = sum(1 for s in frame.cols["status"] if s != "ok")
+        self.lit = int(np.isin(np.asarray(frame.cols["powerState"]), LIT).sum())
+        self.faulty = int((np.asarray(frame.cols["status"]) != "ok").sum())
 
     def cabinet_frame(self, frame: Frame) -> None:
         t = int(frame.cols["dateObserved"][-1])

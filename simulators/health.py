@@ -9,13 +9,13 @@ queue. Each card tap is a reading at the service point's reader. Volumes per day
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from ioc.city import City, Hospital
 from ioc.clock import DAY_MS, HOUR_MS
 from ioc.contract import Frame
+from simulators import climate
 from simulators.overrides import Overrides, lookup
 
 MIN_MS = 60_000
@@ -62,10 +62,6 @@ STAGES = (
     (WAIT_PAY, IN_PAY, "payment", "payment", None),  # → pharmacy or done
     (WAIT_PHARM, IN_PHARM, "pharmacy", "pharmacy", DONE),
 )
-
-
-def _local(t_ms: int) -> datetime:
-    return datetime.fromtimestamp(t_ms / 1000, UTC) + timedelta(hours=7)
 
 
 @dataclass
@@ -167,7 +163,7 @@ class HealthModel:
         return taps
 
     def _new_day(self, site: _Site, t: int) -> None:
-        local = _local(t)
+        local = climate.local_time(t)
         day = local.toordinal()
         if day == site.day:
             return
@@ -178,7 +174,7 @@ class HealthModel:
         site.day_volume = base * float(np.exp(DAILY_NOISE * self.rng.standard_normal()))
 
     def _arrivals(self, site: _Site, prev: int, t: int) -> None:
-        local = _local(t)
+        local = climate.local_time(t)
         hour = local.hour
         if local.weekday() == 5 and hour >= SATURDAY_ARRIVALS_END_H:
             return

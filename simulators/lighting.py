@@ -7,13 +7,12 @@ Sources: shared/reference/nghe-an-facts.md 'Street lighting' unless marked est.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 import numpy as np
 
 from ioc import sun
 from ioc.city import City, Sensor
-from ioc.clock import DAY_MS, HOUR_MS
+from ioc.clock import DAY_MS, HOUR_MS, local_day_minute
 from ioc.contract import Frame
 from simulators.overrides import Overrides, lookup, per_entity
 
@@ -129,8 +128,7 @@ class LightingModel:
     def _schedule(self, t_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per cabinet: whether its astronomical clock has the lamps on, the dim level, and minutes since
         this evening's switch-on (large after midnight)."""
-        local_min = ((t_ms + 7 * HOUR_MS) % DAY_MS) / 60_000
-        day = date.fromordinal(date(1970, 1, 1).toordinal() + int((t_ms + 7 * HOUR_MS) // DAY_MS))
+        day, local_min = local_day_minute(t_ms)
         rise, set_ = sun.sunrise_sunset(day)
         on_at = set_ + SWITCH_DELAY_MIN + self.jitter_min
         off_at = rise + SWITCH_DELAY_MIN + self.jitter_min

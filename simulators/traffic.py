@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -99,7 +98,7 @@ class TrafficModel:
 
     def demand_share(self, t_ms: int) -> float:
         """Share of the peak hour at this instant (local time, weekday or weekend profile)."""
-        local = datetime.fromtimestamp(t_ms / 1000, UTC) + timedelta(hours=7)
+        local = climate.local_time(t_ms)
         table = WEEKEND if local.weekday() >= 5 else WEEKDAY
         h = local.hour + local.minute / 60 + local.second / 3600 - 0.5  # table values are hour means
         lo = math.floor(h)

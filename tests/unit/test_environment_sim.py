@@ -10,6 +10,8 @@ from ioc.clock import parse_start
 from ioc.contract import Frame, encode, parse
 from simulators.domains import rng_for
 from simulators.environment import EnvironmentModel
+from tests.unit import simkit
+from tests.unit.simkit import local_hours
 
 
 @pytest.fixture(scope="module")
@@ -29,19 +31,8 @@ def simulate(city: City, seed: int, start: str, hours: float, tick_ms: int = 600
 def column(
     frames: list[Frame], type_: str, name: str, ids: set[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    t, v = [], []
-    for f in frames:
-        if f.type != type_:
-            continue
-        for i, sid in enumerate(f.cols["id"]):
-            if ids is None or sid in ids:
-                t.append(f.cols["dateObserved"][i])
-                v.append(f.cols[name][i])
-    return np.array(t), np.array(v, dtype=float)
-
-
-def local_hours(t: np.ndarray) -> np.ndarray:
-    return ((t / 3_600_000) + 7) % 24
+    t, v, _ = simkit.column([f for f in frames if f.type == type_], name, ids)
+    return t, v.astype(float)
 
 
 def test_every_frame_passes_the_contract(city: City) -> None:
