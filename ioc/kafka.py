@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
@@ -55,6 +55,35 @@ def make_consumer(settings: Settings, *topics: str, **overrides: Any) -> AIOKafk
     }
     options.update(overrides)
     return AIOKafkaConsumer(*topics, **options)
+
+
+async def read_last(settings: Settings, topic: str, partitions: Iterable[int]) -> dict[int, bytes]:
+    """The last record of each partition (absent if empty), without a consumer group.
+
+    Tansu reports a partition's end as the first offset of its last batch + 1, so this starts one before the
+    reported end and reads on until a fetch comes back empty: the true last record is never missed.
+    """
+    consumer = make_consumer(settings, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        if not tps or not (consumer.partitions_for_topic(topic) or await _refresh(consumer, topic)):
+            return {}
+        consumer.assign(tps)
+        for tp, end in (await consumer.end_offsets(tps)).items():
+            consumer.seek(tp, max(0, end - 1))
+        last: dict[int, bytes] = {}
+        while batch := await consumer.getmany(timeout_ms=max(200, 4 * settings.fetch_max_wait_ms)):
+            for tp, records in batch.items():
+                last[tp.partition] = records[-1].value
+        return last
+    finally:
+        await consumer.stop()
+
+
+async def _refresh(consumer: AIOKafkaConsumer, topic: str) -> set[int] | None:
+    await consumer._client.force_metadata_update()
+    return consumer.partitions_for_topic(topic)
 
 
 def partition_for(key: bytes, partitions: int) -> int:

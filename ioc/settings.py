@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Processing
     allowed_lateness_s: float = Field(300.0, ge=0, description="Event-time lateness accepted before DLQ")
     emit_interval_s: float = Field(1.0, gt=0, description="Wall-clock seconds between aggregate emits")
+    checkpoint_interval_s: float = Field(
+        2.0, gt=0, description="Wall-clock seconds between state checkpoints of each raw partition"
+    )
     worker_web_port: int = Field(6066, description="Faust worker's own web port (metrics)")
     data_dir: Path = Field(Path(".ioc-data"), description="Working directory for worker state")
 

@@ -34,12 +34,17 @@ class Topics:
     def deadletter(self) -> str:
         return f"{self.namespace}.deadletter"
 
+    def checkpoints(self, domain: str) -> str:
+        """The worker's per-partition state checkpoints of one raw topic (partition p ↔ raw partition p)."""
+        return f"{self.raw(domain)}.checkpoints"
+
     def all_raw(self) -> list[str]:
         return [self.raw(d) for d in DOMAINS]
 
     def layout(self, raw_partitions: int) -> dict[str, int]:
         """Every topic of the namespace with its partition count, for creating them up front."""
         topics = dict.fromkeys(self.all_raw(), raw_partitions)
+        topics.update({self.checkpoints(d): raw_partitions for d in DOMAINS})
         topics.update({self.aggregates: raw_partitions, self.alerts: 1, self.operator_actions: 1})
         topics[self.deadletter] = 1
         return topics

@@ -3,6 +3,7 @@ and dead letters out."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -12,10 +13,21 @@ import orjson
 
 from ioc.city import load_city
 from ioc.contract import Frame
+from ioc.kafka import read_last
 from ioc.topics import DOMAINS
 from processors import deadletter, metrics
 from processors.alerts import ActionError, AlertBook
-from processors.app import actions_topic, aggregates_topic, alerts_topic, app, raw_topic, settings
+from processors.app import (
+    actions_topic,
+    aggregates_topic,
+    alerts_topic,
+    app,
+    domain_of,
+    raw_topic,
+    settings,
+    topics,
+)
+from processors.checkpoint import TP, Checkpointed, Ledger
 from processors.environment import EnvironmentState
 from processors.health import HealthState
 from processors.intake import Intake, Source
@@ -26,7 +38,7 @@ from processors.traffic import TrafficState
 log = logging.getLogger("ioc.agents")
 
 
-class State(Protocol):
+class State(Checkpointed, Protocol):
     def add(self, frame: Frame) -> None: ...
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]: ...
@@ -43,6 +55,9 @@ states: dict[str, State] = {
 }
 kpis = KpiBoard(city)
 alerts = AlertBook()
+ledger = app.ledger or Ledger()
+restored: set[TP] = set()  # partitions whose checkpoint was looked up since this worker got them
+_checkpointing = asyncio.Lock()
 
 
 def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
@@ -51,13 +66,20 @@ def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
     async def consume(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             msg = event.message
+            tp = (msg.topic, msg.partition)
+            if tp not in restored:
+                await _restore(msg.topic)
             metrics.FRAMES.labels(domain).inc()
             frame, letters = intake.accept(event.value, Source(msg.topic, msg.partition, msg.offset, msg.key))
-            if letters:
-                await deadletter.publish(letters, domain)
+            key = None
             if frame is not None:
                 metrics.READINGS.labels(domain).inc(frame.n)
                 state.add(frame)
+                key = (frame.type, frame.group)
+            # No await between intake, state and ledger: a checkpoint never sees one without the others.
+            ledger.record(tp, msg.offset, key)
+            if letters:
+                await deadletter.publish(letters, domain)
 
     consume.__name__ = f"{domain}_intake"
     consume.__qualname__ = consume.__name__
@@ -66,6 +88,64 @@ def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
 
 for _domain in DOMAINS:
     app.agent(raw_topic(_domain), name=f"ioc.{_domain}")(_agent(_domain))
+
+
+async def _restore(topic: str) -> None:
+    """Load the latest checkpoint of every partition of `topic` this worker was given and has not loaded."""
+    domain = domain_of(topic)
+    parts = {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
+    parts -= {p for t, p in restored if t == topic}
+    found = await read_last(settings, topics.checkpoints(domain), parts)
+    for partition in sorted(parts):
+        tp = (topic, partition)
+        if partition in found:
+            offset = ledger.restore(tp, found[partition], intake, states[domain])
+            metrics.CHECKPOINTS.labels(domain, "restored").inc()
+            log.info("restored %s:%d from its checkpoint at offset %d", topic, partition, offset)
+        restored.add(tp)
+
+
+async def _write_checkpoints(tps: list[TP]) -> None:
+    async with _checkpointing:
+        snaps = [(tp, *ledger.snapshot(tp, intake, states[domain_of(tp[0])])) for tp in tps]
+        # One record per partition per round, each its own batch: Tansu's reported end then finds it.
+        await asyncio.gather(
+            *(
+                app.producer.send_and_wait(
+                    topics.checkpoints(domain_of(topic)), f"{topic}:{p}".encode(), raw, p, None, None
+                )
+                for (topic, p), _, raw in snaps
+            )
+        )
+        for tp, offset, _ in snaps:
+            ledger.durable(tp, offset)
+            metrics.CHECKPOINTS.labels(domain_of(tp[0]), "written").inc()
+
+
+@app.timer(interval=settings.checkpoint_interval_s)
+async def checkpoint_partitions() -> None:
+    """Checkpoint the partitions that moved on, then commit their offsets up to the checkpoints."""
+    due = ledger.due()
+    if not due:
+        return
+    try:
+        await _write_checkpoints(due)
+    except Exception:  # offsets stay where the last good checkpoint left them, so nothing is lost
+        metrics.CHECKPOINTS.labels("all", "failed").inc()
+        log.exception("checkpoint of %d partitions failed; offsets are not advanced", len(due))
+        return
+    await app.consumer.commit_checkpointed()  # type: ignore[attr-defined]
+
+
+@app.on_partitions_revoked.connect
+async def _on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
+    # Agents are idle here (Faust waited for them): leave a checkpoint for the next owner, then forget.
+    mine = [(tp.topic, tp.partition) for tp in revoked if tp.topic in ledger.topics]
+    await _write_checkpoints([tp for tp in mine if tp in ledger.owned()])
+    for tp in mine:
+        ledger.forget(tp, intake, states[domain_of(tp[0])])
+        restored.discard(tp)
 
 
 @app.agent(actions_topic, name="ioc.operator-actions")

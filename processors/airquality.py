@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,25 @@ class AirQualityGroup:
         return vn_aqi.hourly(
             self.hourly_means(self.current_hour if hour is None else hour, vn_aqi.NOWCAST_HOURS)
         )
+
+    def daily(self, day_start_hour: int) -> tuple[vn_aqi.Result, np.ndarray]:
+        """Daily VN_AQI (section 2.2.2) of the local day starting at that hour, from the hours held so far,
+        and how many hours of PM data each station has (a day is complete at 24)."""
+        # hourly_means runs backwards from its first hour; flip to chronological for the 8-hour O3 windows.
+        means = {p: m[:, ::-1] for p, m in self.hourly_means(day_start_hour + 23, 24).items()}
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no data that day, stays NaN
+            result = vn_aqi.daily(
+                np.nanmean(means["pm25"], axis=1),
+                np.nanmean(means["pm10"], axis=1),
+                np.nanmax(means["o3"], axis=1),
+                vn_aqi.max_8h_mean(means["o3"]),
+                np.nanmax(means["no2"], axis=1),
+                np.nanmax(means["co"], axis=1),
+                np.nanmax(means["so2"], axis=1),
+            )
+        hours = (~np.isnan(means["pm25"]) | ~np.isnan(means["pm10"])).sum(axis=1)
+        return result, hours
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from processors.detectors import DropAnomaly, RiseRate
+
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
 ACTIONS = ("acknowledge", "assign", "comment", "resolve")
 
@@ -21,6 +23,7 @@ class Rule:
     severity: Callable[[dict[str, Any]], str | None]  # None = condition not met
     hold_ms: int = 0  # the condition must hold this long (event time) before raising
     description: str = ""
+    final: bool = False  # watches closed windows only (each judged once) instead of the live documents
 
 
 def _flood(item: dict[str, Any]) -> str | None:
@@ -49,15 +52,38 @@ def _waits(item: dict[str, Any]) -> str | None:
     return None if p90 is None or p90 <= 120 else ("high" if p90 > 180 else "medium")
 
 
-RULES = (
-    Rule("flood-level", "water", "naturalDisaster", "flood", _flood, 0, "Water level above alert level 1-3"),
-    Rule("air-quality", "aqi", "environment", "airPollution", _air, 0, "VN_AQI above 150 (Kém)"),
-    Rule("traffic-jam", "traffic", "traffic", "trafficJam", _jam, 10 * 60_000, "Severe or jammed for 10 min"),
-    Rule("cabinet-offline", "lighting", "security", "streetlightOutage", _offline, 0, "Cabinet silent 5 min"),
-    Rule(
-        "hospital-waits", "hospital", "health", "hospitalOvercrowding", _waits, 30 * 60_000, "p90 wait > 2 h"
-    ),
-)
+def _rising(detector: RiseRate) -> Callable[[dict[str, Any]], str | None]:
+    """Rise measured in the gauge's own alert steps (level 2 − level 1): 0.2 m at a street, 1 m on the river,
+    so the tide at the coast (≈0.16 m per 30 min, facts 'Tide') never trips it but a street filling does."""
+
+    def severity(item: dict[str, Any]) -> str | None:
+        levels: list[float] = list(item.get("levels") or [])
+        level = item.get("currentLevel")
+        if len(levels) < 2 or level is None or levels[1] <= levels[0]:
+            return None
+        return detector({"id": item["id"], "t": item.get("t"), "steps": level / (levels[1] - levels[0])})
+
+    return severity
+
+
+def default_rules() -> tuple[Rule, ...]:
+    """The rule set, with fresh state for the stateful detectors (one set per AlertBook)."""
+    rising = RiseRate("steps", 30 * 60_000, ((1.0, "medium"), (2.0, "high")))
+    # Speed of closed 5-min windows vs the lane's exponentially weighted level (α 0.1 ≈ the last 50 min).
+    slow = DropAnomaly("speed", 0.1, ((-4.0, "medium"), (-6.0, "high")), warmup=6, sd_floor=2.0)
+    return (
+        Rule("flood-level", "water", "naturalDisaster", "flood", _flood, 0, "Water above alert level 1-3"),
+        Rule("flood-rising", "water", "naturalDisaster", "flood", _rising(rising), 0,
+             "Water rose by one alert step (level 2 − level 1) or more within 30 min"),
+        Rule("air-quality", "aqi", "environment", "airPollution", _air, 0, "VN_AQI above 150 (Kém)"),
+        Rule("traffic-jam", "traffic", "traffic", "trafficJam", _jam, 10 * 60_000, "Severe or jammed 10 min"),
+        Rule("traffic-anomaly", "traffic", "traffic", "hazardOnRoad", slow, 0,
+             "Lane speed 4 sd or more below its recent level (possible incident)", final=True),
+        Rule("cabinet-offline", "lighting", "security", "streetlightOutage", _offline, 0,
+             "Cabinet silent 5 min"),
+        Rule("hospital-waits", "hospital", "health", "hospitalOvercrowding", _waits, 30 * 60_000,
+             "p90 wait > 2 h"),
+    )  # fmt: skip
 
 
 @dataclass
@@ -101,7 +127,7 @@ class ActionError(ValueError):
 class AlertBook:
     """Alerts by (rule, entity): `observe` raises and clears on event time, `act` applies operator actions."""
 
-    rules: tuple[Rule, ...] = RULES
+    rules: tuple[Rule, ...] = field(default_factory=default_rules)
     escalate_after_ms: int = 5 * 60_000
     alerts: dict[str, Alert] = field(default_factory=dict)
     open: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule, entity) → alert id
@@ -109,10 +135,10 @@ class AlertBook:
     changed: dict[str, None] = field(default_factory=dict)
 
     def observe(self, doc: dict[str, Any], now_ms: int | None = None) -> None:
-        if doc.get("final"):
-            return  # a closed traffic window is older than the open one already seen: it must not flap alerts
+        # A closed window is older than the open one already seen: only rules made for closed windows use it.
+        final = bool(doc.get("final"))
         for rule in self.rules:
-            if rule.kind != doc.get("kind"):
+            if rule.kind != doc.get("kind") or rule.final != final:
                 continue
             for item in doc.get("items", ()):
                 t = int(item.get("t") or now_ms or 0)

@@ -6,12 +6,15 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ioc.settings import Settings, get_settings
-from ioc.topics import Topics
+from ioc.topics import DOMAINS, Topics
+from processors.checkpoint import Ledger
 from processors.transport import LowLatencyTransport
 
 
 class IocApp(faust.App):
-    """faust.App with the low-latency consumer transport."""
+    """faust.App with the low-latency, checkpoint-aware consumer transport."""
+
+    ledger: Ledger | None = None
 
     def _new_transport(self) -> LowLatencyTransport:
         return LowLatencyTransport(self.conf.broker_consumer, self)
@@ -41,11 +44,16 @@ def create_app(s: Settings) -> IocApp:
 settings = get_settings()
 app = create_app(settings)
 topics = Topics(settings.namespace)
+app.ledger = Ledger(topics=frozenset(topics.all_raw()))
 
 aggregates_topic = app.topic(topics.aggregates, key_serializer="raw", value_serializer="raw")
 deadletter_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
 alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
 actions_topic = app.topic(topics.operator_actions, key_serializer="raw", value_serializer="raw")
+
+
+def domain_of(topic: str) -> str:
+    return next(d for d in DOMAINS if topics.raw(d) == topic)
 
 
 def raw_topic(domain: str) -> faust.TopicT:

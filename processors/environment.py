@@ -20,12 +20,32 @@ WEATHER_FIELDS = (
     "windDirection",
     "atmosphericPressure",
 )
+VN_OFFSET_H = 7
 FLOOD_STATUS = ("normal", "alert1", "alert2", "alert3")  # báo động 1-3
 
 
 def _num(x: Any) -> float | None:
     value = float(x)
     return None if np.isnan(value) else round(value, 2)
+
+
+def local_day_start_hour(hour: int) -> int:
+    """The hour index (hours since epoch) at which the Vietnam calendar day holding `hour` began."""
+    local = hour + VN_OFFSET_H
+    return local - local % 24 - VN_OFFSET_H
+
+
+def _daily_item(value: float, dominant: str | None, hours: int, day_start: int) -> dict[str, Any]:
+    """The day's VN_AQI so far; `complete` once all 24 hours of the local day are in."""
+    band = None if np.isnan(value) else vn_aqi.band_of(int(value))
+    return {
+        "day": day_start * HOUR_MS,
+        "aqi": None if band is None else int(value),
+        "band": None if band is None else band.level,
+        "dominant": dominant,
+        "hours": hours,
+        "complete": hours == 24,
+    }
 
 
 class EnvironmentState:
@@ -59,6 +79,35 @@ class EnvironmentState:
                     **{f: float(frame.cols[f][i]) for f in fields if f in frame.cols},
                 }
 
+    def export(self, keys: set[tuple[str, str]]) -> dict[str, Any]:
+        """Air-quality rings and latest weather/water readings of some groups, for a partition checkpoint."""
+        out = {}
+        for type_, group in keys:
+            if type_ == "AirQualityObserved":
+                if group in self.aq:
+                    out[f"{type_}|{group}"] = self.aq[group].snapshot()
+            else:
+                ids = [s.id for s in self.city.groups.get((type_, group), ()) if s.id in self.latest]
+                out[f"{type_}|{group}"] = {i: self.latest[i] for i in ids}
+        return out
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        for key, value in snap.items():
+            type_, group = key.split("|", 1)
+            if type_ == "AirQualityObserved":
+                self.aq[group] = AirQualityGroup.restore(value)
+            else:
+                self.latest.update(value)
+
+    def forget(self, keys: set[tuple[str, str]]) -> None:
+        for type_, group in keys:
+            if type_ == "AirQualityObserved":
+                self.aq.pop(group, None)
+            else:
+                for s in self.city.groups.get((type_, group), ()):
+                    self.latest.pop(s.id, None)
+            self.dirty.discard((type_, group))
+
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         """(group, aggregate document) for every group changed since the last drain."""
         out = []
@@ -78,6 +127,9 @@ class EnvironmentState:
         result = g.aqi(hour)
         dominant = result.dominant()
         nowcast = {p: vn_aqi.nowcast(g.hourly_means(hour, vn_aqi.NOWCAST_HOURS)[p]) for p in ("pm25", "pm10")}
+        day_start = local_day_start_hour(hour)
+        day, day_hours = g.daily(day_start)
+        day_dominant = day.dominant()
         items = []
         for i, sensor_id in enumerate(g.ids.tolist()):
             value = result.aqi[i]
@@ -92,6 +144,7 @@ class EnvironmentState:
                     "sub": {p: _num(vn_aqi.round_index(result.sub[p][i])) for p in POLLUTANTS},
                     "last": {p: _num(g.last[i, k]) for k, p in enumerate(POLLUTANTS)},
                     "nowcast": {p: _num(nowcast[p][i]) for p in nowcast},
+                    "daily": _daily_item(day.aqi[i], day_dominant[i], int(day_hours[i]), day_start),
                 }
             )
         return {

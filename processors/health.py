@@ -25,7 +25,11 @@ class HospitalState:
     def add(self, frame: Frame) -> None:
         cols = frame.cols
         for card, step, t, prio in zip(
-            cols["card"], cols["step"], cols["dateObserved"].tolist(), cols["priority"].tolist(), strict=True
+            np.asarray(cols["card"]).tolist(),
+            np.asarray(cols["step"]).tolist(),
+            np.asarray(cols["dateObserved"]).tolist(),
+            np.asarray(cols["priority"]).tolist(),
+            strict=True,
         ):
             if step == "register":
                 self.registered[card] = t
@@ -70,6 +74,28 @@ class HealthState:
     def add(self, frame: Frame) -> None:
         self.hospitals.setdefault(frame.group, HospitalState()).add(frame)
         self.dirty.add(frame.group)
+
+    def export(self, keys: set[tuple[str, str]]) -> dict[str, Any]:
+        """Waiting cards, last hour's arrivals and waits of some hospitals, for a partition checkpoint."""
+        out = {}
+        for _, group in keys:
+            h = self.hospitals.get(group)
+            if h is not None:
+                out[group] = {"registered": h.registered, "arrivals": list(h.arrivals),
+                              "waits": list(h.waits), "watermark": h.watermark}  # fmt: skip
+        return out
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        for group, h in snap.items():
+            waits = deque((int(t), int(w), bool(p)) for t, w, p in h["waits"])
+            self.hospitals[group] = HospitalState(
+                dict(h["registered"]), deque(h["arrivals"]), waits, h["watermark"]
+            )
+
+    def forget(self, keys: set[tuple[str, str]]) -> None:
+        for _, group in keys:
+            self.hospitals.pop(group, None)
+            self.dirty.discard(group)
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         out = []

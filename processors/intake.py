@@ -36,12 +36,13 @@ class GroupClock:
         self.seen |= 1 << back
         return True
 
-    def snapshot(self) -> list[int]:
-        return [self.top, self.seen, self.watermark]
+    def snapshot(self) -> list[int | str]:
+        # `seen` is a 1024-bit set: hex text, since JSON numbers stop at 64 bits.
+        return [self.top, format(self.seen, "x"), self.watermark]
 
     @classmethod
-    def restore(cls, snap: list[int]) -> GroupClock:
-        return cls(int(snap[0]), int(snap[1]), int(snap[2]))
+    def restore(cls, snap: list[int | str]) -> GroupClock:
+        return cls(int(snap[0]), int(str(snap[1]), 16), int(snap[2]))
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Intake:
     known: KnownSensors | None
     allowed_lateness_ms: int
     clocks: dict[str, GroupClock] = field(default_factory=dict)
+    origin: dict[str, tuple[str, int]] = field(default_factory=dict)  # clock key → (topic, partition)
     accepted_readings: int = 0
 
     def accept(self, raw: bytes, source: Source) -> tuple[Frame | None, list[DeadLetter]]:
@@ -116,6 +118,7 @@ class Intake:
         clock = self.clocks.get(key)
         if clock is None:
             clock = self.clocks[key] = GroupClock()
+            self.origin[key] = (source.topic, source.partition)
         if not clock.admit(valid.seq):
             detail = f"frame {valid.frame_id} was already processed"
             letters.append(DeadLetter(Reason.DUPLICATE, detail, source, valid, np.empty(0, dtype=np.int64)))
@@ -127,6 +130,21 @@ class Intake:
             letters.append(DeadLetter(Reason.LATE, late[0], source, late[1], np.empty(0, dtype=np.int64)))
         self.accepted_readings += valid.n
         return (valid if valid.n else None), letters
+
+    def export(self, topic: str, partition: int) -> dict[str, list[int | str]]:
+        """The clocks of the groups that arrive on one partition, for its checkpoint."""
+        return {k: self.clocks[k].snapshot() for k, tp in self.origin.items() if tp == (topic, partition)}
+
+    def restore(self, topic: str, partition: int, clocks: dict[str, list[int | str]]) -> None:
+        self.forget(topic, partition)
+        for key, snap in clocks.items():
+            self.clocks[key] = GroupClock.restore(snap)
+            self.origin[key] = (topic, partition)
+
+    def forget(self, topic: str, partition: int) -> None:
+        """Drop the clocks of a partition this worker no longer owns."""
+        for key in [k for k, tp in self.origin.items() if tp == (topic, partition)]:
+            del self.clocks[key], self.origin[key]
 
     def _drop_late(self, frame: Frame, clock: GroupClock) -> tuple[Frame, tuple[str, Frame] | None]:
         t = frame.cols["dateObserved"]

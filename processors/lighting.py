@@ -3,7 +3,7 @@ energy used today, faulty lamps, and cabinets gone silent (offline)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from ioc.contract import Frame
 
 OFFLINE_AFTER_MS = 5 * 60_000  # five missed 1-minute reports (est.)
 VN_OFFSET_MS = 7 * 3_600_000
-LIT = ["on", "low", "bootingUp"]
+LIT = np.array(["on", "low", "bootingUp"])
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Cabinet:
     def lamps_frame(self, frame: Frame) -> None:
         self.t = max(self.t, int(frame.cols["dateObserved"].max()))
         self.reported = frame.n
-        self.lit = int(np.isin(np.asarray(frame.cols["powerState"]), LIT).sum())
+        self.lit = int((np.asarray(frame.cols["powerState"])[:, None] == LIT).any(axis=1).sum())
         self.faulty = int((np.asarray(frame.cols["status"]) != "ok").sum())
 
     def cabinet_frame(self, frame: Frame) -> None:
@@ -101,6 +101,21 @@ class LightingState:
             cab.cabinet_frame(frame)
         self.watermark = max(self.watermark, cab.t)
         self.dirty_areas.add(cab.area)
+
+    def export(self, keys: set[tuple[str, str]]) -> dict[str, Any]:
+        """The cabinets of some groups (a group is one cabinet), for a partition checkpoint."""
+        return {g: asdict(self.cabinets[g]) for _, g in keys if g in self.cabinets}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        for cab_id, fields in snap.items():
+            cab = self.cabinets[cab_id] = Cabinet(**fields)
+            self.watermark = max(self.watermark, cab.t)
+
+    def forget(self, keys: set[tuple[str, str]]) -> None:
+        for _, cab_id in keys:
+            old = self.cabinets.get(cab_id)
+            if old is not None:  # back to "never reported", which is not published
+                self.cabinets[cab_id] = Cabinet(old.id, old.area, old.lamps)
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         # A cabinet going silent changes nothing by itself: look for fresh offline ones on every drain.

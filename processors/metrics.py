@@ -13,3 +13,4 @@ DEADLETTER_READINGS = Counter(
 AGGREGATES = Counter("ioc_aggregate_records_total", "Aggregate records emitted", ["kind"])
 ALERTS = Counter("ioc_alert_updates_total", "Alert documents published", ["rule", "status"])
 ACTIONS = Counter("ioc_operator_actions_total", "Operator actions applied or refused", ["action", "outcome"])
+CHECKPOINTS = Counter("ioc_checkpoints_total", "Partition checkpoints written or restored", ["domain", "op"])

@@ -3,7 +3,7 @@ occupancy, and the congestion level graded from the speed ratio v/vf and the vol
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ from ioc.city import City
 from ioc.contract import Frame
 
 WINDOW_MS = 5 * 60_000
+HOP_MS = 15 * 60_000  # the hopping window: 15 minutes, advancing with every closed 5-minute window
 # Speed ratio v/vf lower bounds per level, after the HCM grades in the facts (est.).
 LEVELS = ("free", "light", "moderate", "heavy", "severe", "jammed")
 RATIO_FLOORS = (0.85, 0.67, 0.50, 0.40, 0.30)  # ratio above floor k → level k; at or below the last → jammed
@@ -44,6 +45,14 @@ class Window:
     def empty(cls, n: int) -> Window:
         return cls(*(np.zeros(n) for _ in range(5)))
 
+    def __add__(self, other: Window) -> Window:
+        return Window(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    def rates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(vehicle-weighted mean speed, occupancy, vehicles per hour); NaN where nothing was observed."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.speed_sum / self.count, self.occ_sum / self.seconds, self.count * 3600 / self.seconds
+
 
 @dataclass
 class TrafficGroup:
@@ -51,6 +60,7 @@ class TrafficGroup:
     free_flow: np.ndarray
     capacity: np.ndarray  # pcu/h; flow share uses vehicles/h at a motorcycle-heavy 0.45 pcu each
     windows: dict[int, Window] = field(default_factory=dict)
+    closed: dict[int, Window] = field(default_factory=dict)  # the last closed windows, for the hopping window
     rows: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,12 +83,31 @@ class TrafficGroup:
             np.add.at(w.seconds, r, period[sel])
             np.add.at(w.periods, r, 1)
 
+    def close(self, start: int) -> list[dict[str, Any]]:
+        """Summarise a window for the last time, with the 15-minute window hopping by 5 that ends with it."""
+        items = self.summarise(start)
+        self.closed[start] = self.windows.pop(start)
+        starts = range(start + WINDOW_MS - HOP_MS, start + 1, WINDOW_MS)
+        parts = [self.closed[s] for s in starts if s in self.closed]
+        hop = sum(parts[1:], parts[0])
+        speed, occupancy, volume_h = hop.rates()
+        for item in items:
+            i = self.rows[item["id"]]
+            item["hop"] = {
+                "window": [start + WINDOW_MS - HOP_MS, start + WINDOW_MS],
+                "windows": len(parts),  # fewer than 3 after a start or a gap
+                "volume_h": round(float(volume_h[i])),
+                "speed": None if np.isnan(speed[i]) else round(float(speed[i]), 1),
+                "occupancy": round(float(occupancy[i]), 3),
+            }
+        keep_from = start + 2 * WINDOW_MS - HOP_MS  # what the next window's hop still needs
+        for old in [s for s in self.closed if s < keep_from]:
+            del self.closed[old]
+        return items
+
     def summarise(self, start: int) -> list[dict[str, Any]]:
         w = self.windows[start]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            speed = w.speed_sum / w.count
-            occupancy = w.occ_sum / w.seconds
-            volume_h = w.count * 3600 / w.seconds
+        speed, occupancy, volume_h = w.rates()
         ratio = speed / self.free_flow
         share = volume_h * 0.45 / self.capacity
         items = []
@@ -105,6 +134,10 @@ class TrafficGroup:
     def close_before(self, watermark: int, lateness_ms: int) -> list[int]:
         """Window starts that can no longer change (their end + lateness is behind the watermark)."""
         return sorted(s for s in self.windows if s + WINDOW_MS + lateness_ms <= watermark)
+
+
+def _windows(snap: dict[str, Any]) -> dict[int, Window]:
+    return {int(s): Window(*np.asarray(w, dtype=np.float64)) for s, w in snap.items()}
 
 
 class TrafficState:
@@ -134,25 +167,50 @@ class TrafficState:
         self.watermark[frame.group] = max(self.watermark.get(frame.group, 0), t)
         self.dirty.add(frame.group)
 
+    def export(self, keys: set[tuple[str, str]]) -> dict[str, Any]:
+        """Open windows and watermark of some groups, for a partition checkpoint."""
+        out = {}
+        for _, name in keys:
+            if name in self.groups:
+                g = self.groups[name]
+                windows = {str(s): np.stack(astuple(w)) for s, w in g.windows.items()}
+                closed = {str(s): np.stack(astuple(w)) for s, w in g.closed.items()}
+                out[name] = {"windows": windows, "closed": closed, "watermark": self.watermark[name]}
+        return out
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        for name, g in snap.items():
+            group = self._group(name)
+            group.windows = _windows(g["windows"])
+            group.closed = _windows(g.get("closed", {}))
+            self.watermark[name] = int(g["watermark"])
+
+    def forget(self, keys: set[tuple[str, str]]) -> None:
+        for _, name in keys:
+            self.groups.pop(name, None)
+            self.watermark.pop(name, None)
+            self.dirty.discard(name)
+
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         """Each newly closed window once (final), then the group's open window so far (provisional)."""
         out = []
         for name in sorted(self.dirty):
             g = self.groups[name]
             for start in g.close_before(self.watermark[name], self.lateness_ms):
-                out.append((name, self._document(name, start, final=True)))
-                del g.windows[start]  # closed and published: intake refuses anything that would reopen it
+                # Closed and published once: intake refuses anything that would reopen it.
+                out.append((name, self._document(name, start, True, g.close(start))))
             if g.windows:
-                out.append((name, self._document(name, max(g.windows), final=False)))
+                start = max(g.windows)
+                out.append((name, self._document(name, start, False, g.summarise(start))))
         self.dirty.clear()
         return out
 
-    def _document(self, name: str, start: int, final: bool) -> dict[str, Any]:
+    def _document(self, name: str, start: int, final: bool, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "v": 1,
             "kind": "traffic",
             "group": name,
             "window": [start, start + WINDOW_MS],
             "final": final,
-            "items": self.groups[name].summarise(start),
+            "items": items,
         }

@@ -1,15 +1,19 @@
-"""A Kafka transport whose consumer honours IOC_FETCH_MAX_WAIT_MS instead of Faust's hard-coded 1500 ms.
+"""A Kafka transport tuned for this system: the consumer honours IOC_FETCH_MAX_WAIT_MS instead of Faust's
+hard-coded 1500 ms, and raw partitions are committed only as far as a durable checkpoint covers.
 
 Tansu answers a waiting fetch only when the wait ends, so the wait sets the latency floor of live paths.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
 
 from ioc.settings import get_settings
+from processors.checkpoint import Ledger
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -19,10 +23,31 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = get_settings().fetch_max_wait_ms
         return consumer
 
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        # Faust commits what its agents acknowledged; a raw partition's offset must instead stop where the
+        # last durable checkpoint ends, or a worker taking over would skip readings the checkpoint lacks.
+        ledger: Ledger | None = getattr(self.app, "ledger", None)
+        if ledger is None:
+            return await super()._commit(offsets)
+        plain = {tp: off for tp, off in offsets.items() if tp.topic not in ledger.topics}
+        assigned = {(tp.topic, tp.partition) for tp in self.assignment() if tp.topic in ledger.topics}
+        ready = ledger.committable(assigned)
+        wanted = {**plain, **{TP(t, p): off for (t, p), off in ready.items()}}
+        if not wanted:
+            return False
+        ok = await super()._commit(wanted)
+        if ok:
+            ledger.committed.update(ready)
+        return ok
+
 
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def commit_checkpointed(self) -> bool:
+        """Commit raw partitions up to their checkpoints now, whatever Faust last acknowledged."""
+        return await self._thread.commit({})
 
 
 class LowLatencyTransport(faust_aiokafka.Transport):

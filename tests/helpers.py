@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from ioc.contract import Frame, encode
 from ioc.kafka import ensure_topics, make_producer
 from ioc.settings import Settings
 from ioc.topics import Topics
+from processors.traffic import WINDOW_MS
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("IOC_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
@@ -151,3 +153,31 @@ def aq_frame(group: str, ids: list[str], seq: int, t_ms: int, pm25: list[float])
         "pm10": np.full(n, np.nan),
     }
     return encode(Frame("AirQualityObserved", group, seq, t_ms, cols, "test"))
+
+
+def expected_windows(path: Path) -> dict[tuple[str, int], int]:
+    """Vehicles per (detector, 5-minute window) in the simulator's own output."""
+    out: dict[tuple[str, int], int] = defaultdict(int)
+    for line in path.read_bytes().splitlines():
+        doc = orjson.loads(line)
+        if doc["type"] != "TrafficFlowObserved":
+            continue
+        cols = doc["cols"]
+        for sid, t, n in zip(cols["id"], cols["dateObserved"], cols["intensity"], strict=True):
+            out[(sid, t // WINDOW_MS * WINDOW_MS)] += n
+    return out
+
+
+def final_counts(docs: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
+    return {
+        (i["id"], d["window"][0]): i["vehicles"]
+        for d in docs
+        if d["kind"] == "traffic" and d["final"]
+        for i in d["items"]
+    }
+
+
+def closed_windows(expected: dict[tuple[str, int], int], lateness_ms: int) -> set[int]:
+    """Window starts a worker must have closed once the stream's last window has been seen."""
+    last = max(s for _, s in expected)
+    return {start for _, start in expected if start + WINDOW_MS + lateness_ms <= last}

@@ -100,6 +100,9 @@ class Sensor:
         return TYPE_OF_KIND[self.kind]
 
 
+KNOWN_CACHE = 4096  # id lists remembered by `known`; a sensor group sends the same list every tick
+
+
 class City:
     """Everything the simulators place sensors on and the processors and wall aggregate by."""
 
@@ -126,10 +129,21 @@ class City:
         self.groups = {k: tuple(v) for k, v in by_group.items()}
         # Sorted id arrays make sensor lookups vectorised (searchsorted) instead of per-reading dict work.
         self._ids = {t: np.array(sorted(s.id for s in v)) for t, v in self.by_type.items()}
+        self._group_ids = {k: np.array(sorted(s.id for s in v)) for k, v in self.groups.items()}
+        self._known: dict[tuple[str, bytes], np.ndarray] = {}  # devices repeat the same id lists
 
-    def known(self, type_: str, ids: np.ndarray) -> np.ndarray:
-        """Boolean mask: which ids are registered sensors of this entity type."""
-        return self.index(type_, ids) >= 0
+    def known(self, type_: str, group: str, ids: np.ndarray) -> np.ndarray:
+        """Boolean mask: which ids are registered sensors of this entity type in this sensor group."""
+        ids = np.asarray(ids)
+        key = (f"{type_}|{group}", ids.dtype.str.encode() + ids.tobytes())
+        mask = self._known.get(key)
+        if mask is None:
+            if len(self._known) >= KNOWN_CACHE:
+                self._known.clear()
+            table = self._group_ids.get((type_, group))
+            mask = np.isin(ids, table) if table is not None else np.zeros(len(ids), dtype=bool)
+            self._known[key] = mask
+        return mask
 
     def index(self, type_: str, ids: np.ndarray) -> np.ndarray:
         """Position of each id in `ids_of(type_)`, or -1 where unknown."""

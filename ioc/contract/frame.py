@@ -183,41 +183,51 @@ def _check_shape(schema: Schema, cols: Any) -> None:
         raise ContractError(Reason.BAD_COLUMNS, f"a frame holds 1..{MAX_READINGS} readings, got {n}")
 
 
-KnownSensors = Callable[[str, np.ndarray], np.ndarray]
+KnownSensors = Callable[[str, str, np.ndarray], np.ndarray]
 
 
 def validate(frame: Frame, known: KnownSensors | None = None) -> tuple[Frame, list[Rejection]]:
     """Convert columns and check every reading; return the valid readings and what was refused, and why.
 
-    `known(type, ids)` returns a boolean mask of ids that are registered sensors of that type.
+    `known(type, group, ids)` returns a boolean mask of ids registered as sensors of that type in that group.
     """
     schema = frame.schema
-    n = len(frame.cols["id"])
-    refused = np.zeros(n, dtype=bool)
-    rejections: list[Rejection] = []
-
-    def refuse(mask: np.ndarray, reason: Reason, detail: str) -> None:
-        fresh = mask & ~refused
-        if fresh.any():
-            rejections.append(Rejection(reason, detail, np.flatnonzero(fresh)))
-            refused[:] |= fresh
-
     cols: dict[str, np.ndarray] = {}
+    # (rows, reason, field) in check order; the first reason found for a reading is the one reported.
+    problems: list[tuple[np.ndarray, Reason, Field | None]] = []
     for f in schema.columns:
         if f.name not in frame.cols:
             continue
         values, bad_type = _column(f, frame.cols[f.name])
-        refuse(bad_type, Reason.BAD_VALUE_TYPE, f"{f.name} must be {_KIND_NAMES[f.kind]}")
-        refuse(_out_of_range(f, values), Reason.OUT_OF_RANGE, _range_text(f))
+        if bad_type is not None:
+            problems.append((bad_type, Reason.BAD_VALUE_TYPE, f))
+        out = _out_of_range(f, values)
+        if out is not None:
+            problems.append((out, Reason.OUT_OF_RANGE, f))
         cols[f.name] = values
     if known is not None:
-        refuse(
-            ~known(schema.type, cols["id"]), Reason.UNKNOWN_SENSOR, f"id is not a registered {schema.type}"
-        )
+        found = known(schema.type, frame.group, cols["id"])
+        if not found.all():
+            problems.append((~found, Reason.UNKNOWN_SENSOR, None))
     checked = Frame(frame.type, frame.group, frame.seq, frame.tick, cols, frame.src, frame.job)
-    if refused.any():
-        checked = checked.select(~refused)
-    return checked, rejections
+    if not problems:
+        return checked, []
+    refused = np.zeros(len(cols["id"]), dtype=bool)
+    rejections: list[Rejection] = []
+    for mask, reason, about in problems:
+        fresh = mask & ~refused
+        if fresh.any():
+            rejections.append(Rejection(reason, _detail(reason, about, schema.type), np.flatnonzero(fresh)))
+            refused |= fresh
+    return checked.select(~refused), rejections
+
+
+def _detail(reason: Reason, f: Field | None, type_: str) -> str:
+    if f is None:
+        return f"id is not a registered {type_} of this frame's group"
+    if reason == Reason.BAD_VALUE_TYPE:
+        return f"{f.name} must be {_KIND_NAMES[f.kind]}"
+    return _range_text(f)
 
 
 def parse(raw: bytes | str, known: KnownSensors | None = None) -> tuple[Frame | None, list[Rejection]]:
@@ -233,15 +243,22 @@ _KIND_NAMES = {"f": "a number or null", "i": "an integer", "s": "a string", "b":
 _DTYPES = {"f": np.float64, "i": np.int64, "b": np.bool_}
 
 
-def _column(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Convert one column; return (array, rows whose value has the wrong type)."""
+_FAST_KINDS = {"f": "fiu", "i": "iu", "s": "U", "b": "b"}
+
+
+def _column(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Convert one column; return (array, rows whose value has the wrong type, or None if none)."""
     arr = np.asarray(values)
-    fast = {"f": "fiu", "i": "iu", "s": "U", "b": "b"}[f.kind]
-    if arr.dtype.kind in fast and arr.ndim == 1:
-        arr = arr if f.kind == "s" else arr.astype(_DTYPES[f.kind], copy=False)
-        bad = np.isnan(arr) if f.kind == "f" and not f.nullable else np.zeros(len(arr), dtype=bool)
-        return arr, bad
-    return _column_slow(f, values)
+    if arr.dtype.kind in _FAST_KINDS[f.kind] and arr.ndim == 1:
+        if f.kind == "s":
+            return arr, None
+        arr = arr.astype(_DTYPES[f.kind], copy=False)
+        if f.kind == "f" and not f.nullable:
+            nan = np.isnan(arr)
+            return arr, nan if nan.any() else None
+        return arr, None
+    values_, bad = _column_slow(f, values)
+    return values_, bad if bad.any() else None
 
 
 def _column_slow(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -267,18 +284,22 @@ def _value_ok(f: Field, v: Any) -> bool:
     return isinstance(v, bool)
 
 
-def _out_of_range(f: Field, values: np.ndarray) -> np.ndarray:
+def _out_of_range(f: Field, values: np.ndarray) -> np.ndarray | None:
+    """Rows outside the field's range or choices, or None if there are none."""
     if f.choices:
-        return ~np.isin(values, f.choices)
+        # A broadcast compare beats np.isin for a handful of choices.
+        ok = (values[:, None] == np.asarray(f.choices)[None, :]).any(axis=1)
+        return None if ok.all() else ~ok
     if f.kind not in "fi" or (f.lo is None and f.hi is None):
-        return np.zeros(len(values), dtype=bool)
-    bad = np.zeros(len(values), dtype=bool)
+        return None
+    lo = -np.inf if f.lo is None else f.lo
+    hi = np.inf if f.hi is None else f.hi
+    # Two NaN-ignoring reductions settle the usual all-in-range case without building masks.
+    if lo <= np.fmin.reduce(values) and np.fmax.reduce(values) <= hi:
+        return None
     # NaN compares False both ways, so a null that passed the type check is never out of range.
-    if f.lo is not None:
-        bad |= values < f.lo
-    if f.hi is not None:
-        bad |= values > f.hi
-    return bad
+    bad = (values < lo) | (values > hi)
+    return bad if bad.any() else None
 
 
 def _range_text(f: Field) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 Kind = Literal["f", "i", "s", "b"]  # float, integer, string, boolean
@@ -36,7 +37,7 @@ class Schema:
     fields: tuple[Field, ...]
     doc: str = ""
 
-    @property
+    @cached_property
     def columns(self) -> tuple[Field, ...]:
         return (
             Field("id", "s"),

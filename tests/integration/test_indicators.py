@@ -7,19 +7,19 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from ioc.broker import EmbeddedBroker
 from ioc.topics import Topics
-from processors.traffic import WINDOW_MS
 from tests.helpers import (
     Services,
+    closed_windows,
     create_topics,
+    expected_windows,
+    final_counts,
     read_topic,
     service_env,
     settings_for,
@@ -48,28 +48,6 @@ SIM = [
 ]
 
 
-def expected_windows(path: Path) -> dict[tuple[str, int], int]:
-    """Vehicles per (detector, 5-minute window) in the simulator's own output."""
-    out: dict[tuple[str, int], int] = defaultdict(int)
-    for line in path.read_bytes().splitlines():
-        doc = orjson.loads(line)
-        if doc["type"] != "TrafficFlowObserved":
-            continue
-        cols = doc["cols"]
-        for sid, t, n in zip(cols["id"], cols["dateObserved"], cols["intensity"], strict=True):
-            out[(sid, t // WINDOW_MS * WINDOW_MS)] += n
-    return out
-
-
-def final_counts(docs: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
-    return {
-        (i["id"], d["window"][0]): i["vehicles"]
-        for d in docs
-        if d["kind"] == "traffic" and d["final"]
-        for i in d["items"]
-    }
-
-
 def test_simulated_city_becomes_exact_windows_hospital_lighting_and_kpis(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
@@ -85,9 +63,7 @@ def test_simulated_city_becomes_exact_windows_hospital_lighting_and_kpis(
         subprocess.run([sys.executable, "-m", "ioc", *SIM], env=env, check=True, capture_output=True)
         expected = expected_windows(file)
         # Watermark 08:00 with 300 s lateness: windows 07:30 … 07:50 are final.
-        finals = {
-            start for _, start in expected if start + WINDOW_MS + 300_000 <= max(s for _, s in expected)
-        }
+        finals = closed_windows(expected, 300_000)
 
         want = {k: v for k, v in expected.items() if k[1] in finals}
 

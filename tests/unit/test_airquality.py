@@ -65,3 +65,36 @@ def test_snapshot_restores_the_same_state() -> None:
     assert back.aqi().aqi.tolist() == g.aqi().aqi.tolist()
     assert np.array_equal(back.counts, g.counts)
     assert back.last[0, 0] == pytest.approx(22.0)
+
+
+def test_daily_index_of_a_local_day_reproduces_the_decisions_worked_example() -> None:
+    from ioc.clock import parse_start
+    from processors.environment import local_day_start_hour
+
+    day = parse_start("2025-10-14T00:00") // HOUR_MS  # midnight in Vinh = 17:00 UTC the day before
+    assert local_day_start_hour(day + 23) == day == local_day_start_hour(day)
+    assert local_day_start_hour(day - 1) == day - 24
+    # Section 2.3c: PM2.5 24 h mean 55.7, O3 max 1 h 114.6 and max 8 h 89.3, NO2 max 1 h 130.8 → AQI^d 110.
+    o3 = [89.3] * 8 + [50.0] * 8 + [114.6] + [50.0] * 7  # any 8 h holding the 114.6 averages 58.1
+    no2 = [60.0] * 24
+    no2[13] = 130.8
+    g = AirQualityGroup(["A"])
+    for h in range(24):
+        t = (day + h) * HOUR_MS + 30 * 60_000
+        cols = {
+            "id": np.array(["A"]),
+            "dateObserved": np.array([t]),
+            "pm25": np.array([55.7]),
+            "o3": np.array([o3[h]]),
+            "no2": np.array([no2[h]]),
+        }
+        g.add(Frame("AirQualityObserved", "g", h, t, cols))
+    result, hours = g.daily(day)
+    assert result.sub["o3"][0] == pytest.approx(44.65, abs=0.01)
+    assert result.sub["no2"][0] == pytest.approx(65.4, abs=0.01)
+    assert result.sub["pm25"][0] == pytest.approx(109.5, abs=0.01)
+    assert result.aqi.tolist() == [110.0] and hours.tolist() == [24]
+    assert result.dominant() == ["pm25"]
+    # The next day holds no data yet: no index, zero hours.
+    partial, hours = g.daily(day + 24)
+    assert np.isnan(partial.aqi[0]) and hours.tolist() == [0]

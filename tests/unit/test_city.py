@@ -82,8 +82,12 @@ def test_hospital_card_readers_cover_the_outpatient_steps(city: City) -> None:
 
 def test_known_and_index_are_vectorised_lookups(city: City) -> None:
     ids = np.array(["AQ-VIN-01", "nope", "AQ-HM-02"])
-    assert city.known("AirQualityObserved", ids).tolist() == [True, False, True]
-    assert city.known("WeatherObserved", ids).tolist() == [False, False, False]
+    aq_groups = {g for (t, g) in city.groups if t == "AirQualityObserved"}
+    group_of = {s.id: g for g in aq_groups for s in city.groups[("AirQualityObserved", g)]}
+    home = group_of["AQ-VIN-01"]
+    assert city.known("AirQualityObserved", home, ids).tolist() == [True, False, home == group_of["AQ-HM-02"]]
+    assert city.known("AirQualityObserved", "aq.elsewhere", ids).tolist() == [False, False, False]
+    assert city.known("WeatherObserved", home, ids).tolist() == [False, False, False]
     idx = city.index("AirQualityObserved", ids)
     assert city.ids_of("AirQualityObserved")[idx[[0, 2]]].tolist() == ["AQ-VIN-01", "AQ-HM-02"]
 

@@ -93,7 +93,7 @@ def test_row_errors_refuse_only_the_bad_readings() -> None:
         "dateObserved": [T0, T0, 5, T0, T0],
         "pm25": [10.0, "high", 20.0, -3.0, 9.0],
     }
-    known = lambda _type, ids: ids != "NOT-A-SENSOR"  # noqa: E731
+    known = lambda _type, _group, ids: ids != "NOT-A-SENSOR"  # noqa: E731
     frame, rejected = parse(wire(envelope(cols)), known)
     # One rejection per column and reason, so the detail names the offending column.
     assert sorted((r.reason, r.rows.tolist(), r.detail.split()[0]) for r in rejected) == [
@@ -109,7 +109,7 @@ def test_row_errors_refuse_only_the_bad_readings() -> None:
 
 def test_each_reading_gets_only_its_first_reason() -> None:
     cols = {"id": ["X"], "dateObserved": [T0], "pm25": ["bad"]}
-    _, rejected = parse(wire(envelope(cols)), lambda _t, ids: np.zeros(len(ids), bool))
+    _, rejected = parse(wire(envelope(cols)), lambda _t, _g, ids: np.zeros(len(ids), bool))
     assert [(r.reason, r.rows.tolist()) for r in rejected] == [(Reason.BAD_VALUE_TYPE, [0])]
 
 
@@ -184,5 +184,5 @@ def test_integers_must_be_integers() -> None:
 
 def test_validate_leaves_a_clean_frame_whole() -> None:
     decoded = decode(encode(aq_frame()))
-    valid, rejected = validate(decoded, lambda _t, ids: np.ones(len(ids), bool))
+    valid, rejected = validate(decoded, lambda _t, _g, ids: np.ones(len(ids), bool))
     assert rejected == [] and valid.n == 2

@@ -258,3 +258,23 @@ def test_kpi_board_per_area() -> None:
     assert vinh["health"]["standing"] == "bad"
     cua_lo = {i["kpi"]: i for i in docs["kpi.cua-lo"]["items"]}
     assert cua_lo == {"air": cua_lo["air"]} and cua_lo["air"]["standing"] == "veryGood"
+
+
+def test_the_fifteen_minute_window_hops_with_every_closed_five_minute_window() -> None:
+    state = TrafficState(city(), lateness_ms=0)
+    det = "TD-HM-02-A1"
+    # One 60-s report per 5-min window: 12 vehicles at 40, 24 at 30, 6 at 50, then 30 at 20 km/h.
+    reports = [(12, 40.0), (24, 30.0), (6, 50.0), (30, 20.0)]
+    for k, (n, v) in enumerate(reports):
+        state.add(traffic_frame(T0 + k * WINDOW_MS, k + 1, {det: (n, v, 0.1)}))
+    state.add(traffic_frame(T0 + 4 * WINDOW_MS, 9, {det: (1, 40.0, 0.1)}))  # closes the fourth
+    finals = [d for _, d in state.drain() if d["final"]]
+    hops = [next(i for i in d["items"] if i["id"] == det)["hop"] for d in finals]
+    assert [h["window"] for h in hops] == [
+        [T0 + k * WINDOW_MS - 10 * 60_000, T0 + (k + 1) * WINDOW_MS] for k in range(4)
+    ]
+    assert [h["windows"] for h in hops] == [1, 2, 3, 3]
+    # Third hop: (12 + 24 + 6) vehicles in 180 s observed = 840 veh/h; speed (480 + 720 + 300) / 42.
+    assert hops[2]["volume_h"] == 840 and hops[2]["speed"] == pytest.approx(round(1500 / 42, 1))
+    # Fourth drops the first window: (24 + 6 + 30) in 180 s = 1,200 veh/h; (720 + 300 + 600) / 60 = 27 km/h.
+    assert hops[3]["volume_h"] == 1200 and hops[3]["speed"] == 27.0

@@ -112,3 +112,23 @@ def test_unknown_sensors_use_the_city() -> None:
     frame, letters = intake.accept(raw, SRC)
     assert frame is not None and frame.cols["id"].tolist() == ["WL-VIN-BT"]
     assert [(x.reason, x.rows.tolist()) for x in letters] == [(Reason.UNKNOWN_SENSOR, [1])]
+
+
+def test_a_sensor_sent_in_another_group_or_an_unknown_group_is_refused() -> None:
+    from ioc.city import load_city
+
+    intake = Intake(load_city().known, 60_000)
+
+    def frame(group: str, ids: list[str], seq: int) -> bytes:
+        cols = {"id": ids, "dateObserved": [T0] * len(ids), "currentLevel": [1.0] * len(ids)}
+        return orjson.dumps(
+            {"v": 1, "type": "FloodMonitoring", "group": group, "seq": seq, "tick": T0, "cols": cols}
+        )
+
+    # WL-CL-CH is a real gauge, but of Cửa Lò's group: the Vinh aggregates have no row for it.
+    frame_, letters = intake.accept(frame("wl.vinh", ["WL-VIN-BT", "WL-CL-CH"], 1), SRC)
+    assert frame_ is not None and frame_.cols["id"].tolist() == ["WL-VIN-BT"]
+    assert [(x.reason, x.rows.tolist()) for x in letters] == [(Reason.UNKNOWN_SENSOR, [1])]
+    assert "group" in letters[0].detail
+    frame_, letters = intake.accept(frame("wl.bench", ["WL-VIN-BT"], 1), SRC)
+    assert frame_ is None and [x.reason for x in letters] == [Reason.UNKNOWN_SENSOR]

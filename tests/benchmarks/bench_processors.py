@@ -1,0 +1,197 @@
+"""Processor benchmark: readings/s one Faust worker takes in with all four domains active, next to a raw
+aiokafka consumer reading the same records, and alert latency from injection to the alerts topic.
+
+    python -m tests.benchmarks.bench_processors [--hours 1] [--alerts 40]
+
+The workload is the simulator's own stream (all domains, an evening from 18:00) produced into a fresh
+embedded broker before anything reads it. Raw = one AIOKafkaConsumer, no group, fetching every raw
+partition from the start, decoding nothing. Worker = `ioc worker` as its own process; its rate is taken
+between the first and the last accepted reading in /metrics, so Faust's start-up and group join do not count.
+Alert latency = produce of a flood reading (alternating above/below the alert level) to the alert update
+arriving on the alerts topic, with the worker idle after the catch-up; IOC_EMIT_INTERVAL_S is printed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from ioc import procs
+from ioc.broker import EmbeddedBroker
+from ioc.clock import parse_start
+from ioc.contract import Frame, encode
+from ioc.kafka import ensure_topics, make_producer
+from ioc.settings import Settings
+from ioc.topics import Topics
+from simulators import runner
+from tests.benchmarks.bench_simulators import simulate
+
+READINGS = re.compile(r'^ioc_readings_accepted_total\{domain="\w+"\} ([0-9.e+]+)$', re.M)
+
+
+async def fill(settings: Settings, start_ms: int, hours: float) -> runner.Stats:
+    sink = runner.KafkaSink(settings, Topics(settings.namespace))
+    await sink.start()
+    try:
+        return await simulate(settings, sink, start_ms, hours)
+    finally:
+        await sink.close()
+
+
+async def raw_consume(settings: Settings, records: int) -> float:
+    """Seconds for one aiokafka consumer to fetch `records` records from every raw partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=20, max_partition_fetch_bytes=4 << 20
+    )
+    await consumer.start()
+    try:
+        parts = [
+            TopicPartition(topic, p)
+            for topic in Topics(settings.namespace).all_raw()
+            for p in consumer.partitions_for_topic(topic) or {0}
+        ]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning()
+        seen, t0 = 0, time.perf_counter()
+        while seen < records:
+            batch = await consumer.getmany(timeout_ms=500, max_records=50_000)
+            seen += sum(len(v) for v in batch.values())
+        return time.perf_counter() - t0
+    finally:
+        await consumer.stop()
+
+
+def accepted(url: str) -> float:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            text = r.read().decode()
+    except OSError:
+        return 0.0
+    return sum(float(x) for x in READINGS.findall(text))
+
+
+def worker_rate(proc: subprocess.Popen[bytes], url: str, total: int, log: Path) -> tuple[float, float]:
+    """(readings/s between the first and last accepted reading, seconds until done) for one worker."""
+    started = time.perf_counter()
+    first_t, first_n = None, 0.0
+    while True:
+        n = accepted(url)
+        now = time.perf_counter()
+        if n > 0 and first_t is None:
+            first_t, first_n = now, n
+        if n >= total and first_t is not None:
+            return (n - first_n) / max(now - first_t, 1e-9), now - started
+        if proc.poll() is not None or now - started > 600:
+            raise RuntimeError(f"worker stopped or stalled at {n:,.0f}/{total:,} readings; see {log}")
+        time.sleep(0.05)
+
+
+def flood_frame(seq: int, t_ms: int, level: float) -> bytes:
+    # A street gauge of Vinh's group (alert levels 0.2/0.4/0.7 m), with sequence numbers past the workload's.
+    ids = ["WL-VIN-NVC"]
+    cols = {"id": ids, "dateObserved": np.array([t_ms]), "currentLevel": np.array([level])}
+    return encode(Frame("FloodMonitoring", "wl.vinh", 1_000_000 + seq, t_ms, cols, "bench"))
+
+
+async def alert_latency(settings: Settings, n: int, t0_ms: int) -> np.ndarray:
+    topics = Topics(settings.namespace)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=5)
+    producer = make_producer(settings, linger_ms=0)
+    await consumer.start()
+    await producer.start()
+    try:
+        tp = TopicPartition(topics.alerts, 0)
+        consumer.assign([tp])
+        await consumer.seek_to_end(tp)
+        out = []
+        for i in range(n):
+            level = 0.5 if i % 2 == 0 else 0.0  # raise / reopen, then clear: each is one alert update
+            sent = time.perf_counter()
+            await producer.send_and_wait(
+                topics.raw("environment"), flood_frame(i + 1, t0_ms + i * 60_000, level), key=b"wl.vinh"
+            )
+            want = "raised" if level else "cleared"
+            got = False
+            while not got:
+                batch = await consumer.getmany(timeout_ms=2_000)
+                for recs in batch.values():
+                    got = got or any(orjson.loads(r.value)["status"] == want for r in recs)
+            out.append(time.perf_counter() - sent)
+        return np.array(out) * 1000
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+async def prepare(settings: Settings, hours: float) -> runner.Stats:
+    await ensure_topics(settings, Topics(settings.namespace).layout(settings.partitions))
+    return await fill(settings, parse_start("2025-10-14T18:00"), hours)
+
+
+def main(hours: float, alerts: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = EmbeddedBroker("127.0.0.1", procs.free_port(), Path(tmp) / "broker.log").start()
+        worker: subprocess.Popen[bytes] | None = None
+        try:
+            env = procs.children_env(
+                {
+                    "IOC_BOOTSTRAP": broker.bootstrap,
+                    "IOC_NAMESPACE": "bench",
+                    "IOC_WORKER_WEB_PORT": str(procs.free_port()),
+                    "IOC_SESSION_TIMEOUT_MS": "2000",
+                    "IOC_EMIT_INTERVAL_S": os.environ.get("IOC_EMIT_INTERVAL_S", "0.2"),
+                    "IOC_DATA_DIR": str(Path(tmp) / "data"),
+                    "IOC_LOG_LEVEL": "warning",
+                }
+            )
+            settings = Settings(bootstrap=broker.bootstrap, namespace="bench")
+            filled = asyncio.run(prepare(settings, hours))
+            print(
+                f"workload: {hours:g} simulated evening h, all four domains: {filled.frames:,} frames, "
+                f"{filled.readings:,} readings, {filled.bytes / 1e6:.0f} MB"
+            )
+            raw_s = asyncio.run(raw_consume(settings, filled.frames))
+            raw_rate = filled.readings / raw_s
+            print(
+                f"raw aiokafka consumer (fetch only):     {raw_rate:>12,.0f} readings/s "
+                f"({filled.frames / raw_s:,.0f} records/s)"
+            )
+            log = Path(tmp) / "worker.log"
+            worker = procs.spawn([sys.executable, "-m", "ioc", "worker"], log, env)
+            url = f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics"
+            rate, done_s = worker_rate(worker, url, filled.readings, log)
+            print(
+                f"one Faust worker (intake, indicators):  {rate:>12,.0f} readings/s  "
+                f"(all done {done_s:.1f} s after spawn)"
+            )
+            print(f"worker / raw consumer:                  {rate / raw_rate:>12.2f}")
+            print(f"target ≥250,000 readings/s per worker: {'meets' if rate >= 250_000 else 'misses'}")
+            lat = asyncio.run(alert_latency(settings, alerts, parse_start("2025-10-15T06:00")))
+            print(
+                f"alert latency over {alerts} injections (IOC_EMIT_INTERVAL_S={env['IOC_EMIT_INTERVAL_S']}): "
+                f"p50 {np.percentile(lat, 50):.0f} ms, p99 {np.percentile(lat, 99):.0f} ms, "
+                f"max {lat.max():.0f} ms"
+            )
+        finally:
+            if worker is not None:
+                procs.stop(worker, timeout=15)
+            broker.stop()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hours", type=float, default=1.0, help="simulated hours of workload (default 1)")
+    ap.add_argument("--alerts", type=int, default=40, help="alert injections for the latency figure")
+    args = ap.parse_args()
+    main(args.hours, args.alerts)

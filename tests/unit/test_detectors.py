@@ -1,0 +1,76 @@
+"""Rate-of-change and anomaly conditions, alone and as alert rules, against hand-computed values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processors.alerts import AlertBook
+from processors.detectors import DropAnomaly, RiseRate
+
+M = 60_000
+STREET = [0.2, 0.4, 0.7]  # Nguyễn Văn Cừ: one alert step = 0.2 m
+COAST = [2.8, 3.2, 3.6]  # Cửa Lò: one step = 0.4 m
+
+
+def test_rise_rate_over_a_sliding_event_time_window() -> None:
+    rise = RiseRate("level", 30 * M, ((0.2, "medium"), (0.4, "high")))
+    assert rise({"id": "g", "t": 0, "level": 0.0}) is None
+    assert rise({"id": "g", "t": 10 * M, "level": 0.1}) is None  # +0.10
+    assert rise({"id": "g", "t": 20 * M, "level": 0.25}) == "medium"  # +0.25 since t=0
+    assert rise({"id": "g", "t": 20 * M, "level": 0.25}) == "medium"  # the same reading again: same answer
+    assert rise({"id": "g", "t": 25 * M, "level": 0.45}) == "high"  # +0.45
+    assert rise({"id": "g", "t": 55 * M, "level": 0.45}) is None  # window 25..55 min: no rise left
+    assert rise({"id": "other", "t": 55 * M, "level": 9.0}) is None  # per entity
+
+
+def test_drop_anomaly_against_an_exponentially_weighted_baseline() -> None:
+    slow = DropAnomaly("speed", 0.1, ((-4.0, "medium"), (-6.0, "high")), warmup=6, sd_floor=2.0)
+    for k in range(6):
+        assert slow({"id": "d", "t": k, "speed": 40.0}) is None  # learning: mean 40, variance 0
+    assert slow({"id": "d", "t": 6, "speed": 30.0}) == "medium"  # z = (30 − 40) / max(0, 2) = −5
+    assert slow({"id": "d", "t": 6, "speed": 30.0}) == "medium"  # seen: not learnt twice
+    # Learnt 30: mean 40 + 0.1·(−10) = 39, variance 0.9·(0 + 0.1·100) = 9, sd 3.
+    assert slow({"id": "d", "t": 7, "speed": 27.0}) == "medium"  # z = (27 − 39) / 3 = −4.0
+    fresh = DropAnomaly("speed", 0.1, ((-4.0, "medium"), (-6.0, "high")), warmup=6, sd_floor=2.0)
+    for k in range(6):
+        fresh({"id": "d", "t": k, "speed": 40.0})
+    assert fresh({"id": "d", "t": 6, "speed": 27.0}) == "high"  # z = −6.5
+    assert fresh({"id": "d", "t": 7, "speed": None}) is None  # no vehicles, no speed: no verdict
+
+
+def water(t: int, level: float, gauge: str, levels: list[float]) -> dict[str, Any]:
+    status = ("normal", "alert1", "alert2", "alert3")[sum(level >= x for x in levels)]
+    return {"kind": "water", "items": [{"id": gauge, "t": t, "currentLevel": level, "levels": levels,
+                                        "status": status}]}  # fmt: skip
+
+
+def test_rising_water_alerts_in_the_gauges_own_steps_so_the_tide_does_not() -> None:
+    book = AlertBook()
+    for k, level in enumerate([0.00, 0.05, 0.10, 0.19]):  # +0.19 m in 30 min at a street: 0.95 step
+        book.observe(water(k * 10 * M, level, "WL-VIN-NVC", STREET))
+    for k in range(7):  # spring tide at the coast: 0.16 m per 30 min for 1 h, 0.4 steps
+        book.observe(water(k * 10 * M, 2.0 + 0.16 * k / 3, "WL-CL-PORT", COAST))
+    assert book.drain() == []
+    book.observe(water(40 * M, 0.35, "WL-VIN-NVC", STREET))  # +0.30 m since 10 min: 1.5 steps
+    rising = [d for d in book.drain() if d["rule"] == "flood-rising"]
+    assert [(d["entity"], d["severity"], d["status"]) for d in rising] == [("WL-VIN-NVC", "medium", "raised")]
+    book.observe(water(80 * M, 0.35, "WL-VIN-NVC", STREET))
+    assert [d["status"] for d in book.drain() if d["rule"] == "flood-rising"] == ["cleared"]
+
+
+def traffic(t: int, speed: float, final: bool) -> dict[str, Any]:
+    item = {"id": "TD-HM-02-A1", "t": t, "speed": speed, "level": 0}
+    return {"kind": "traffic", "final": final, "items": [item]}
+
+
+def test_speed_anomaly_judges_closed_windows_only() -> None:
+    book = AlertBook()
+    for k in range(6):
+        book.observe(traffic(k * 5 * M, 40.0, final=True))
+    book.observe(traffic(30 * M, 10.0, final=False))  # an open window: partial, never judged
+    assert book.drain() == []
+    book.observe(traffic(30 * M, 30.0, final=True))  # z = −5
+    (doc,) = book.drain()
+    assert (doc["rule"], doc["subCategory"], doc["severity"]) == ("traffic-anomaly", "hazardOnRoad", "medium")
+    book.observe(traffic(35 * M, 40.0, final=True))  # z = (40 − 39) / 3
+    assert book.drain()[0]["status"] == "cleared"
