@@ -49,7 +49,9 @@ class Settings(BaseSettings):
 
     # Processing
     allowed_lateness_s: float = Field(300.0, ge=0, description="Event-time lateness accepted before DLQ")
-    emit_interval_s: float = Field(1.0, gt=0, description="Wall-clock seconds between aggregate emits")
+    emit_interval_s: float = Field(
+        0.5, gt=0, description="Wall-clock seconds between aggregate and alert emits (bounds alert latency)"
+    )
     checkpoint_interval_s: float = Field(
         2.0, gt=0, description="Wall-clock seconds between state checkpoints of each raw partition"
     )

@@ -24,4 +24,5 @@ def worker(without_web: bool) -> None:
     w = Worker(agents.app, loglevel=level, quiet=True, redirect_stdouts=False)
     # Faust leaves the root logger at DEBUG whatever the level asked; that costs ~15 % throughput.
     logging.getLogger().setLevel(level)
+    logging.getLogger("aiokafka").setLevel(level)  # else its per-frame debug calls format records
     w.execute_from_commandline()

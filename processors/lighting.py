@@ -32,17 +32,13 @@ class Cabinet:
     day_start_energy: float | None = None
     day: int | None = None
 
-    def lamps_frame(self, frame: Frame) -> None:
-        self.t = max(self.t, int(frame.cols["dateObserved"].max()))
-        self.reported = frame.n
-        self.lit = int((np.asarray(frame.cols["powerState"])[:, None] == LIT).any(axis=1).sum())
-        self.faulty = int((np.asarray(frame.cols["status"]) != "ok").sum())
-
-    def cabinet_frame(self, frame: Frame) -> None:
-        t = int(frame.cols["dateObserved"][-1])
+    def lamps_report(self, t: int, reported: int, lit: int, faulty: int) -> None:
         self.t = max(self.t, t)
-        self.kw = float(frame.cols["totalActivePower"][-1])
-        self.energy = float(frame.cols["energyConsumed"][-1])
+        self.reported, self.lit, self.faulty = reported, lit, faulty
+
+    def meter_report(self, t: int, kw: float, energy: float) -> None:
+        self.t = max(self.t, t)
+        self.kw, self.energy = kw, energy
         day = (t + VN_OFFSET_MS) // DAY_MS
         if day != self.day or self.day_start_energy is None:
             self.day, self.day_start_energy = day, self.energy
@@ -92,30 +88,58 @@ class LightingState:
     def __post_init__(self) -> None:
         for c in self.city.sensors_of("StreetlightControlCabinet"):
             self.cabinets[c.id] = Cabinet(c.id, c.area, int(c.props["lamps"]))
+        self._order = list(self.cabinets)  # ids: restore and forget replace the Cabinet objects
+        index = {c: i for i, c in enumerate(self._order)}
+        lamps = sorted(self.city.sensors_of("Streetlight"), key=lambda s: s.id)
+        self._lamp_ids = np.array([s.id for s in lamps])
+        self._lamp_cabinet = np.array([index[s.ref] for s in lamps], dtype=np.int64)
 
     def add(self, frame: Frame) -> None:
-        cab = self.cabinets[frame.group]
+        """A concentrator's frame: lamp states counted per cabinet with numpy, or its cabinets' meters."""
+        t = np.asarray(frame.cols["dateObserved"], dtype=np.int64)
         if frame.type == "Streetlight":
-            cab.lamps_frame(frame)
+            cab = self._lamp_cabinet[np.searchsorted(self._lamp_ids, frame.cols["id"])]
+            n = len(self._order)
+            reported = np.bincount(cab, minlength=n)
+            lit = np.bincount(cab, (np.asarray(frame.cols["powerState"])[:, None] == LIT).any(axis=1), n)
+            faulty = np.bincount(cab, np.asarray(frame.cols["status"]) != "ok", n)
+            latest = np.zeros(n, dtype=np.int64)
+            np.maximum.at(latest, cab, t)
+            for c in np.flatnonzero(reported).tolist():
+                cabinet = self.cabinets[self._order[c]]
+                cabinet.lamps_report(int(latest[c]), int(reported[c]), int(lit[c]), int(faulty[c]))
+                self._touch(cabinet)
         else:
-            cab.cabinet_frame(frame)
-        self.watermark = max(self.watermark, cab.t)
-        self.dirty_areas.add(cab.area)
+            kw = np.asarray(frame.cols["totalActivePower"], dtype=np.float64).tolist()
+            kwh = np.asarray(frame.cols["energyConsumed"], dtype=np.float64).tolist()
+            for i, cab_id in enumerate(np.asarray(frame.cols["id"]).tolist()):
+                cabinet = self.cabinets[cab_id]
+                cabinet.meter_report(int(t[i]), kw[i], kwh[i])
+                self._touch(cabinet)
+
+    def _touch(self, cabinet: Cabinet) -> None:
+        self.watermark = max(self.watermark, cabinet.t)
+        self.dirty_areas.add(cabinet.area)
+
+    def _cabinets_of(self, keys: set[tuple[str, str]]) -> set[str]:
+        """Cabinet ids of some (type, concentrator group) keys: lamps count for their cabinet."""
+        return {
+            s.ref if s.type == "Streetlight" else s.id for key in keys for s in self.city.groups.get(key, ())
+        }
 
     def export(self, keys: set[tuple[str, str]]) -> dict[str, Any]:
-        """The cabinets of some groups (a group is one cabinet), for a partition checkpoint."""
-        return {g: asdict(self.cabinets[g]) for _, g in keys if g in self.cabinets}
+        """The cabinets behind some concentrators, for a partition checkpoint."""
+        return {c: asdict(self.cabinets[c]) for c in sorted(self._cabinets_of(keys))}
 
     def restore(self, snap: dict[str, Any]) -> None:
         for cab_id, fields in snap.items():
-            cab = self.cabinets[cab_id] = Cabinet(**fields)
-            self.watermark = max(self.watermark, cab.t)
+            cabinet = self.cabinets[cab_id] = Cabinet(**fields)
+            self.watermark = max(self.watermark, cabinet.t)
 
     def forget(self, keys: set[tuple[str, str]]) -> None:
-        for _, cab_id in keys:
-            old = self.cabinets.get(cab_id)
-            if old is not None:  # back to "never reported", which is not published
-                self.cabinets[cab_id] = Cabinet(old.id, old.area, old.lamps)
+        for cab_id in self._cabinets_of(keys):
+            old = self.cabinets[cab_id]  # back to "never reported", which is not published
+            self.cabinets[cab_id] = Cabinet(old.id, old.area, old.lamps)
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         # A cabinet going silent changes nothing by itself: look for fresh offline ones on every drain.

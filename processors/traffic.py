@@ -73,15 +73,17 @@ class TrafficGroup:
         speed = np.nan_to_num(np.asarray(frame.cols["averageVehicleSpeed"], dtype=np.float64))
         occ = np.asarray(frame.cols["occupancy"], dtype=np.float64)
         period = np.asarray(frame.cols["period"], dtype=np.float64)
+        n = len(self.ids)
         for start in np.unique(starts).tolist():
             sel = starts == start
-            w = self.windows.get(start) or self.windows.setdefault(start, Window.empty(len(self.ids)))
-            r = rows[sel]
-            np.add.at(w.count, r, count[sel])
-            np.add.at(w.speed_sum, r, speed[sel] * count[sel])
-            np.add.at(w.occ_sum, r, occ[sel] * period[sel])
-            np.add.at(w.seconds, r, period[sel])
-            np.add.at(w.periods, r, 1)
+            w = self.windows.get(start) or self.windows.setdefault(start, Window.empty(n))
+            r, c = rows[sel], count[sel]
+            # bincount sums repeated rows like np.add.at, several times faster.
+            w.count += np.bincount(r, c, n)
+            w.speed_sum += np.bincount(r, speed[sel] * c, n)
+            w.occ_sum += np.bincount(r, occ[sel] * period[sel], n)
+            w.seconds += np.bincount(r, period[sel], n)
+            w.periods += np.bincount(r, minlength=n)
 
     def close(self, start: int) -> list[dict[str, Any]]:
         """Summarise a window for the last time, with the 15-minute window hopping by 5 that ends with it."""

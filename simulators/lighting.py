@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ioc import sun
-from ioc.city import City, Sensor
+from ioc.city import City
 from ioc.clock import DAY_MS, HOUR_MS, local_day_minute
 from ioc.contract import Frame
 from simulators.overrides import Overrides, lookup, per_entity
@@ -68,7 +68,13 @@ class LightingModel:
         lamps = [lamps[i] for i in order]
         bounds = np.searchsorted(self.lamp_cab, np.arange(len(cabinets) + 1))
         self.slices = [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(cabinets))]
-        self.lamp_ids = [[s.id for s in lamps[a:b]] for a, b in self.slices]
+        self.lamp_ids = np.array([s.id for s in lamps])
+        self.cab_ids = np.array([c.id for c in cabinets])
+        # Each concentrator (the frame group) and its cabinets, in the city's order.
+        self.concentrators = [
+            (g, np.array([i for i, c in enumerate(cabinets) if c.group == g]))
+            for g in dict.fromkeys(c.group for c in cabinets)
+        ]
         self.watts = np.array([s.props["watts"] for s in lamps], dtype=np.float64)
         self.neighbourhood = np.array([not c.props["road"] for c in cabinets])
         self.jitter_min = self.rng.uniform(-CLOCK_JITTER_MIN, CLOCK_JITTER_MIN, len(cabinets))
@@ -173,44 +179,34 @@ class LightingModel:
         kw: np.ndarray,
     ) -> list[Frame]:
         self._seq += 1
-        states = POWER_STATE[state].tolist()
-        statuses = STATUS[self.status].tolist()
+        states = POWER_STATE[state]
+        statuses = STATUS[self.status]
         level = np.round(level, 2)
         watts = np.round(watts, 1)
         voltage = np.where(power_lost, 0.0, 226.0 + 3.0 * self.rng.standard_normal(len(self.cabinets)))
+        volts, kw_r, kwh = np.round(voltage, 1), np.round(kw, 3), np.round(self.energy_kwh, 2)
         frames = []
-        for c, cab in enumerate(self.cabinets):
-            if offline[c]:
+        for group, members in self.concentrators:
+            cabs = members[~offline[members]]  # a cabinet whose link is down is simply absent
+            if not len(cabs):
                 continue
-            a, b = self.slices[c]
+            rows = np.concatenate([np.arange(*self.slices[c]) for c in cabs])
             lamp_cols = {
-                "id": self.lamp_ids[c],
-                "dateObserved": np.full(b - a, t_ms, dtype=np.int64),
-                "powerState": states[a:b],
-                "status": statuses[a:b],
-                "illuminanceLevel": level[a:b],
-                "powerConsumption": watts[a:b],
+                "id": self.lamp_ids[rows],
+                "dateObserved": np.full(len(rows), t_ms, dtype=np.int64),
+                "powerState": states[rows],
+                "status": statuses[rows],
+                "illuminanceLevel": level[rows],
+                "powerConsumption": watts[rows],
             }
-            frames.append(Frame("Streetlight", cab.id, self._seq, t_ms, lamp_cols, "sim"))
-            frames.append(
-                Frame(
-                    "StreetlightControlCabinet",
-                    cab.id,
-                    self._seq,
-                    t_ms,
-                    _cabinet_cols(cab, t_ms, kw[c], self.energy_kwh[c], voltage[c]),
-                    "sim",
-                )
-            )
+            cab_cols = {
+                "id": self.cab_ids[cabs],
+                "dateObserved": np.full(len(cabs), t_ms, dtype=np.int64),
+                "workingMode": np.full(len(cabs), "automatic"),
+                "totalActivePower": kw_r[cabs],
+                "energyConsumed": kwh[cabs],
+                "voltage": volts[cabs],
+            }
+            frames.append(Frame("Streetlight", group, self._seq, t_ms, lamp_cols, "sim"))
+            frames.append(Frame("StreetlightControlCabinet", group, self._seq, t_ms, cab_cols, "sim"))
         return frames
-
-
-def _cabinet_cols(cab: Sensor, t_ms: int, kw: float, kwh: float, volts: float) -> dict[str, object]:
-    return {
-        "id": [cab.id],
-        "dateObserved": [t_ms],
-        "workingMode": ["automatic"],
-        "totalActivePower": [round(float(kw), 3)],
-        "energyConsumed": [round(float(kwh), 2)],
-        "voltage": [round(float(volts), 1)],
-    }

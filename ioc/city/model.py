@@ -18,6 +18,9 @@ from ioc.city.geo import LatLon
 from ioc.contract.schemas import SCHEMAS
 
 AREA_CODES = {"vinh": "VIN", "cua-lo": "CL", "hoang-mai": "HM"}
+# Cabinets reach the lighting management system through concentrators, each serving a run of cabinets; a
+# concentrator forwards its cabinets' readings as one frame per tick, which is the sensor group (est.).
+CABINETS_PER_CONCENTRATOR = 16
 TYPE_OF_KIND = {s.sensor_kind: s.type for s in SCHEMAS.values()}
 
 
@@ -338,15 +341,16 @@ def _cabinet(
 ) -> list[Sensor]:
     numbers[area] = numbers.get(area, 0) + 1
     cab_id = f"LC-{AREA_CODES[area]}-{numbers[area]:03d}"
+    group = f"sl.{area}.{(numbers[area] - 1) // CABINETS_PER_CONCENTRATOR + 1:02d}"
     ward = _nearest_ward(areas, area, at)
     props = {"lamps": len(lamps), "lamp_watts": watts, "road": road}
-    cabinet = Sensor(cab_id, "lighting_cabinet", cab_id, area, ward, at, name, road, props)
+    cabinet = Sensor(cab_id, "lighting_cabinet", group, area, ward, at, name, road, props)
     # A cabinet's run may cross a ward boundary: each lamp counts for the ward it stands in.
     luminaires = [
         Sensor(
             f"{cab_id}-L{k + 1:03d}",
             "luminaire",
-            cab_id,
+            group,
             area,
             _nearest_ward(areas, area, p),
             p,

@@ -90,3 +90,14 @@ def column(
 
 def local_hours(t_ms: np.ndarray) -> np.ndarray:
     return ((t_ms / HOUR_MS) + 7) % 24
+
+
+def cabinet_frames(frames: Sequence[Frame], cabinet: str) -> list[Frame]:
+    """One lighting cabinet's readings (its meter, or its lamps `<cabinet>-Lnnn`) from concentrator frames."""
+    out = []
+    for f in frames:
+        ids = np.asarray(f.cols["id"])
+        mine = (ids == cabinet) | np.char.startswith(ids, f"{cabinet}-L")
+        if mine.any():
+            out.append(f.select(mine))
+    return out

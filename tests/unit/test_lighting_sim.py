@@ -12,7 +12,7 @@ from ioc.contract import Frame
 from ioc.sun import sunrise_sunset
 from simulators.domains import rng_for
 from simulators.lighting import LightingModel
-from tests.unit.simkit import city
+from tests.unit.simkit import cabinet_frames, city
 
 
 def run(start: str, minutes: int, model: LightingModel | None = None) -> list[tuple[int, list[Frame]]]:
@@ -61,7 +61,9 @@ def test_dimming_after_midnight_saves_a_third_of_the_power() -> None:
         return {float(x) for f in frames if f.type == "Streetlight" for x in f.cols["illuminanceLevel"]}
 
     def total_kw(frames: list[Frame]) -> float:
-        return sum(f.cols["totalActivePower"][0] for f in frames if f.type == "StreetlightControlCabinet")
+        return sum(
+            float(np.sum(f.cols["totalActivePower"])) for f in frames if f.type == "StreetlightControlCabinet"
+        )
 
     assert levels(evening) <= {1.0, 0.0}
     assert levels(night) <= {0.6, 0.5, 0.0} and {0.6, 0.5} <= levels(night)  # road 60 %, lanes 50 %
@@ -74,8 +76,12 @@ def test_led_power_draw_and_daytime_standby() -> None:
     day = run("2025-10-21T12:00", 1)[0][1]
     watts = np.concatenate([f.cols["powerConsumption"] for f in night if f.type == "Streetlight"])
     assert 40 <= np.median(watts) <= 180  # LED retrofits draw 104-176 W on main roads, less in lanes
-    day_kw = sum(f.cols["totalActivePower"][0] for f in day if f.type == "StreetlightControlCabinet")
-    night_kw = sum(f.cols["totalActivePower"][0] for f in night if f.type == "StreetlightControlCabinet")
+    day_kw = sum(
+        float(np.sum(f.cols["totalActivePower"])) for f in day if f.type == "StreetlightControlCabinet"
+    )
+    night_kw = sum(
+        float(np.sum(f.cols["totalActivePower"])) for f in night if f.type == "StreetlightControlCabinet"
+    )
     assert 1_000 <= night_kw <= 3_000  # 16,425 luminaires at ~100 W
     assert day_kw < 0.02 * night_kw
 
@@ -99,9 +105,15 @@ def test_power_loss_darkens_a_cabinet_and_offline_silences_it() -> None:
     model = LightingModel(city(), rng_for(4, "lighting"), tick_ms=60_000)
     model.set_overrides({"LC-CL-001": {"power_loss": True}, "LC-CL-002": {"offline": True}})
     frames = run("2025-10-20T21:00", 1, model)[0][1]
-    by_group = {(f.group, f.type): f for f in frames}
-    assert ("LC-CL-002", "Streetlight") not in by_group
-    dark = by_group[("LC-CL-001", "Streetlight")]
+
+    def of(cabinet: str) -> dict[str, Frame]:
+        return {f.type: f for f in cabinet_frames(frames, cabinet)}
+
+    assert of("LC-CL-002") == {}  # silent: neither lamps nor meter
+    dark = of("LC-CL-001")["Streetlight"]
     assert set(dark.cols["powerState"]) == {"off"} and float(np.max(dark.cols["powerConsumption"])) == 0.0
-    assert by_group[("LC-CL-001", "StreetlightControlCabinet")].cols["voltage"][0] == 0.0
-    assert set(by_group[("LC-CL-003", "Streetlight")].cols["powerState"]) <= {"on", "low"}
+    assert of("LC-CL-001")["StreetlightControlCabinet"].cols["voltage"].tolist() == [0.0]
+    assert set(of("LC-CL-003")["Streetlight"].cols["powerState"]) <= {"on", "low"}
+    # Cabinets reach the IOC through concentrators: one lamp frame and one meter frame per concentrator.
+    groups = {f.group for f in frames}
+    assert all(g.startswith("sl.") for g in groups) and len(frames) == 2 * len(groups)

@@ -10,7 +10,7 @@ import pytest
 
 from ioc.clock import local_iso, parse_start
 from simulators import scenario as scenarios
-from tests.unit.simkit import Run, city, column, local_hours, simulate
+from tests.unit.simkit import Run, cabinet_frames, city, column, local_hours, simulate
 
 
 @cache
@@ -65,11 +65,14 @@ def test_typhoon_floods_vinh_streets_and_raises_the_river() -> None:
 
 def test_typhoon_darkens_nguyen_van_cu_and_slows_traffic() -> None:
     storm, calm = pair("typhoon-vinh", ("traffic", "lighting"), 11, 0.5)  # 05:00, before dawn
-    lamps = storm.frames("Streetlight", key_prefix="LC-VIN")
+    lamps = storm.frames("Streetlight", key_prefix="sl.vinh")
+    cabinets = [c.id for c in city().sensors_of("StreetlightControlCabinet") if c.area == "vinh"]
     nvc = {c.id for c in city().sensors_of("StreetlightControlCabinet") if c.props["road"] == "nguyen-van-cu"}
     assert nvc
-    dark = {f.group for f in lamps if set(f.cols["powerState"]) == {"off"}}
-    assert nvc <= dark and len(dark) < len({f.group for f in lamps})
+    dark = {
+        c for c in cabinets if all(set(f.cols["powerState"]) == {"off"} for f in cabinet_frames(lamps, c))
+    }
+    assert nvc <= dark and len(dark) < len(cabinets)
     _, speed, _ = column(storm.frames("TrafficFlowObserved", "tf.vinh"), "averageVehicleSpeed")
     _, speed0, _ = column(calm.frames("TrafficFlowObserved", "tf.vinh"), "averageVehicleSpeed")
     assert np.nanmean(speed.astype(float)) < 0.8 * np.nanmean(speed0.astype(float))
@@ -106,7 +109,7 @@ def test_cua_lo_cabinet_outage_darkens_six_cabinets_and_silences_two() -> None:
     window = (parse_start("2025-12-05T19:05"), parse_start("2025-12-05T22:00"))
 
     def lit(run: Run, cabinet: str) -> float:
-        frames = run.frames("Streetlight", key_prefix=cabinet)
+        frames = cabinet_frames(run.frames("Streetlight"), cabinet)
         on = [s != "off" for f in frames if window[0] <= f.cols["dateObserved"][0] < window[1]
               for s in f.cols["powerState"]]  # fmt: skip
         return float(np.mean(on)) if on else -1.0
@@ -114,8 +117,10 @@ def test_cua_lo_cabinet_outage_darkens_six_cabinets_and_silences_two() -> None:
     for cab in ("LC-CL-001", "LC-CL-006"):
         assert lit(out, cab) == 0.0 and lit(normal, cab) == 1.0
     assert lit(out, "LC-CL-010") == 1.0
-    cabinet_frames = out.frames("StreetlightControlCabinet", key_prefix="LC-CL-025")
-    heard = {f.cols["dateObserved"][0] for f in cabinet_frames}
+    heard = {
+        f.cols["dateObserved"][0]
+        for f in cabinet_frames(out.frames("StreetlightControlCabinet"), "LC-CL-025")
+    }
     hours = local_hours(np.array(sorted(heard)))
     assert not ((hours >= 20) & (hours < 23)).any() and (hours < 20).any()
 
