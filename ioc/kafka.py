@@ -81,6 +81,26 @@ async def read_last(settings: Settings, topic: str, partitions: Iterable[int]) -
         await consumer.stop()
 
 
+async def read_all(settings: Settings, topic: str) -> list[bytes]:
+    """Every record value of a (small) topic, all partitions from the start, without a consumer group;
+    reads until a fetch comes back empty (the broker's end offsets cannot be trusted, see read_last)."""
+    consumer = make_consumer(settings, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or await _refresh(consumer, topic)
+        if not parts:
+            return []
+        consumer.assign([TopicPartition(topic, p) for p in parts])
+        await consumer.seek_to_beginning()
+        values: list[bytes] = []
+        while batch := await consumer.getmany(timeout_ms=max(200, 4 * settings.fetch_max_wait_ms)):
+            for records in batch.values():
+                values += [r.value for r in records if r.value is not None]
+        return values
+    finally:
+        await consumer.stop()
+
+
 async def _refresh(consumer: AIOKafkaConsumer, topic: str) -> set[int] | None:
     await consumer._client.force_metadata_update()
     return consumer.partitions_for_topic(topic)

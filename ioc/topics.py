@@ -31,6 +31,11 @@ class Topics:
         return f"{self.namespace}.operator-actions"
 
     @property
+    def operator_actions_by_area(self) -> str:
+        """Operator actions keyed by the alert's area: they reach the worker holding that area's alerts."""
+        return f"{self.namespace}.operator-actions.by-area"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.namespace}.deadletter"
 
@@ -46,5 +51,6 @@ class Topics:
         topics = dict.fromkeys(self.all_raw(), raw_partitions)
         topics.update({self.checkpoints(d): raw_partitions for d in DOMAINS})
         topics.update({self.aggregates: raw_partitions, self.alerts: 1, self.operator_actions: 1})
+        topics[self.operator_actions_by_area] = raw_partitions
         topics[self.deadletter] = 1
         return topics

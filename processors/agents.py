@@ -13,15 +13,16 @@ import orjson
 
 from ioc.city import load_city
 from ioc.contract import Frame
-from ioc.kafka import read_last
+from ioc.kafka import partition_for, read_all, read_last
 from ioc.topics import DOMAINS
-from processors import deadletter, metrics
+from processors import areas, deadletter, metrics
 from processors.alerts import ActionError, AlertBook
 from processors.app import (
     actions_topic,
     aggregates_topic,
     alerts_topic,
     app,
+    area_actions_topic,
     domain_of,
     raw_topic,
     settings,
@@ -53,8 +54,10 @@ states: dict[str, State] = {
     "health": HealthState(),
     "lighting": LightingState(city),
 }
-kpis = KpiBoard(city)
+kpis = KpiBoard(city)  # of the areas whose aggregates partitions this worker owns
 alerts = AlertBook()
+latest_event_ms = 0  # latest event time the area stage has seen, for escalation
+areas_taken: set[int] = set()  # aggregates partitions whose areas' alerts this worker has taken over
 ledger = app.ledger or Ledger()
 restored: set[TP] = set()  # partitions whose checkpoint was looked up since this worker got them
 _checkpointing = asyncio.Lock()
@@ -141,6 +144,10 @@ async def checkpoint_partitions() -> None:
 async def _on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
     revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
     # Agents are idle here (Faust waited for them): leave a checkpoint for the next owner, then forget.
+    for tp in revoked:
+        if tp.topic == topics.aggregates and tp.partition in areas_taken:
+            alerts.forget(_in_areas(_areas_of_partition(tp.partition)))
+            areas_taken.discard(tp.partition)
     mine = [(tp.topic, tp.partition) for tp in revoked if tp.topic in ledger.topics]
     await _write_checkpoints([tp for tp in mine if tp in ledger.owned()])
     for tp in mine:
@@ -150,33 +157,83 @@ async def _on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) ->
 
 @app.agent(actions_topic, name="ioc.operator-actions")
 async def operator_actions(stream: faust.StreamT[bytes]) -> None:
-    """Acknowledge/assign/comment/resolve from the wall or the API; refusals are logged and counted."""
+    """Acknowledge/assign/comment/resolve from the wall or the API, passed on keyed by the alert's area."""
     async for value in stream:
         try:
             action = orjson.loads(value)
             if not isinstance(action, dict):
                 raise ActionError("an operator action is a JSON object")
+            area = areas.of_alert(city, str(action.get("alert", "")))
+            if area is None:
+                raise ActionError(f"no alert {action.get('alert')!r}")
+        except (ActionError, orjson.JSONDecodeError) as exc:
+            metrics.ACTIONS.labels("?", "refused").inc()
+            log.warning("operator action refused: %s", exc)
+            continue
+        await area_actions_topic.send(key=area.encode(), value=value)
+
+
+@app.agent(area_actions_topic, name="ioc.operator-actions-by-area")
+async def area_operator_actions(stream: faust.StreamT[bytes]) -> None:
+    """Apply operator actions to this worker's alerts; refusals are logged and counted."""
+    async for event in stream.events():
+        if event.message.partition not in areas_taken:
+            await _take_areas(event.message.partition)
+        action = orjson.loads(event.value)  # checked by operator_actions
+        try:
             alerts.act(action)
             metrics.ACTIONS.labels(str(action.get("action")), "applied").inc()
-        except (ActionError, orjson.JSONDecodeError, TypeError, ValueError) as exc:
+        except (ActionError, TypeError, ValueError) as exc:
             metrics.ACTIONS.labels("?", "refused").inc()
             log.warning("operator action refused: %s", exc)
         await _publish_alerts()
 
 
+@app.agent(aggregates_topic, name="ioc.area-indicators")
+async def area_indicators(stream: faust.StreamT[bytes]) -> None:
+    """Second stage, keyed by area: every indicator of an area reaches one worker, which keeps the area's
+    KPIs and alerts; alert changes go out at once, KPIs with the next emit."""
+    global latest_event_ms
+    async for event in stream.events():
+        if event.message.partition not in areas_taken:
+            await _take_areas(event.message.partition)
+        doc = orjson.loads(event.value)
+        if doc.get("kind") == "kpi":
+            continue  # this stage's own output
+        kpis.observe(doc)
+        alerts.observe(doc)
+        latest_event_ms = max([latest_event_ms, *(int(i.get("t") or 0) for i in doc.get("items", ()))])
+        await _publish_alerts()
+
+
+def _areas_of_partition(partition: int) -> set[str]:
+    return {a for a in city.areas if partition_for(a.encode(), settings.partitions) == partition}
+
+
+def _in_areas(names: set[str]) -> Callable[[str], bool]:
+    return lambda entity: areas.of_entity(city, entity) in names
+
+
+async def _take_areas(partition: int) -> None:
+    """Before the first indicator or action of an area partition: continue the alerts its previous owner
+    published, so an acknowledged alert stays acknowledged and is not raised again under a new id."""
+    mine = _areas_of_partition(partition)
+    docs = [orjson.loads(v) for v in await read_all(settings, topics.alerts)]
+    open_ = alerts.restore([d for d in docs if areas.of_alert(city, str(d.get("id", ""))) in mine])
+    areas_taken.add(partition)
+    if open_:
+        log.info("took over areas %s with %d alerts not yet resolved", sorted(mine), open_)
+
+
 @app.timer(interval=settings.emit_interval_s)
 async def emit_aggregates() -> None:
-    latest = 0
     for state in states.values():
         for key, doc in state.drain():
-            kpis.observe(doc)
-            alerts.observe(doc)
-            latest = max([latest, *(int(i.get("t") or 0) for i in doc.get("items", ()))])
-            await _send(key, doc)
-    for key, doc in kpis.drain():
-        await _send(key, doc)
-    if latest:
-        alerts.escalate(latest)  # on event time, so a replay escalates exactly as the live run did
+            await _send(areas.of_document(city, doc) or key, doc)
+    for _, doc in kpis.drain():
+        await _send(doc["group"], doc)
+    if latest_event_ms:
+        alerts.escalate(latest_event_ms)  # on event time, so a replay escalates exactly as the live run did
     await _publish_alerts()
 
 

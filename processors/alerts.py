@@ -222,6 +222,31 @@ class AlertBook:
                 )
                 self.changed[alert.id] = None
 
+    def restore(self, docs: list[dict[str, Any]]) -> int:
+        """Take over alerts from their published documents (latest per id wins); return how many are open.
+
+        A worker that inherits an area continues its alerts' lifecycles instead of raising them again."""
+        latest = {d["id"]: d for d in docs if d.get("kind") == "alert"}
+        for doc in latest.values():
+            alert = Alert(doc["id"], doc["rule"], doc["entity"], doc["category"], doc["subCategory"],
+                          doc["severity"], doc["dateIssued"], doc["status"], doc.get("assignee"),
+                          doc.get("escalations", 0), list(doc.get("history", ())))  # fmt: skip
+            self.alerts[alert.id] = alert
+            if alert.status != "resolved":
+                key = (alert.rule, alert.entity)
+                self.open[key] = alert.id
+                if alert.status != "cleared":
+                    self.pending[key] = int(alert.id.rsplit(":", 1)[1])  # the condition's first sighting
+        return sum(d["status"] != "resolved" for d in latest.values())
+
+    def forget(self, entity_in_scope: Callable[[str], bool]) -> None:
+        """Drop the alerts of entities another worker now looks after."""
+        for alert_id in [a.id for a in self.alerts.values() if entity_in_scope(a.entity)]:
+            alert = self.alerts.pop(alert_id)
+            self.open.pop((alert.rule, alert.entity), None)
+            self.pending.pop((alert.rule, alert.entity), None)
+            self.changed.pop(alert_id, None)
+
     def drain(self) -> list[dict[str, Any]]:
         docs = [self.alerts[a].document() for a in self.changed]
         self.changed.clear()

@@ -50,6 +50,7 @@ aggregates_topic = app.topic(topics.aggregates, key_serializer="raw", value_seri
 deadletter_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
 alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
 actions_topic = app.topic(topics.operator_actions, key_serializer="raw", value_serializer="raw")
+area_actions_topic = app.topic(topics.operator_actions_by_area, key_serializer="raw", value_serializer="raw")
 
 
 def domain_of(topic: str) -> str:

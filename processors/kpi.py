@@ -67,24 +67,25 @@ class KpiBoard:
         sensor = self.city.sensors.get(item.get("id", ""))
         return sensor.area if sensor else None
 
-    def values(self, area: str) -> dict[str, float]:
+    def values(self, area: str) -> dict[str, tuple[float, int]]:
+        """KPI → (value, how many entities it is computed from) for one area."""
+
         def mine(ids: dict[str, Any], lookup: Any) -> list[Any]:
             return [v for k, v in ids.items() if lookup(k) == area]
 
         sensor_area = lambda sid: self.city.sensors[sid].area  # noqa: E731
-        out: dict[str, float] = {}
-        levels = mine(self.traffic, sensor_area)
-        if levels:
-            out["traffic"] = 100 * sum(lv >= 3 for lv in levels) / len(levels)
+        out: dict[str, tuple[float, int]] = {}
+        if levels := mine(self.traffic, sensor_area):
+            out["traffic"] = (100 * sum(lv >= 3 for lv in levels) / len(levels), len(levels))
         if aqi := mine(self.aqi, sensor_area):
-            out["air"] = max(aqi)
+            out["air"] = (max(aqi), len(aqi))
         if flood := mine(self.flood, sensor_area):
-            out["flood"] = max(flood)
+            out["flood"] = (max(flood), len(flood))
         if lights := mine(self.lighting, sensor_area):
             lamps = sum(n for n, _ in lights)
-            out["lighting"] = 100 * sum(n * off for n, off in lights) / max(lamps, 1)
+            out["lighting"] = (100 * sum(n * off for n, off in lights) / max(lamps, 1), len(lights))
         if waits := mine(self.health, lambda h: self.city.hospitals[h].area):
-            out["health"] = max(waits)
+            out["health"] = (max(waits), len(waits))
         return out
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
@@ -99,8 +100,9 @@ class KpiBoard:
                     "unit": RULES[kpi][1],
                     "value": round(value, 2),
                     "standing": standing(kpi, value),
+                    "entities": n,  # lanes, stations, gauges, cabinets or hospitals behind the value
                 }
-                for kpi, value in self.values(area).items()
+                for kpi, (value, n) in self.values(area).items()
             ]
             out.append((f"kpi.{area}", {"v": 1, "kind": "kpi", "group": area, "items": items}))
         self.dirty.clear()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from ioc import procs
 from ioc.contract import Frame, encode
@@ -181,3 +182,25 @@ def closed_windows(expected: dict[tuple[str, int], int], lateness_ms: int) -> se
     """Window starts a worker must have closed once the stream's last window has been seen."""
     last = max(s for _, s in expected)
     return {start for _, start in expected if start + WINDOW_MS + lateness_ms <= last}
+
+
+def metric(port: str, name: str, **labels: str) -> float:
+    """Sum of a counter's samples on a worker's /metrics whose labels include `labels`."""
+    total = 0.0
+    for family in text_string_to_metric_families(http_text(f"http://127.0.0.1:{port}/metrics")):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                total += sample.value
+    return total
+
+
+def traffic_kpi_lanes(docs: list[dict[str, Any]]) -> Counter[str]:
+    """Lanes behind the latest traffic KPI of each area."""
+    latest = {
+        i["area"]: i["entities"]
+        for d in docs
+        if d["kind"] == "kpi"
+        for i in d["items"]
+        if i["kpi"] == "traffic"
+    }
+    return Counter(latest)

@@ -1,9 +1,11 @@
 """An alert raised by the real worker from a flood reading on the real broker, acknowledged by an operator
-action on the operator-actions topic, then cleared when the water goes down."""
+action on the operator-actions topic; the worker is killed and a new one takes over the area's alerts from
+the alerts topic, so the same acknowledged alert is cleared when the water goes down, not raised anew."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import numpy as np
 import orjson
 import pytest
 
+from ioc import procs
 from ioc.broker import EmbeddedBroker
 from ioc.clock import parse_start
 from ioc.contract import Frame, encode
@@ -18,6 +21,7 @@ from ioc.topics import Topics
 from tests.helpers import (
     Services,
     create_topics,
+    metric,
     produce,
     read_topic,
     service_env,
@@ -40,7 +44,9 @@ def street_levels(seq: int, t: int, level: float) -> tuple[bytes, bytes]:
     return b"wl.vinh", encode(Frame("FloodMonitoring", "wl.vinh", seq, t, cols, "test"))
 
 
-def test_flood_alert_is_raised_acknowledged_and_cleared(broker: EmbeddedBroker, tmp_path: Path) -> None:
+def test_flood_alert_is_raised_acknowledged_survives_a_worker_kill_and_is_cleared(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
     env = service_env(broker.bootstrap, unique_namespace("alert"))
     settings = settings_for(env)
     topics = Topics(settings.namespace)
@@ -81,9 +87,28 @@ def test_flood_alert_is_raised_acknowledged_and_cleared(broker: EmbeddedBroker, 
             "comment": "ok",
         }
 
-        asyncio.run(produce(settings, topics.raw("environment"), [street_levels(2, T0 + 600_000, 0.05)]))
+        # Let offsets be committed and checkpointed first: the heir must not simply replay the flood reading
+        # and the acknowledgement, it must take the alert over from the alerts topic.
+        time.sleep(4 * float(env.get("IOC_CHECKPOINT_INTERVAL_S", 2.0)))
+        services.procs["worker"].kill()  # SIGKILL: no goodbye
+        services.procs.pop("worker").wait(10)
+        services.start("heir", "worker")
+        wait_http(f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics", 30, services)
+        asyncio.run(produce(settings, topics.raw("environment"), [street_levels(2, T0 + 300_000, 0.45)]))
+        # The heir joins once the dead worker's session expires; reading 2 must be judged on its own.
+        port = env["IOC_WORKER_WEB_PORT"]
+        procs.wait_for(lambda: metric(port, "ioc_readings_accepted_total") >= 5, 30, 0.1, "the heir's intake")
+        time.sleep(10 * float(env["IOC_EMIT_INTERVAL_S"]))
+        asyncio.run(produce(settings, topics.raw("environment"), [street_levels(3, T0 + 600_000, 0.05)]))
         docs = alert_docs(lambda d: d["status"] == "cleared")
-        assert any(d["id"] == raised["id"] and d["status"] == "cleared" for d in docs)
         services.assert_running()
+        heir_log = services.log("heir")
     finally:
         services.stop()
+
+    nvc = [d for d in docs if d["entity"] == "WL-VIN-NVC" and d["rule"] == "flood-level"]
+    assert {d["id"] for d in nvc} == {raised["id"]}  # still flooded after the takeover: no second alert
+    cleared = nvc[-1]
+    assert cleared["status"] == "cleared"
+    assert [h["action"] for h in cleared["history"]] == ["raise", "acknowledged", "cleared"]
+    assert "took over areas ['vinh'] with 1 alerts" in heir_log

@@ -1,6 +1,7 @@
 """Two workers share the raw partitions; one is killed (SIGKILL, no goodbye) while the simulator is still
 producing. The survivor takes its partitions over from their checkpoints and the final 5-minute traffic
-windows must still equal the simulator's own counts exactly: nothing lost, nothing counted twice."""
+windows must still equal the simulator's own counts exactly: nothing lost, nothing counted twice. The area
+stage moves too: each area's traffic KPI ends up computed from every lane of that area."""
 
 from __future__ import annotations
 
@@ -8,24 +9,27 @@ import asyncio
 import signal
 import subprocess
 import sys
+from collections import Counter
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from ioc import procs
 from ioc.broker import EmbeddedBroker
+from ioc.city import load_city
 from ioc.topics import Topics
 from tests.helpers import (
     Services,
     closed_windows,
     create_topics,
     expected_windows,
-    http_text,
+    metric,
     read_topic,
     service_env,
     settings_for,
+    traffic_kpi_lanes,
     unique_namespace,
     wait_http,
 )
@@ -36,14 +40,7 @@ SIM = ["simulate", "--seed", "33", "--start", "2025-10-14T07:00", "--duration", 
 SPEED = "600"  # 90 simulated minutes in 9 s: the kill lands mid-stream
 
 
-def metric(port: str, name: str, **labels: str) -> float:
-    """Sum of a counter's samples on a worker's /metrics whose labels include `labels`."""
-    total = 0.0
-    for family in text_string_to_metric_families(http_text(f"http://127.0.0.1:{port}/metrics")):
-        for sample in family.samples:
-            if sample.name == name and labels.items() <= sample.labels.items():
-                total += sample.value
-    return total
+city = cache(load_city)
 
 
 def test_killed_worker_partitions_are_taken_over_with_exact_counts(
@@ -80,8 +77,10 @@ def test_killed_worker_partitions_are_taken_over_with_exact_counts(
         finals = closed_windows(expected, 300_000)
         want = {k: v for k, v in expected.items() if k[1] in finals}
 
+        lanes = Counter(city().sensors[d].area for d in {d for d, _ in expected})
+
         def done(docs: list[dict[str, Any]]) -> bool:
-            return len(set(finals_seen(docs))) >= len(want)
+            return len(set(finals_seen(docs))) >= len(want) and traffic_kpi_lanes(docs) == lanes
 
         docs = asyncio.run(read_topic(settings, Topics(settings.namespace).aggregates, done, 90))
         services.assert_running()
@@ -97,6 +96,7 @@ def test_killed_worker_partitions_are_taken_over_with_exact_counts(
     got = {k: values[0] for k, values in seen.items()}
     assert finals and {w for _, w in got} == finals
     assert got == want  # exact after a kill and a takeover
+    assert traffic_kpi_lanes(docs) == lanes  # KPIs of all areas, each over all its lanes
 
 
 def finals_seen(docs: list[dict[str, Any]]) -> dict[tuple[str, int], list[int]]:

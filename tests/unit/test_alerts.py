@@ -125,3 +125,27 @@ def test_resolving_while_the_condition_holds_starts_a_new_alert_later() -> None:
     second = book.drain()[-1]
     assert second["id"] != first and second["status"] == "raised"
     assert book.alerts[first].status == "resolved"
+
+
+def test_a_worker_taking_over_continues_the_published_alerts() -> None:
+    first = AlertBook()
+    first.observe(water(0, "alert2"))
+    (raised,) = first.drain()
+    first.act({"alert": raised["id"], "action": "acknowledge", "by": "op-lan", "at": M, "comment": "đã nhận"})
+    published = [raised, *first.drain()]
+
+    heir = AlertBook()
+    assert heir.restore(published) == 1
+    heir.observe(water(2 * M, "alert2"))  # still flooded: the same alert, not a new one
+    assert heir.drain() == [] and list(heir.alerts) == [raised["id"]]
+    heir.escalate(60 * M)  # acknowledged before the takeover: escalation stays stopped
+    assert heir.drain() == []
+    heir.observe(water(3 * M, "normal"))
+    (cleared,) = heir.drain()
+    assert cleared["id"] == raised["id"] and cleared["status"] == "cleared"
+    assert [h["action"] for h in cleared["history"]] == ["raise", "acknowledged", "cleared"]
+    heir.act({"alert": raised["id"], "action": "resolve", "by": "op-lan", "at": 4 * M})
+    assert heir.drain()[0]["status"] == "resolved"
+
+    heir.forget(lambda entity: entity == "WL-VIN-NVC")
+    assert not heir.alerts and not heir.open
