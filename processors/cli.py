@@ -24,5 +24,6 @@ def worker(without_web: bool) -> None:
     w = Worker(agents.app, loglevel=level, quiet=True, redirect_stdouts=False)
     # Faust leaves the root logger at DEBUG whatever the level asked; that costs ~15 % throughput.
     logging.getLogger().setLevel(level)
-    logging.getLogger("aiokafka").setLevel(level)  # else its per-frame debug calls format records
+    for name in ("aiokafka", "faust", "mode"):  # else their per-message debug calls build log records
+        logging.getLogger(name).setLevel(level)
     w.execute_from_commandline()

@@ -46,7 +46,13 @@ class Window:
         return cls(*(np.zeros(n) for _ in range(5)))
 
     def __add__(self, other: Window) -> Window:
-        return Window(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+        return Window(
+            self.count + other.count,
+            self.speed_sum + other.speed_sum,
+            self.occ_sum + other.occ_sum,
+            self.seconds + other.seconds,
+            self.periods + other.periods,
+        )
 
     def rates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(vehicle-weighted mean speed, occupancy, vehicles per hour); NaN where nothing was observed."""
@@ -74,7 +80,9 @@ class TrafficGroup:
         occ = np.asarray(frame.cols["occupancy"], dtype=np.float64)
         period = np.asarray(frame.cols["period"], dtype=np.float64)
         n = len(self.ids)
-        for start in np.unique(starts).tolist():
+        # A detector reports once per tick: a frame nearly always falls in one window.
+        windows = [int(starts[0])] if starts.min() == starts.max() else np.unique(starts).tolist()
+        for start in windows:
             sel = starts == start
             w = self.windows.get(start) or self.windows.setdefault(start, Window.empty(n))
             r, c = rows[sel], count[sel]

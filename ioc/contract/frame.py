@@ -201,7 +201,7 @@ def validate(frame: Frame, known: KnownSensors | None = None) -> tuple[Frame, li
         values, bad_type = _column(f, frame.cols[f.name])
         if bad_type is not None:
             problems.append((bad_type, Reason.BAD_VALUE_TYPE, f))
-        out = _out_of_range(f, values)
+        out = _out_of_range(f, values, frame.cols[f.name])
         if out is not None:
             problems.append((out, Reason.OUT_OF_RANGE, f))
         cols[f.name] = values
@@ -284,9 +284,12 @@ def _value_ok(f: Field, v: Any) -> bool:
     return isinstance(v, bool)
 
 
-def _out_of_range(f: Field, values: np.ndarray) -> np.ndarray | None:
+def _out_of_range(f: Field, values: np.ndarray, raw: Any) -> np.ndarray | None:
     """Rows outside the field's range or choices, or None if there are none."""
     if f.choices:
+        # The usual case, every value a known choice, is settled on the decoded list's few distinct values.
+        if values.dtype.kind == "U" and isinstance(raw, list) and set(raw) <= set(f.choices):
+            return None
         # A broadcast compare beats np.isin for a handful of choices.
         ok = (values[:, None] == np.asarray(f.choices)[None, :]).any(axis=1)
         return None if ok.all() else ~ok
