@@ -13,7 +13,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
 from ioc.settings import Settings
+from ioc.topics import Topics
 
+COMPACT = {"cleanup.policy": "compact"}
 BATCH_BYTES = 256 * 1024  # measured sweet spot for create_batch/send_batch on this broker
 
 
@@ -23,7 +25,11 @@ async def ensure_topics(settings: Settings, topics: dict[str, int]) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [NewTopic(name, n, 1) for name, n in topics.items() if name not in existing]
+        wanted = [
+            NewTopic(name, n, 1, topic_configs=COMPACT if Topics.is_compacted(name) else {})
+            for name, n in topics.items()
+            if name not in existing
+        ]
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)

@@ -43,6 +43,12 @@ class Topics:
         """The worker's per-partition state checkpoints of one raw topic (partition p ↔ raw partition p)."""
         return f"{self.raw(domain)}.checkpoints"
 
+    @staticmethod
+    def is_compacted(name: str) -> bool:
+        """Topics read for their latest value per key (checkpoints per partition, alerts per id): compacted,
+        so a takeover reads little however long the system has run."""
+        return name.endswith((".checkpoints", ".alerts"))
+
     def all_raw(self) -> list[str]:
         return [self.raw(d) for d in DOMAINS]
 

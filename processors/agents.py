@@ -61,6 +61,7 @@ areas_taken: set[int] = set()  # aggregates partitions whose areas' alerts this 
 ledger = app.ledger or Ledger()
 restored: set[TP] = set()  # partitions whose checkpoint was looked up since this worker got them
 _checkpointing = asyncio.Lock()
+_taking = asyncio.Lock()
 
 
 def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
@@ -217,10 +218,13 @@ def _in_areas(names: set[str]) -> Callable[[str], bool]:
 async def _take_areas(partition: int) -> None:
     """Before the first indicator or action of an area partition: continue the alerts its previous owner
     published, so an acknowledged alert stays acknowledged and is not raised again under a new id."""
-    mine = _areas_of_partition(partition)
-    docs = [orjson.loads(v) for v in await read_all(settings, topics.alerts)]
-    open_ = alerts.restore([d for d in docs if areas.of_alert(city, str(d.get("id", ""))) in mine])
-    areas_taken.add(partition)
+    async with _taking:  # indicators and actions of one partition may both arrive first: take it once
+        if partition in areas_taken:
+            return
+        mine = _areas_of_partition(partition)
+        docs = [orjson.loads(v) for v in await read_all(settings, topics.alerts)]
+        open_ = alerts.restore([d for d in docs if areas.of_alert(city, str(d.get("id", ""))) in mine])
+        areas_taken.add(partition)
     if open_:
         log.info("took over areas %s with %d alerts not yet resolved", sorted(mine), open_)
 
