@@ -52,7 +52,7 @@ states: dict[str, State] = {
     "environment": EnvironmentState(city),
     "traffic": TrafficState(city, lateness_ms),
     "health": HealthState(),
-    "lighting": LightingState(city),
+    "lighting": LightingState(city, clock=lambda: intake.low_watermark(topics.raw("lighting"))),
 }
 kpis = KpiBoard(city)  # of the areas whose aggregates partitions this worker owns
 alerts = AlertBook()

@@ -131,6 +131,16 @@ class Intake:
         self.accepted_readings += valid.n
         return (valid if valid.n else None), letters
 
+    def low_watermark(self, topic: str) -> int | None:
+        """Event time every partition of `topic` seen here has reached: the minimum over its partitions of
+        the latest reading. A judgement of silence against it is not fooled by one partition running ahead,
+        as partitions do while a worker catches up."""
+        latest: dict[int, int] = {}
+        for key, (t, p) in self.origin.items():
+            if t == topic:
+                latest[p] = max(latest.get(p, 0), self.clocks[key].watermark)
+        return min(latest.values()) if latest else None
+
     def export(self, topic: str, partition: int) -> dict[str, list[int | str]]:
         """The clocks of the groups that arrive on one partition, for its checkpoint."""
         return {k: self.clocks[k].snapshot() for k, tp in self.origin.items() if tp == (topic, partition)}

@@ -3,6 +3,7 @@ energy used today, faulty lamps, and cabinets gone silent (offline)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -80,6 +81,9 @@ class LightingState:
     """Cabinets by area; the watermark (latest event time seen in the domain) decides who is offline."""
 
     city: City
+    # Event time to judge silence against; default: the latest reading seen. The worker passes the intake's
+    # low watermark, so cabinets on a partition that lags during a catch-up are not called offline.
+    clock: Callable[[], int | None] | None = None
     cabinets: dict[str, Cabinet] = field(default_factory=dict)
     watermark: int = 0
     dirty_areas: set[str] = field(default_factory=set)
@@ -117,6 +121,10 @@ class LightingState:
                 cabinet.meter_report(int(t[i]), kw[i], kwh[i])
                 self._touch(cabinet)
 
+    def now(self) -> int:
+        low = self.clock() if self.clock is not None else None
+        return self.watermark if low is None else low
+
     def _touch(self, cabinet: Cabinet) -> None:
         self.watermark = max(self.watermark, cabinet.t)
         self.dirty_areas.add(cabinet.area)
@@ -143,20 +151,21 @@ class LightingState:
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         # A cabinet going silent changes nothing by itself: look for fresh offline ones on every drain.
-        offline = {c.id for c in self.cabinets.values() if self.watermark - c.t >= OFFLINE_AFTER_MS}
+        now = self.now()
+        offline = {c.id for c in self.cabinets.values() if now - c.t >= OFFLINE_AFTER_MS}
         for cab_id in offline ^ self._offline:
             self.dirty_areas.add(self.cabinets[cab_id].area)
         self._offline = offline
         out = []
         for area in sorted(self.dirty_areas):
-            items = [c.document(self.watermark) for c in self.cabinets.values() if c.area == area and c.t]
+            items = [c.document(now) for c in self.cabinets.values() if c.area == area and c.t]
             out.append((f"lighting.{area}", {"v": 1, "kind": "lighting", "group": area, "items": items}))
         self.dirty_areas.clear()
         return out
 
     def area_summary(self, area: str) -> dict[str, Any]:
         cabs = [c for c in self.cabinets.values() if c.area == area and c.t]
-        docs = [c.document(self.watermark) for c in cabs]
+        docs = [c.document(self.now()) for c in cabs]
         lamps = sum(c.reported for c in cabs)
         ok = [d["schedule_ok"] * d["lamps"] for d in docs if d["schedule_ok"] is not None and d["online"]]
         weight = sum(d["lamps"] for d in docs if d["schedule_ok"] is not None and d["online"])

@@ -69,7 +69,12 @@ def test_simulated_city_becomes_exact_windows_hospital_lighting_and_kpis(
 
         def done(docs: list[dict[str, Any]]) -> bool:
             kinds = {d["kind"] for d in docs}
-            return {"hospital", "lighting", "kpi"} <= kinds and len(final_counts(docs)) >= len(want)
+            kpi_ids = {i["id"] for d in docs if d["kind"] == "kpi" for i in d["items"]}
+            return (
+                {"hospital", "lighting"} <= kinds
+                and {"vinh:traffic", "vinh:health", "vinh:lighting"} <= kpi_ids  # a hop after indicators
+                and len(final_counts(docs)) >= len(want)
+            )
 
         docs = asyncio.run(read_topic(settings, Topics(settings.namespace).aggregates, done, 60))
         services.assert_running()

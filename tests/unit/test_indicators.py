@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from ioc.clock import parse_start
-from ioc.contract import Frame
+from ioc.contract import Frame, encode
 from ioc.sun import lights_expected
 from processors.health import HealthState
+from processors.intake import Intake, Source
 from processors.kpi import KpiBoard, standing
 from processors.lighting import LightingState
 from processors.traffic import WINDOW_MS, TrafficState, congestion_level
@@ -278,3 +279,32 @@ def test_the_fifteen_minute_window_hops_with_every_closed_five_minute_window() -
     assert hops[2]["volume_h"] == 840 and hops[2]["speed"] == pytest.approx(round(1500 / 42, 1))
     # Fourth drops the first window: (24 + 6 + 30) in 180 s = 1,200 veh/h; (720 + 300 + 600) / 60 = 27 km/h.
     assert hops[3]["volume_h"] == 1200 and hops[3]["speed"] == 27.0
+
+
+def test_a_partition_running_ahead_does_not_make_cabinets_of_a_lagging_one_offline() -> None:
+    topic = "unit.raw.lighting"
+    intake = Intake(city().known, 300_000)
+    state = LightingState(city(), clock=lambda: intake.low_watermark(topic))
+    night = parse_start("2025-12-01T20:00")
+    seq = iter(range(1, 100))
+
+    def report(cabinet: str, t: int, partition: int) -> None:
+        n = city().sensors[cabinet].props["lamps"]
+        for f in lamp_frames(cabinet, t, ["on"] * n, ["ok"] * n, 5.0, 100.0):
+            group = city().sensors[cabinet].group  # its concentrator
+            raw = encode(Frame(f.type, group, next(seq), t, f.cols, "t"))
+            frame, letters = intake.accept(raw, Source(topic, partition, 0, group.encode()))
+            assert frame is not None and not letters
+            state.add(frame)
+
+    # Cửa Lò's concentrator (partition 0) is read 20 minutes ahead of Hoàng Mai's (partition 1), as while a
+    # worker catches up: judged against the latest reading seen, Hoàng Mai's cabinets would look silent.
+    report("LC-HM-001", night, 1)
+    report("LC-HM-002", night, 1)
+    report("LC-CL-001", night + 20 * 60_000, 0)
+    online = {i["id"]: i["online"] for _, d in state.drain() for i in d["items"]}
+    assert online == {"LC-HM-001": True, "LC-HM-002": True, "LC-CL-001": True}
+    # Partition 1 moves on with LC-HM-001 only: now LC-HM-002 really has been silent for 20 minutes.
+    report("LC-HM-001", night + 20 * 60_000, 1)
+    online = {i["id"]: i["online"] for _, d in state.drain() for i in d["items"]}
+    assert online["LC-HM-002"] is False and online["LC-HM-001"] is True
