@@ -66,6 +66,7 @@ _taking = asyncio.Lock()
 
 def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
     state = states[domain]
+    frames_read, readings_accepted = metrics.FRAMES.labels(domain), metrics.READINGS.labels(domain)
 
     async def consume(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -73,11 +74,11 @@ def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
             tp = (msg.topic, msg.partition)
             if tp not in restored:
                 await _restore(msg.topic)
-            metrics.FRAMES.labels(domain).inc()
+            frames_read.inc()
             frame, letters = intake.accept(event.value, Source(msg.topic, msg.partition, msg.offset, msg.key))
             key = None
             if frame is not None:
-                metrics.READINGS.labels(domain).inc(frame.n)
+                readings_accepted.inc(frame.n)
                 state.add(frame)
                 key = (frame.type, frame.group)
             # No await between intake, state and ledger: a checkpoint never sees one without the others.

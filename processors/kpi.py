@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ioc.city import City
+from processors import areas
 
 STANDINGS = ("veryGood", "good", "fair", "bad", "veryBad")
 
@@ -41,7 +42,7 @@ class KpiBoard:
     def observe(self, doc: dict[str, Any]) -> None:
         kind = doc.get("kind")
         for item in doc.get("items", ()):
-            area = self._area(kind, doc, item)
+            area = areas.of_entity(self.city, str(item.get("id", "")))
             if area is None:
                 continue
             if kind == "traffic" and not doc.get("final"):
@@ -58,33 +59,23 @@ class KpiBoard:
                 continue
             self.dirty.add(area)
 
-    def _area(self, kind: Any, doc: dict[str, Any], item: dict[str, Any]) -> str | None:
-        if kind == "lighting":
-            return str(doc["group"])
-        if kind == "hospital":
-            h = self.city.hospitals.get(item["id"])
-            return h.area if h else None
-        sensor = self.city.sensors.get(item.get("id", ""))
-        return sensor.area if sensor else None
-
     def values(self, area: str) -> dict[str, tuple[float, int]]:
         """KPI → (value, how many entities it is computed from) for one area."""
 
-        def mine(ids: dict[str, Any], lookup: Any) -> list[Any]:
-            return [v for k, v in ids.items() if lookup(k) == area]
+        def mine(ids: dict[str, Any]) -> list[Any]:
+            return [v for k, v in ids.items() if areas.of_entity(self.city, k) == area]
 
-        sensor_area = lambda sid: self.city.sensors[sid].area  # noqa: E731
         out: dict[str, tuple[float, int]] = {}
-        if levels := mine(self.traffic, sensor_area):
+        if levels := mine(self.traffic):
             out["traffic"] = (100 * sum(lv >= 3 for lv in levels) / len(levels), len(levels))
-        if aqi := mine(self.aqi, sensor_area):
+        if aqi := mine(self.aqi):
             out["air"] = (max(aqi), len(aqi))
-        if flood := mine(self.flood, sensor_area):
+        if flood := mine(self.flood):
             out["flood"] = (max(flood), len(flood))
-        if lights := mine(self.lighting, sensor_area):
+        if lights := mine(self.lighting):
             lamps = sum(n for n, _ in lights)
             out["lighting"] = (100 * sum(n * off for n, off in lights) / max(lamps, 1), len(lights))
-        if waits := mine(self.health, lambda h: self.city.hospitals[h].area):
+        if waits := mine(self.health):
             out["health"] = (max(waits), len(waits))
         return out
 

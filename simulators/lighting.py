@@ -75,6 +75,8 @@ class LightingModel:
             (g, np.array([i for i, c in enumerate(cabinets) if c.group == g]))
             for g in dict.fromkeys(c.group for c in cabinets)
         ]
+        # Lamp rows of each concentrator when all its cabinets report, the usual tick.
+        self.concentrator_rows = {g: self._rows(members) for g, members in self.concentrators}
         self.watts = np.array([s.props["watts"] for s in lamps], dtype=np.float64)
         self.neighbourhood = np.array([not c.props["road"] for c in cabinets])
         self.jitter_min = self.rng.uniform(-CLOCK_JITTER_MIN, CLOCK_JITTER_MIN, len(cabinets))
@@ -168,6 +170,9 @@ class LightingModel:
             hit = (until <= t_ms) & (rng.random(len(until)) < rate * factor * dt_ms / MONTH_MS)
             until[hit] = t_ms + (rng.exponential(repair_h, int(hit.sum())) * HOUR_MS).astype(np.int64)
 
+    def _rows(self, cabinets: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.arange(*self.slices[c]) for c in cabinets])
+
     def _frames(
         self,
         t_ms: int,
@@ -190,7 +195,7 @@ class LightingModel:
             cabs = members[~offline[members]]  # a cabinet whose link is down is simply absent
             if not len(cabs):
                 continue
-            rows = np.concatenate([np.arange(*self.slices[c]) for c in cabs])
+            rows = self.concentrator_rows[group] if len(cabs) == len(members) else self._rows(cabs)
             lamp_cols = {
                 "id": self.lamp_ids[rows],
                 "dateObserved": np.full(len(rows), t_ms, dtype=np.int64),
