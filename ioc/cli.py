@@ -13,6 +13,7 @@ from types import FrameType
 
 import click
 
+from ioc import auth
 from ioc.broker import BrokerError, EmbeddedBroker
 from ioc.city import load_city
 from ioc.kafka import ensure_topics
@@ -91,6 +92,7 @@ def up(
     for var, value in overrides.items():
         if value is not None:
             os.environ[var] = str(value)
+    os.environ.setdefault("IOC_TOKENS", auth.dev_tokens())  # fresh per run unless the operator set them
     get_settings.cache_clear()
     s = get_settings()
     run = [sys.executable, "-m", "ioc"]
@@ -107,6 +109,9 @@ def up(
         click.echo(f"broker ready on {stack.env['IOC_BOOTSTRAP']}; logs in {stack.log_dir}")
         stack.wait_web()
         click.echo(f"wall: {stack.web_url}/   (API docs {stack.web_url}/docs)")
+        for role in auth.PERMISSIONS:
+            if (token := auth.token_of(s.tokens, role)) is not None:
+                click.echo(f"  {role:<9} {stack.web_url}/?token={token}")
         if not no_sim:
             areas = list(load_city().areas)
             stack.wait_live(areas, timeout=90)

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
+from aiokafka.structs import ConsumerRecord
 
 from ioc.settings import Settings
 from ioc.topics import Topics
@@ -64,25 +65,34 @@ def make_consumer(settings: Settings, *topics: str, **overrides: Any) -> AIOKafk
 
 
 async def read_last(settings: Settings, topic: str, partitions: Iterable[int]) -> dict[int, bytes]:
-    """The last record of each partition (absent if empty), without a consumer group.
+    """The last record of each partition (absent if empty), without a consumer group."""
+    tails = await read_tail(settings, topic, 1, partitions)
+    return {p: records[-1].value for p, records in tails.items() if records and records[-1].value is not None}
 
-    Tansu reports a partition's end as the first offset of its last batch + 1, so this starts one before the
-    reported end and reads on until a fetch comes back empty: the true last record is never missed.
+
+async def read_tail(
+    settings: Settings, topic: str, n: int, partitions: Iterable[int] | None = None
+) -> dict[int, list[ConsumerRecord[bytes, bytes]]]:
+    """At least the last n records of each partition (all partitions if None), without a consumer group.
+
+    Tansu reports a partition's end as the first offset of its last batch + 1, so this starts n before the
+    reported end and reads on until a fetch comes back empty: the true last records are never missed.
     """
     consumer = make_consumer(settings, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in partitions]
-        if not tps or not (consumer.partitions_for_topic(topic) or await _refresh(consumer, topic)):
+        known = consumer.partitions_for_topic(topic) or await _refresh(consumer, topic)
+        tps = [TopicPartition(topic, p) for p in ((known or set()) if partitions is None else partitions)]
+        if not tps or not known:
             return {}
         consumer.assign(tps)
         for tp, end in (await consumer.end_offsets(tps)).items():
-            consumer.seek(tp, max(0, end - 1))
-        last: dict[int, bytes] = {}
+            consumer.seek(tp, max(0, end - n))
+        tails: dict[int, list[ConsumerRecord[bytes, bytes]]] = {}
         while batch := await consumer.getmany(timeout_ms=max(200, 4 * settings.fetch_max_wait_ms)):
             for tp, records in batch.items():
-                last[tp.partition] = records[-1].value
-        return last
+                tails.setdefault(tp.partition, []).extend(records)
+        return tails
     finally:
         await consumer.stop()
 

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     web_port: int = Field(8000, description="Port the wall server binds")
     push_hz: float = Field(4.0, gt=0, description="Coalesced websocket pushes per second")
     client_queue: int = Field(8, ge=1, description="Pending pushes per websocket client before resnapshot")
+    tokens: str = Field(
+        "",
+        description="Access tokens 'role:token[:name],...' (viewer, operator, engineer); "
+        "empty: random ones made at start and logged (development only)",
+    )
+    allowed_origins: str = Field(
+        "", description="Origins besides the server's own that may open the websocket or post actions"
+    )
 
     log_level: str = Field("info", description="Log level of every process")
 

@@ -29,11 +29,7 @@ def of_document(city: City, doc: dict[str, Any]) -> str | None:
 
 def of_entity(city: City, entity: str) -> str | None:
     """The area of a sensor, cabinet or hospital id."""
-    sensor = city.sensors.get(entity)
-    if sensor is not None:
-        return sensor.area
-    hospital = city.hospitals.get(entity)
-    return hospital.area if hospital else None
+    return city.area_of(entity)
 
 
 def of_alert(city: City, alert_id: str) -> str | None:

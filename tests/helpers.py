@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -20,9 +21,10 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from ioc import procs
-from ioc.contract import Frame, encode
-from ioc.kafka import ensure_topics, make_producer
+from ioc import auth, procs
+from ioc.city import load_city
+from ioc.contract import Frame, decode, encode
+from ioc.kafka import ensure_topics, make_producer, partition_for, read_tail
 from ioc.settings import Settings
 from ioc.topics import Topics
 from processors.traffic import WINDOW_MS
@@ -30,6 +32,13 @@ from processors.traffic import WINDOW_MS
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("IOC_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
 _counter = itertools.count()
+TOKENS = auth.dev_tokens()  # fresh per test run, like `ioc up`'s
+
+
+def token(role: str) -> str:
+    found = auth.token_of(TOKENS, role)
+    assert found is not None
+    return found
 
 
 def unique_namespace(prefix: str = "t") -> str:
@@ -77,6 +86,7 @@ def service_env(bootstrap: str, namespace: str, **extra: str) -> dict[str, str]:
             "IOC_WORKER_WEB_PORT": str(procs.free_port()),
             "IOC_WEB_PORT": str(procs.free_port()),
             "IOC_LOG_LEVEL": "info",
+            "IOC_TOKENS": TOKENS,
         }
     )
     env.update(extra)
@@ -87,9 +97,60 @@ def settings_for(env: dict[str, str]) -> Settings:
     return Settings(bootstrap=env["IOC_BOOTSTRAP"], namespace=env["IOC_NAMESPACE"])
 
 
-def http_json(url: str, timeout: float = 2.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+def http_json(url: str, timeout: float = 2.0, role: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token(role)}"} if role else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as r:
         return orjson.loads(r.read())
+
+
+def http_call(
+    method: str, url: str, role: str | None = None, body: Any = None, origin: str | None = None
+) -> tuple[int, Any]:
+    """(status, JSON body) of a request with a role's token; HTTP errors are returned, not raised."""
+    headers = {"Content-Type": "application/json"}
+    if role:
+        headers["Authorization"] = f"Bearer {token(role)}"
+    if origin:
+        headers["Origin"] = origin
+    data = orjson.dumps(body) if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status, orjson.loads(r.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, orjson.loads(err.read() or b"null")
+
+
+def street_levels(seq: int, t: int, level: float) -> tuple[bytes, bytes]:
+    """A Vinh street-gauge frame: Nguyễn Văn Cừ at `level` m (alert levels 0.2/0.4/0.7), the others dry."""
+    ids = ["WL-VIN-LN", "WL-VIN-NVC", "WL-VIN-NTMK", "WL-VIN-PDC", "WL-VIN-BT"]
+    cols = {
+        "id": ids,
+        "dateObserved": np.full(5, t, dtype=np.int64),
+        "currentLevel": np.array([0.0, level, 0.0, 0.0, 1.0]),
+    }
+    return b"wl.vinh", encode(Frame("FloodMonitoring", "wl.vinh", seq, t, cols, "test"))
+
+
+async def inject_level(settings: Settings, gauge: str, level: float, ahead: int = 300) -> Frame:
+    """Send a copy of the gauge group's latest frame, one tick later, with `gauge` at `level` m.
+
+    Its sequence number is `ahead` past the simulator's, so intake admits it as new and the simulator's own
+    next frames (within the duplicate window) are still admitted."""
+    sensor_group = next(s.group for s in load_city().sensors_of("FloodMonitoring") if s.id == gauge)
+    key = sensor_group.encode()
+    topic = Topics(settings.namespace).raw("environment")
+    partition = partition_for(key, settings.partitions)
+    tail = (await read_tail(settings, topic, 300, [partition])).get(partition, [])
+    last = decode(next(r.value for r in reversed(tail) if r.key == key and r.value is not None))
+    ids = [str(i) for i in last.cols["id"]]
+    levels = np.asarray(last.cols["currentLevel"], dtype=float).copy()
+    levels[ids.index(gauge)] = level
+    t = last.tick + 60_000
+    cols = {**last.cols, "currentLevel": levels, "dateObserved": np.full(len(ids), t, dtype=np.int64)}
+    frame = Frame(last.type, last.group, last.seq + ahead, t, cols, "test-injection")
+    await produce(settings, topic, [(key, encode(frame))])
+    return frame
 
 
 def http_text(url: str, timeout: float = 2.0) -> str:
@@ -185,7 +246,7 @@ def closed_windows(expected: dict[tuple[str, int], int], lateness_ms: int) -> se
 
 
 def metric(port: str, name: str, **labels: str) -> float:
-    """Sum of a counter's samples on a worker's /metrics whose labels include `labels`."""
+    """Sum of a counter's samples on a worker's or the wall's /metrics whose labels include `labels`."""
     total = 0.0
     for family in text_string_to_metric_families(http_text(f"http://127.0.0.1:{port}/metrics")):
         for sample in family.samples:

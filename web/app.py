@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -12,15 +13,17 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from ioc.auth import TokenBook, dev_tokens
 from ioc.city import load_city
 from ioc.settings import Settings, get_settings
 from web.context import WallContext
 from web.feed import Feed
 from web.hub import Hub
-from web.routes import city, health, state, ws
+from web.routes import alerts, city, deadletter, health, kpis, sensors, state, ws
 from web.state import WallState
 
 STATIC = resources.files("web").joinpath("static")
+log = logging.getLogger("ioc.web")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -29,7 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     wall_state = WallState(city_model)
     ctx: WallContext
     hub = Hub(wall_state, s.push_hz, s.client_queue, mode=lambda: ctx.mode())
-    ctx = WallContext(s, city_model, wall_state, hub, Feed(s, wall_state))
+    origins = frozenset(o.strip() for o in s.allowed_origins.split(",") if o.strip())
+    ctx = WallContext(s, city_model, wall_state, hub, Feed(s, wall_state), _tokens(s), origins)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,10 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await ctx.feed.close()
 
     app = FastAPI(title="Nghệ An IOC wall", version="0.1.0", lifespan=lifespan)
     app.state.wall = ctx
-    for module in (health, state, city, ws):
+    for module in (health, state, kpis, sensors, alerts, city, deadletter, ws):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -54,3 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(str(STATIC.joinpath("index.html")))
 
     return app
+
+
+def _tokens(s: Settings) -> TokenBook:
+    if s.tokens:
+        return TokenBook(s.tokens)
+    spec = dev_tokens()  # never a built-in secret: without IOC_TOKENS each start makes its own
+    log.warning("IOC_TOKENS not set; development tokens for this run: %s", spec)
+    return TokenBook(spec)

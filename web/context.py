@@ -1,10 +1,11 @@
-"""Everything a request handler may need, built once per server: settings, city, wall state, hub, feed."""
+"""Everything a request handler may need, built once per server: settings, city, state, hub, feed, tokens."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from ioc.auth import TokenBook
 from ioc.city import City
 from ioc.settings import Settings
 from web.feed import Feed
@@ -19,6 +20,8 @@ class WallContext:
     state: WallState
     hub: Hub
     feed: Feed
+    tokens: TokenBook
+    allowed_origins: frozenset[str]
 
     def mode(self) -> dict[str, Any]:
         """What the LIVE / REPLAY banner shows."""

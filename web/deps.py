@@ -1,4 +1,4 @@
-"""FastAPI dependencies as Annotated aliases."""
+"""FastAPI dependencies: the wall context and a caller allowed to read, act or engineer."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ioc.auth import Principal
+from web.auth import require, require_origin
 from web.context import WallContext
 
 
@@ -15,3 +17,21 @@ def _wall(request: Request) -> WallContext:
 
 
 Wall = Annotated[WallContext, Depends(_wall)]
+
+
+def _reader(request: Request, wall: Wall) -> Principal:
+    return require(request, wall.tokens, "read")
+
+
+def _actor(request: Request, wall: Wall) -> Principal:
+    require_origin(request, wall.allowed_origins)  # a state change from a foreign page is refused
+    return require(request, wall.tokens, "act")
+
+
+def _engineer(request: Request, wall: Wall) -> Principal:
+    return require(request, wall.tokens, "engineer")
+
+
+Reader = Annotated[Principal, Depends(_reader)]
+Actor = Annotated[Principal, Depends(_actor)]
+Engineer = Annotated[Principal, Depends(_engineer)]

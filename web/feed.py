@@ -1,17 +1,20 @@
-"""The wall's Kafka feed: reads the aggregate topic (no consumer group, every partition, from the start)
-into the wall state. No group means no join delay and every web replica sees everything."""
+"""The wall's Kafka side: reads the aggregate and alert topics (no consumer group, every partition, from the
+start) into the wall state, and writes operator actions. No group means no join delay and every web replica
+sees everything."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from ioc.kafka import make_consumer
+from ioc.kafka import make_consumer, make_producer
 from ioc.settings import Settings
 from ioc.topics import Topics
+from web import metrics
 from web.state import WallState
 
 log = logging.getLogger("ioc.feed")
@@ -23,6 +26,7 @@ class Feed:
         self.state = state
         self.topics = Topics(settings.namespace)
         self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
         self.errors = 0
         self.connected = False
 
@@ -35,7 +39,7 @@ class Feed:
                 raise
             except Exception as exc:
                 self.connected = False
-                self.errors += 1
+                self._error()
                 log.warning("feed lost the broker (%s); retrying in 1 s", exc)
                 await asyncio.sleep(1.0)
             finally:
@@ -46,24 +50,48 @@ class Feed:
     async def _consume(self) -> None:
         consumer = self.consumer = make_consumer(self.settings, enable_auto_commit=False, group_id=None)
         await consumer.start()
-        topic = self.topics.aggregates
-        partitions = consumer.partitions_for_topic(topic) or set()
-        while not partitions:
-            await asyncio.sleep(0.5)
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        wanted = (self.topics.aggregates, self.topics.alerts)
+        assigned = [TopicPartition(t, p) for t in wanted for p in sorted(await self._partitions(consumer, t))]
+        consumer.assign(assigned)
         await consumer.seek_to_beginning()
         self.connected = True
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            for records in batches.values():
+            for tp, records in batches.items():
+                metrics.FEED_RECORDS.labels(tp.topic).inc(len(records))
                 for record in records:
                     self._apply(record.value)
+
+    @staticmethod
+    async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        while not partitions:  # the worker or `ioc up` creates the topics; wait for them
+            await asyncio.sleep(0.5)
+            await consumer.topics()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        return partitions
 
     def _apply(self, value: bytes | None) -> None:
         try:
             self.state.apply(orjson.loads(value or b"null") or {})
-        except (orjson.JSONDecodeError, TypeError, AttributeError, KeyError) as exc:
-            self.errors += 1
-            log.warning("unreadable aggregate record skipped: %s", exc)
+        except (orjson.JSONDecodeError, TypeError, AttributeError, KeyError, ValueError) as exc:
+            self._error()
+            log.warning("unreadable record skipped: %s", exc)
+
+    def _error(self) -> None:
+        self.errors += 1
+        metrics.FEED_ERRORS.inc()
+
+    async def send_action(self, action: dict[str, Any]) -> None:
+        """Write one operator action (keyed by alert id) and wait for the broker's acknowledgement."""
+        if self.producer is None:
+            self.producer = make_producer(self.settings, linger_ms=0)
+            await self.producer.start()
+        await self.producer.send_and_wait(
+            self.topics.operator_actions, orjson.dumps(action), key=str(action["alert"]).encode()
+        )
+
+    async def close(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from web import metrics
 from web.state import Subscription, WallState
 
 log = logging.getLogger("ioc.hub")
@@ -43,7 +44,7 @@ class Hub:
         self.clients: set[Client] = set()
         self.pushes = 0
 
-    def message(self, type_: str, items: list[dict[str, Any]]) -> str:
+    def message(self, type_: str, items: list[dict[str, Any]], **extra: Any) -> str:
         body = {
             "type": type_,
             "version": self.state.version,
@@ -51,21 +52,31 @@ class Hub:
             "server_time": int(time.time() * 1000),
             "mode": self.mode(),
             "items": items,
+            **extra,
         }
         return orjson.dumps(body).decode()
 
     def snapshot_for(self, sub: Subscription) -> str:
-        return self.message("snapshot", self.state.snapshot(sub))
+        """Everything the client shows: entities, active alerts, the last hour of KPIs and alert markers."""
+        return self.message(
+            "snapshot",
+            self.state.snapshot(sub),
+            trends=self.state.trend_snapshot(sub),
+            markers=self.state.markers(sub),
+        )
 
     async def connect(self, send: Send, sub: Subscription) -> Client:
         client = Client(send, sub, asyncio.Queue(self.queue_size))
         client.queue.put_nowait(self.snapshot_for(sub))
         client.task = asyncio.create_task(self._writer(client))
         self.clients.add(client)
+        metrics.CLIENTS.set(len(self.clients))
+        metrics.MESSAGES.labels("snapshot").inc()
         return client
 
     def disconnect(self, client: Client) -> None:
         self.clients.discard(client)
+        metrics.CLIENTS.set(len(self.clients))
         if client.task is not None:
             client.task.cancel()
 
@@ -81,6 +92,7 @@ class Hub:
         changed = self.state.take_changes()
         if not changed:
             return 0
+        started = time.perf_counter()
         encoded: dict[Subscription, str | None] = {}
         delivered = 0
         for client in list(self.clients):
@@ -96,6 +108,9 @@ class Hub:
                 self._resnapshot(client)
             delivered += 1
         self.pushes += 1
+        metrics.PUSHES.inc()
+        metrics.MESSAGES.labels("delta").inc(delivered)
+        metrics.PUSH_SECONDS.observe(time.perf_counter() - started)
         return delivered
 
     def _resnapshot(self, client: Client) -> None:
@@ -103,6 +118,7 @@ class Hub:
             client.queue.get_nowait()
         client.queue.put_nowait(self.snapshot_for(client.sub))
         client.resnapshots += 1
+        metrics.RESNAPSHOTS.inc()
 
     async def run(self) -> None:
         while True:

@@ -1,14 +1,26 @@
-"""The wall's current state: the latest value of every entity, versioned so pushes carry only what changed."""
+"""The wall's current state: the latest value of every entity and active alert, the last hour of every KPI,
+versioned so pushes carry only what changed."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
 from ioc.city import City
 
-KIND_DOMAIN = {"aqi": "environment", "weather": "environment", "water": "environment"}
+SENSOR_KINDS = ("aqi", "weather", "water", "traffic", "lighting")
+KPI_DOMAIN = {
+    "traffic": "traffic",
+    "air": "environment",
+    "flood": "environment",
+    "lighting": "lighting",
+    "health": "health",
+}
+ACTIVE = ("raised", "acknowledged", "assigned")  # an alert leaves the wall when cleared or resolved
+SEVERITY_RANK = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+TREND_MS = 3_600_000  # the wall's charts show the last simulated hour
+ALERTS_KEPT = 5000  # alerts remembered for the REST API and chart markers, newest kept
 
 
 @dataclass(frozen=True)
@@ -31,56 +43,196 @@ class Subscription:
         return cls(split(areas), split(domains))
 
 
+@dataclass(frozen=True)
+class AlertFilter:
+    """REST filters over alerts; None means any."""
+
+    status: frozenset[str] | None = None
+    severity: frozenset[str] | None = None
+    area: str | None = None
+    domain: str | None = None
+    rule: str | None = None
+    entity: str | None = None
+    since: int | None = None  # dateIssued at or after (ms)
+
+    def wants(self, alert: dict[str, Any]) -> bool:
+        return (
+            (self.status is None or alert["status"] in self.status)
+            and (self.severity is None or alert["severity"] in self.severity)
+            and (self.area is None or alert.get("area") == self.area)
+            and (self.domain is None or alert.get("domain") == self.domain)
+            and (self.rule is None or alert.get("rule") == self.rule)
+            and (self.entity is None or alert.get("entity") == self.entity)
+            and (self.since is None or alert.get("dateIssued", 0) >= self.since)
+        )
+
+
+def status_of(kind: str, item: dict[str, Any]) -> str:
+    """ok / warning / alarm / offline for a sensor's latest value: the map colours by it."""
+    if kind == "lighting":
+        if not item.get("online", True):
+            return "offline"
+        on_schedule = item.get("schedule_ok")
+        return "warning" if item.get("faulty") or (on_schedule is not None and on_schedule < 0.9) else "ok"
+    if kind == "water":
+        return {"normal": "ok", "alert1": "warning"}.get(str(item.get("status")), "alarm")
+    if kind == "aqi":
+        band = int(item.get("band") or 1)
+        return "ok" if band <= 2 else "warning" if band == 3 else "alarm"
+    if kind == "traffic":
+        level = int(item.get("level") or 0)
+        return "ok" if level <= 2 else "warning" if level == 3 else "alarm"
+    if kind == "hospital":
+        wait = float(item.get("wait_p90_min") or 0)
+        return "ok" if wait <= 60 else "warning" if wait <= 120 else "alarm"
+    return "ok"
+
+
 class WallState:
-    """Latest-wins store keyed by kind and entity id, enriched with the city model's area and ward."""
+    """Latest-wins store keyed by `kind:id`, enriched with the city model's area, ward and domain."""
 
     def __init__(self, city: City) -> None:
         self.city = city
-        self.items: dict[str, dict[str, Any]] = {}
-        self._dirty: dict[str, None] = {}  # keys changed since the last take_changes(), in order
+        self.items: dict[str, dict[str, Any]] = {}  # what a snapshot holds
+        self.alerts: dict[str, dict[str, Any]] = {}  # every alert seen, oldest first, bounded
+        self.trends: dict[str, deque[tuple[int, float]]] = {}  # KPI key → (sim time, value)
+        self._changes: dict[str, dict[str, Any]] = {}  # since the last take_changes(), in order
         self.version = 0
         self.sim_time_ms = 0
         self.records = 0
 
     def apply(self, doc: dict[str, Any]) -> int:
-        """Fold one aggregate document in; return how many entities changed."""
-        kind = doc.get("kind")
-        domain = KIND_DOMAIN.get(str(kind))
-        if domain is None:
+        """Fold one aggregate or alert document in; return how many entities changed."""
+        kind = str(doc.get("kind"))
+        if kind == "alert":
+            return self._apply_alert(doc)
+        if kind == "traffic" and doc.get("final"):
+            return 0  # closed windows are history; the wall shows the open one
+        if kind not in (*SENSOR_KINDS, "hospital", "kpi"):
             return 0
         self.records += 1
         changed = 0
         for item in doc.get("items", ()):
-            sensor = self.city.sensors.get(item.get("id", ""))
-            if sensor is None:
-                continue
-            key = f"{kind}:{sensor.id}"
-            entry = {
-                "key": key,
-                "kind": kind,
-                "domain": domain,
-                "area": sensor.area,
-                "ward": sensor.ward,
-                **item,
-            }
-            if doc.get("hour") is not None:
-                entry["hour"] = doc["hour"]
-            if self.items.get(key) == entry:
-                continue
-            self.version += 1
-            self.items[key] = entry
-            self._dirty[key] = None
-            self.sim_time_ms = max(self.sim_time_ms, int(item.get("t", 0)))
-            changed += 1
+            entry = self._entry(kind, doc, item)
+            if entry is not None and self._put(entry):
+                changed += 1
         return changed
+
+    def _entry(self, kind: str, doc: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
+        entity = str(item.get("id", ""))
+        if kind == "kpi":
+            domain = KPI_DOMAIN.get(str(item.get("kpi")))
+            area = item.get("area")
+            if domain is None or area not in self.city.areas:
+                return None
+            return {"key": f"kpi:{entity}", "kind": kind, "domain": domain, **item}
+        if kind == "hospital":
+            hospital = self.city.hospitals.get(entity)
+            if hospital is None:
+                return None
+            place = {"area": hospital.area, "ward": hospital.ward, "name": hospital.name}
+            entry = {"key": f"hospital:{entity}", "kind": kind, "domain": "health", **place, **item}
+            entry["state"] = status_of(kind, item)
+            return entry
+        sensor = self.city.sensors.get(entity)
+        if sensor is None:
+            return None
+        entry = {"key": f"{kind}:{entity}", "kind": kind, "domain": self.city.domain_of(entity)}
+        entry.update(area=sensor.area, ward=sensor.ward, **item)
+        entry["state"] = status_of(kind, item)  # "status" is the flood gauge's own field
+        if doc.get("hour") is not None:
+            entry["hour"] = doc["hour"]
+        return entry
+
+    def _put(self, entry: dict[str, Any]) -> bool:
+        key = entry["key"]
+        old = self.items.get(key)
+        if entry["kind"] == "kpi":
+            if old is not None and old["value"] == entry["value"] and old["entities"] == entry["entities"]:
+                return False
+            entry["t"] = self.sim_time_ms  # KPIs carry no event time: stamp them with the wall's clock
+            self._trend(key, entry["t"], float(entry["value"]))
+        elif old == entry:
+            return False
+        else:
+            self.sim_time_ms = max(self.sim_time_ms, int(entry.get("t") or 0))
+        self.items[key] = entry
+        self._changed(entry)
+        return True
+
+    def _trend(self, key: str, t: int, value: float) -> None:
+        points = self.trends.setdefault(key, deque())
+        points.append((t, value))
+        while points and points[0][0] < t - TREND_MS and len(points) > 1:
+            points.popleft()
+
+    def _apply_alert(self, doc: dict[str, Any]) -> int:
+        alert_id, entity = doc.get("id"), str(doc.get("entity", ""))
+        if not alert_id or doc.get("status") is None:
+            return 0
+        self.records += 1
+        entry = {k: v for k, v in doc.items() if k != "v"}
+        entry.update(
+            key=f"alert:{alert_id}", area=self.city.area_of(entity), domain=self.city.domain_of(entity)
+        )
+        self.alerts.pop(alert_id, None)  # re-inserted last: the dict stays in order of last change
+        self.alerts[alert_id] = entry
+        while len(self.alerts) > ALERTS_KEPT:
+            del self.alerts[next(iter(self.alerts))]
+        if entry["status"] in ACTIVE:
+            self.items[entry["key"]] = entry
+        else:
+            self.items.pop(entry["key"], None)  # pushed once more so clients drop it, then gone
+        self._changed(entry)
+        return 1
+
+    def _changed(self, entry: dict[str, Any]) -> None:
+        self.version += 1
+        self._changes[entry["key"]] = entry
 
     def snapshot(self, sub: Subscription) -> list[dict[str, Any]]:
         return [item for item in self.items.values() if sub.wants(item)]
 
+    def trend_snapshot(self, sub: Subscription) -> dict[str, list[list[float]]]:
+        """KPI key → [[sim time...], [value...]] over the last hour, for the charts."""
+        out = {}
+        for key, points in self.trends.items():
+            if sub.wants(self.items[key]):
+                ts, vs = zip(*points, strict=True)
+                out[key] = [list(ts), list(vs)]
+        return out
+
+    def markers(self, sub: Subscription) -> list[dict[str, Any]]:
+        """Alerts raised within the last hour (any status), for the charts' alert markers."""
+        since = self.sim_time_ms - TREND_MS
+        fields = ("id", "rule", "entity", "area", "domain", "severity", "status", "dateIssued")
+        return [
+            {f: a.get(f) for f in fields}
+            for a in self.alerts.values()
+            if a.get("dateIssued", 0) >= since and sub.wants(a)
+        ]
+
     def take_changes(self) -> list[dict[str, Any]]:
-        """Entities changed since the last call (each once, however often it changed)."""
-        keys, self._dirty = self._dirty, {}
-        return [self.items[k] for k in keys]
+        """Entities changed since the last call (each once, in its latest state)."""
+        changes, self._changes = self._changes, {}
+        return list(changes.values())
+
+    def alert_list(self, where: AlertFilter, limit: int) -> list[dict[str, Any]]:
+        """Matching alerts, most severe first, then newest first."""
+        found = [a for a in self.alerts.values() if where.wants(a)]
+        found.sort(key=lambda a: (-SEVERITY_RANK.get(a["severity"], 0), -a.get("dateIssued", 0)))
+        return found[:limit]
+
+    def worst_alerts(self) -> dict[str, dict[str, Any]]:
+        """Entity → its most severe active alert."""
+        worst: dict[str, dict[str, Any]] = {}
+        for a in self.alerts.values():
+            if a["status"] not in ACTIVE:
+                continue
+            held = worst.get(a["entity"])
+            if held is None or SEVERITY_RANK[a["severity"]] > SEVERITY_RANK[held["severity"]]:
+                worst[a["entity"]] = a
+        return worst
 
     def areas_live(self) -> dict[str, int]:
         """Per area, how many air-quality stations currently have an index (the wall's first content)."""

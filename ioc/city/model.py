@@ -22,6 +22,15 @@ AREA_CODES = {"vinh": "VIN", "cua-lo": "CL", "hoang-mai": "HM"}
 # concentrator forwards its cabinets' readings as one frame per tick, which is the sensor group (est.).
 CABINETS_PER_CONCENTRATOR = 16
 TYPE_OF_KIND = {s.sensor_kind: s.type for s in SCHEMAS.values()}
+DOMAIN_OF_TYPE = {
+    "TrafficFlowObserved": "traffic",
+    "AirQualityObserved": "environment",
+    "WeatherObserved": "environment",
+    "FloodMonitoring": "environment",
+    "Streetlight": "lighting",
+    "StreetlightControlCabinet": "lighting",
+    "HealthCardTap": "health",
+}
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,21 @@ class City:
 
     def count(self, type_: str) -> int:
         return len(self.by_type.get(type_, ()))
+
+    def area_of(self, entity: str) -> str | None:
+        """The area of a sensor, cabinet or hospital id."""
+        sensor = self.sensors.get(entity)
+        if sensor is not None:
+            return sensor.area
+        hospital = self.hospitals.get(entity)
+        return hospital.area if hospital else None
+
+    def domain_of(self, entity: str) -> str | None:
+        """The IOC domain (traffic, environment, lighting, health) of a sensor, cabinet or hospital id."""
+        sensor = self.sensors.get(entity)
+        if sensor is not None:
+            return DOMAIN_OF_TYPE.get(sensor.type)
+        return "health" if entity in self.hospitals else None
 
 
 def _read(name: str) -> Any:

@@ -20,6 +20,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",  # a wall plays its alarm without a click first
 ]
 
 

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, expect
 from ioc import procs
 from ioc.city import load_city
 from ioc.vn_aqi import BANDS
-from tests.helpers import http_json
+from tests.helpers import TOKENS, http_json, token
 
 pytestmark = pytest.mark.e2e
 
@@ -43,6 +43,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "IOC_DATA_DIR": str(tmp / "data"),
             "IOC_SPEED": "60",  # a simulated minute per second, so values visibly change within the test
             "IOC_SESSION_TIMEOUT_MS": "2000",
+            "IOC_TOKENS": TOKENS,
         }
     )
     log = tmp / "up.log"
@@ -68,6 +69,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def test_up_serves_live_data_for_all_three_areas(stack: Stack) -> None:
+    out = stack.log.read_text()
+    for role in ("viewer", "operator", "engineer"):  # the wall's sign-in links, one per role
+        assert f"{stack.url}/?token={token(role)}" in out
     health = http_json(f"{stack.url}/health")
     assert health["feed"]["connected"] and health["feed"]["records"] > 0
     assert set(health["areas"]) == {"vinh", "cua-lo", "hoang-mai"}
@@ -79,7 +83,7 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(stack.url + "/")
+    page.goto(f"{stack.url}/?token={token('viewer')}")
     for area, name in (("vinh", "Vinh"), ("cua-lo", "Cửa Lò"), ("hoang-mai", "Hoàng Mai")):
         column = page.locator(f'[data-area="{area}"]')
         expect(column.locator("h2")).to_contain_text(name)
@@ -107,6 +111,15 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
         timeout=15_000,
     )
     expect(page.locator("#clock")).not_to_have_text(clock_before, timeout=15_000)
+    # KPI tiles per area and domain carry a standing once the area stage has published them.
+    for area in ("vinh", "cua-lo", "hoang-mai"):
+        for kpi in ("traffic", "air", "lighting"):
+            tile = page.locator(f'[data-area="{area}"] .tile[data-kpi="{kpi}"]')
+            expect(tile).not_to_have_attribute("data-standing", "", timeout=30_000)
+    # Every site on the maps is drawn from the project's own geo data (no tiles), coloured once it reports.
+    sites = page.evaluate("window.__wall.city.sites.length")
+    assert page.locator("path.site").count() == sites
+    page.wait_for_function("window.__wall.trends.series.size >= 6")  # KPI trend lines for the charts
     page.screenshot(path=str(Path(artifacts) / "wall.png"))
     assert errors == []
     page.close()

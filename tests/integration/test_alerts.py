@@ -9,14 +9,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 import pytest
 
 from ioc import procs
 from ioc.broker import EmbeddedBroker
 from ioc.clock import parse_start
-from ioc.contract import Frame, encode
 from ioc.topics import Topics
 from tests.helpers import (
     Services,
@@ -26,22 +24,13 @@ from tests.helpers import (
     read_topic,
     service_env,
     settings_for,
+    street_levels,
     unique_namespace,
     wait_http,
 )
 
 pytestmark = pytest.mark.integration
 T0 = parse_start("2025-10-14T06:00")
-
-
-def street_levels(seq: int, t: int, level: float) -> tuple[bytes, bytes]:
-    ids = ["WL-VIN-LN", "WL-VIN-NVC", "WL-VIN-NTMK", "WL-VIN-PDC", "WL-VIN-BT"]
-    cols = {
-        "id": ids,
-        "dateObserved": np.full(5, t, dtype=np.int64),
-        "currentLevel": np.array([0.0, level, 0.0, 0.0, 1.0]),
-    }
-    return b"wl.vinh", encode(Frame("FloodMonitoring", "wl.vinh", seq, t, cols, "test"))
 
 
 def test_flood_alert_is_raised_acknowledged_survives_a_worker_kill_and_is_cleared(

@@ -24,6 +24,7 @@ from tests.helpers import (
     read_topic,
     service_env,
     settings_for,
+    token,
     unique_namespace,
     wait_http,
 )
@@ -88,7 +89,9 @@ def test_frames_are_aggregated_and_pushed_to_the_websocket(pipeline: Pipeline) -
     async def scenario() -> dict[str, dict[str, Any]]:
         listener = asyncio.create_task(
             wall_items(
-                f"ws://{pipeline.web}/ws?areas=vinh", dict(zip(VINH, [75, 150, 25, 200], strict=True)), 30
+                f"ws://{pipeline.web}/ws?areas=vinh&token={token('viewer')}",
+                dict(zip(VINH, [75, 150, 25, 200], strict=True)),
+                30,
             )
         )
         await asyncio.sleep(0.3)
@@ -157,7 +160,11 @@ def test_bad_input_goes_to_the_dead_letter_topic_and_valid_readings_survive(pipe
     # Three hours of valid readings (including AQ-CL-01's from the mixed frame) were aggregated, nothing
     # refused was: NowCast of a constant 25 → 50, of 50 → 100; the late 10 µg/m³ and the −4 would lower them.
     seen = asyncio.run(
-        wall_items(f"ws://{pipeline.web}/ws?areas=cua-lo", {"AQ-CL-01": 50, "AQ-CL-02": 100}, 30)
+        wall_items(
+            f"ws://{pipeline.web}/ws?areas=cua-lo&token={token('viewer')}",
+            {"AQ-CL-01": 50, "AQ-CL-02": 100},
+            30,
+        )
     )
     assert seen["AQ-CL-02"]["last"]["pm25"] == 50.0
 

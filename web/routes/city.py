@@ -1,4 +1,4 @@
-"""The city model as the page draws it: areas, schematic ward zones, roads and sensor sites (no tiles)."""
+"""The city model as the page draws it: areas, schematic ward zones, roads and sites (no map tiles)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from typing import Any
 from fastapi import APIRouter
 
 from ioc import vn_aqi
-from web.deps import Wall
+from web.deps import Reader, Wall
+from web.sites import sites
 
 router = APIRouter(prefix="/api", tags=["city"])
 STATION_TYPES = ("AirQualityObserved", "WeatherObserved", "FloodMonitoring")
 
 
 @router.get("/city")
-async def city(wall: Wall) -> dict[str, Any]:
+async def city(wall: Wall, _: Reader) -> dict[str, Any]:
     c = wall.city
     areas = []
     for a in c.areas.values():
@@ -46,6 +47,10 @@ async def city(wall: Wall) -> dict[str, Any]:
         for t in STATION_TYPES
         for s in c.sensors_of(t)
     ]
+    drawn = [
+        {"id": x.id, "key": x.key, "kind": x.kind, "type": x.type, "name": x.name, "area": x.area, "at": x.at}
+        for x in sites(c)
+    ]
     roads = [
         {"id": r.id, "name": r.name, "area": r.area, "class": r.road_class, "path": r.path}
         for r in c.roads.values()
@@ -54,4 +59,4 @@ async def city(wall: Wall) -> dict[str, Any]:
         {"level": b.level, "lo": b.lo, "hi": b.hi, "vi": b.name_vi, "en": b.name_en, "color": b.hex}
         for b in vn_aqi.BANDS
     ]
-    return {"areas": areas, "stations": stations, "roads": roads, "aqi_bands": bands}
+    return {"areas": areas, "stations": stations, "sites": drawn, "roads": roads, "aqi_bands": bands}

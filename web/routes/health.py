@@ -1,12 +1,13 @@
-"""Liveness and what the wall currently holds."""
+"""Liveness and what the wall holds (open, for probes), Prometheus metrics, and who the caller is."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from web.deps import Wall
+from web.deps import Reader, Wall
 
 router = APIRouter(tags=["health"])
 
@@ -21,4 +22,21 @@ async def health(wall: Wall) -> dict[str, Any]:
         "clients": len(wall.hub.clients),
         "sim_time": wall.state.sim_time_ms,
         "mode": wall.mode(),
+    }
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics() -> Response:
+    """Prometheus exposition of the wall server's counters."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/me")
+async def me(who: Reader) -> dict[str, Any]:
+    """The caller's name, role and what the role permits (the page enables its buttons from this)."""
+    return {
+        "name": who.name,
+        "role": who.role,
+        "may_act": who.may("act"),
+        "may_engineer": who.may("engineer"),
     }

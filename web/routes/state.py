@@ -6,14 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from web.deps import Wall
+from web.deps import Reader, Wall
 from web.state import Subscription
 
 router = APIRouter(prefix="/api", tags=["state"])
 
 
 @router.get("/state")
-async def state(wall: Wall, areas: str | None = None, domains: str | None = None) -> dict[str, Any]:
+async def state(
+    wall: Wall, _: Reader, areas: str | None = None, domains: str | None = None
+) -> dict[str, Any]:
     """Latest value of every entity, optionally only some areas/domains (comma-separated ids)."""
     items = wall.state.snapshot(Subscription.parse(areas, domains))
     return {

@@ -1,4 +1,5 @@
-"""The live websocket: snapshot on connect, then coalesced deltas; ?areas=...&domains=... subscribes."""
+"""The live websocket: snapshot on connect, then coalesced deltas; ?areas=...&domains=... subscribes.
+A viewer token (`?token=`) and an allowed Origin are required; a refused handshake gets HTTP 403."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from web import metrics
+from web.auth import authorise, origin_allowed
 from web.context import WallContext
 from web.state import Subscription
 
@@ -15,11 +18,18 @@ router = APIRouter()
 @router.websocket("/ws")
 async def live(websocket: WebSocket, areas: str | None = None, domains: str | None = None) -> None:
     wall: WallContext = websocket.app.state.wall
+    if not origin_allowed(websocket, wall.allowed_origins):
+        metrics.REFUSED.labels("origin").inc()
+        await websocket.close(code=1008)  # before accept: the handshake is answered 403
+        return
+    if isinstance(authorise(websocket, wall.tokens, "read"), str):
+        await websocket.close(code=1008)
+        return
     await websocket.accept()
     client = await wall.hub.connect(websocket.send_text, Subscription.parse(areas, domains))
     try:
         with contextlib.suppress(WebSocketDisconnect):
-            while True:  # clients only ever send pings or subscription changes; read to notice a close
+            while True:  # clients only ever send pings; read to notice a close
                 await websocket.receive_text()
     finally:
         wall.hub.disconnect(client)

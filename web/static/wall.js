@@ -1,11 +1,19 @@
-// The wall page: draws the city from /api/city, then keeps live values from the /ws feed.
+// The wall page: signs in with a token, draws the city from /api/city, then keeps live values from /ws.
 "use strict";
 
-const wall = { city: null, items: new Map(), version: 0, messages: 0, simTime: 0, simAnchorReal: 0, mode: null };
+const ACTIVE = ["raised", "acknowledged", "assigned"];
+const STANDING_COLOUR = { veryGood: "#2e7d32", good: "#7cb342", fair: "#fbc02d", bad: "#ef6c00", veryBad: "#c62828" };
+const ENV_KINDS = ["aqi", "weather", "water"];
+const POLLUTANT_LABEL = { pm25: "PM2.5", pm10: "PM10", no2: "NO₂", o3: "O₃", co: "CO", so2: "SO₂" };
+
+const wall = {
+  city: null, me: null, items: new Map(), worstAlert: new Map(), siteById: new Map(),
+  version: 0, messages: 0, snapshots: 0, simTime: 0, simAnchorReal: 0, mode: null,
+  trends: Trends, alerts: Alerts, sound: Sound, maps: AreaMaps,
+};
 window.__wall = wall; // read by the browser tests
 
-const POLLUTANT_LABEL = { pm25: "PM2.5", pm10: "PM10", no2: "NO₂", o3: "O₃", co: "CO", so2: "SO₂" };
-const FLOOD_LABEL = { normal: "bình thường", alert1: "BĐ1", alert2: "BĐ2", alert3: "BĐ3" };
+const dirty = { all: true, keys: new Set(), kinds: new Set() };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -16,31 +24,63 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function bandOf(level) {
-  return wall.city.aqi_bands.find((b) => b.level === level);
-}
-
+function bandOf(level) { return wall.city.aqi_bands.find((b) => b.level === level); }
+function bandName(b) { return LANG === "en" ? b.en : b.vi; }
+function areaName(area) { return LANG === "en" ? area.name_en : area.name; }
+function siteName(id) { const s = wall.siteById.get(id); return s ? s.name : id; }
 function vnTime(ms) {
-  return new Date(ms).toLocaleTimeString("vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });
+  return new Date(ms).toLocaleTimeString(LANG === "en" ? "en-GB" : "vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });
+}
+function simNow() {
+  if (!wall.simTime) return 0;
+  const speed = (wall.mode && wall.mode.speed) || 1;
+  return wall.simTime + (Date.now() - wall.simAnchorReal) * speed;
 }
 
+// --- sign-in: ?token=... once (then kept in this browser), or the sign-in box -------------------------
+function takeTokenFromUrl() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has("token")) return;
+  localStorage.setItem("ioc.token", params.get("token"));
+  params.delete("token");
+  history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
+}
+function token() { return localStorage.getItem("ioc.token") || ""; }
+function api(path, options = {}) {
+  const headers = { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" };
+  return fetch(path, { ...options, headers: { ...headers, ...(options.headers || {}) } });
+}
+function showLogin(message) {
+  document.getElementById("login").hidden = false;
+  document.getElementById("login-error").textContent = message || "";
+  document.getElementById("login-form").onsubmit = (e) => {
+    e.preventDefault();
+    localStorage.setItem("ioc.token", document.getElementById("login-token").value.trim());
+    location.reload();
+  };
+}
+
+// --- drawing ------------------------------------------------------------------------------------------
 function drawSkeleton() {
   const root = document.getElementById("areas");
   root.replaceChildren();
   for (const area of wall.city.areas) {
-    const col = el("section", { class: "area", "data-area": area.id },
-      el("h2", {}, area.name, el("span", { class: "worst", "data-role": "worst" }, "")),
-      el("div", { class: "section-title" }, "Chất lượng không khí (VN_AQI giờ, tạm tính)"),
+    root.append(el("section", { class: "area", "data-area": area.id },
+      el("h2", {}, el("span", { "data-role": "name" }, areaName(area)), el("span", { class: "worst", "data-role": "worst" }, "")),
+      el("div", { class: "map" }),
+      el("div", { class: "tiles", "data-role": "tiles" }),
+      el("div", { class: "section-title", "data-i18n": "airQuality" }, t("airQuality")),
       el("div", { class: "stations", "data-role": "stations" }),
-      el("div", { class: "section-title" }, "Thời tiết"),
+      el("div", { class: "section-title", "data-i18n": "weather" }, t("weather")),
       el("div", { class: "weather", "data-role": "weather" }, "—"),
-      el("div", { class: "section-title" }, "Mực nước"),
-      el("div", { class: "water", "data-role": "water" }, el("ul")));
-    root.append(col);
+      el("div", { class: "section-title", "data-i18n": "water" }, t("water")),
+      el("div", { class: "water", "data-role": "water" }, el("ul"))));
   }
-  const legend = document.getElementById("legend");
-  legend.replaceChildren(...wall.city.aqi_bands.map((b) =>
-    el("span", { style: `background:${b.color};color:${b.level >= 4 ? "#fff" : "#111"}` }, `${b.lo}–${b.hi} ${b.vi}`)));
+}
+
+function renderLegend() {
+  document.getElementById("legend").replaceChildren(el("span", { class: "caption" }, t("aqiLegend")),
+    ...wall.city.aqi_bands.map((b) => el("span", { style: `background:${b.color};color:${b.level >= 4 ? "#fff" : "#111"}` }, `${b.lo}–${b.hi} ${bandName(b)}`)));
 }
 
 function stationCard(station, item) {
@@ -49,38 +89,56 @@ function stationCard(station, item) {
   card.style.borderLeftColor = band ? band.color : "#555";
   card.dataset.aqi = item && item.aqi != null ? String(item.aqi) : "";
   const dominant = item && item.dominant ? POLLUTANT_LABEL[item.dominant] : "–";
-  const pm = item && item.nowcast ? item.nowcast.pm25 : null;
   card.append(
-    el("div", { class: "name" }, station.name),
+    el("div", { class: "name", title: station.name }, station.name),
     el("div", { class: "aqi" }, item && item.aqi != null ? String(item.aqi) : "–"),
-    el("div", { class: "band", style: band ? `color:${band.color}` : "" }, band ? band.vi : "chưa đủ dữ liệu"),
-    el("div", { class: "detail" },
-      `chất chính ${dominant} · PM2.5 NowCast ${pm != null ? pm.toFixed(1) : "–"} µg/m³`),
-    el("div", { class: "detail" }, item ? `cập nhật ${vnTime(item.t)}` : ""));
+    el("div", { class: "band", style: band ? `color:${band.color}` : "" }, band ? bandName(band) : t("noData")),
+    el("div", { class: "detail" }, `${dominant} · ${item ? vnTime(item.t).slice(0, 5) : ""}`));
   return card;
 }
 
-function render() {
+function renderEnvironment() {
   for (const area of wall.city.areas) {
     const col = document.querySelector(`[data-area="${area.id}"]`);
     const stations = wall.city.stations.filter((s) => s.area === area.id);
     const aq = stations.filter((s) => s.type === "AirQualityObserved");
-    const cards = aq.map((s) => stationCard(s, wall.items.get(`aqi:${s.id}`)));
-    col.querySelector('[data-role="stations"]').replaceChildren(...cards);
-    const values = aq.map((s) => wall.items.get(`aqi:${s.id}`)).filter((i) => i && i.aqi != null);
-    const worst = values.reduce((m, i) => Math.max(m, i.aqi), -1);
-    col.querySelector('[data-role="worst"]').textContent = worst >= 0 ? `cao nhất ${worst}` : "";
+    col.querySelector('[data-role="stations"]').replaceChildren(...aq.map((s) => stationCard(s, wall.items.get(`aqi:${s.id}`))));
+    const worst = aq.map((s) => wall.items.get(`aqi:${s.id}`)).filter((i) => i && i.aqi != null).reduce((m, i) => Math.max(m, i.aqi), -1);
+    col.querySelector('[data-role="worst"]').textContent = worst >= 0 ? `VN_AQI ${t("worst")} ${worst}` : "";
     const wx = stations.filter((s) => s.type === "WeatherObserved").map((s) => wall.items.get(`weather:${s.id}`)).find(Boolean);
     col.querySelector('[data-role="weather"]').textContent = wx
-      ? `${wx.temperature.toFixed(1)} °C · ẩm ${(wx.relativeHumidity * 100).toFixed(0)}% · gió ${wx.windSpeed.toFixed(1)} m/s · mưa ${wx.precipitation.toFixed(1)} mm`
+      ? `${wx.temperature.toFixed(1)} °C · ${t("humidity")} ${(wx.relativeHumidity * 100).toFixed(0)}% · ${t("wind")} ${wx.windSpeed.toFixed(1)} m/s · ${t("rain")} ${wx.precipitation.toFixed(1)} mm`
       : "—";
     const rows = stations.filter((s) => s.type === "FloodMonitoring").map((s) => {
       const w = wall.items.get(`water:${s.id}`);
       return el("li", { "data-gauge": s.id }, el("span", {}, s.name),
-        el("span", {}, w ? `${w.currentLevel.toFixed(2)} m ` : "– ",
-          el("span", { class: "pill", "data-status": w ? w.status : "" }, w ? FLOOD_LABEL[w.status] : "")));
+        w ? el("span", {}, `${w.currentLevel.toFixed(2)} m `, el("span", { class: "pill", "data-status": w.status }, t("flood." + w.status)))
+          : el("span", {}, "–"));
     });
     col.querySelector('[data-role="water"] ul').replaceChildren(...rows);
+  }
+}
+
+function kpiText(kpi, value) {
+  if (value == null) return "–";
+  if (kpi === "flood") return value === 0 ? "0" : t("flood.alert" + Math.round(value));
+  if (kpi === "air") return String(Math.round(value));
+  return `${value.toFixed(kpi === "health" ? 0 : 1)}${KPI_UNIT[kpi] === "%" ? "%" : " " + KPI_UNIT[kpi]}`;
+}
+
+function renderTiles() {
+  for (const area of wall.city.areas) {
+    const tiles = KPI_ORDER.map((kpi) => {
+      const item = wall.items.get(`kpi:${area.id}:${kpi}`);
+      const tile = el("div", { class: "tile", "data-kpi": kpi, "data-standing": item ? item.standing : "" },
+        el("div", { class: "label", title: t("kpi." + kpi) }, t("kpiShort." + kpi)),
+        el("div", { class: "value" }, kpiText(kpi, item ? item.value : null)),
+        el("div", { class: "standing", style: item ? `color:${STANDING_COLOUR[item.standing]}` : "" }, item ? t("standing." + item.standing) : ""),
+        el("div", { class: "n" }, item ? `n = ${item.entities}` : ""));
+      tile.style.borderTopColor = item ? STANDING_COLOUR[item.standing] : "#555";
+      return tile;
+    });
+    document.querySelector(`[data-area="${area.id}"] [data-role="tiles"]`).replaceChildren(...tiles);
   }
 }
 
@@ -91,30 +149,77 @@ function renderStatus() {
     const speed = wall.mode.speed && wall.mode.speed !== 1 ? ` ×${wall.mode.speed}` : "";
     mode.textContent = (wall.mode.kind === "replay" ? "REPLAY" : "LIVE") + speed;
   }
+  if (wall.me) document.getElementById("role").textContent = `${t("role." + wall.me.role)} · ${wall.me.name}`;
+  const conn = document.getElementById("conn");
+  conn.textContent = t({ open: "connOpen", closed: "connLost", connecting: "connecting" }[conn.dataset.state]);
+  Sound.label();
   renderClock();
 }
 
 // The clock runs between data ticks: the newest event time, advanced at the run's speed.
 function renderClock() {
-  if (!wall.simTime) return;
-  const speed = (wall.mode && wall.mode.speed) || 1;
-  const now = wall.simTime + (Date.now() - wall.simAnchorReal) * speed;
-  document.getElementById("clock").textContent = vnTime(now);
+  if (wall.simTime) document.getElementById("clock").textContent = vnTime(simNow());
 }
-setInterval(renderClock, 1000);
+
+function render() {
+  const all = dirty.all;
+  const kinds = dirty.kinds;
+  if (all || ENV_KINDS.some((k) => kinds.has(k))) renderEnvironment();
+  if (all || kinds.has("kpi")) renderTiles();
+  if (all || kinds.has("alert")) Alerts.render();
+  if (all) AreaMaps.updateAll(); else AreaMaps.update(dirty.keys);
+  if (all) { renderLegend(); Trends.relabel(); Trends.render(simNow()); }
+  renderStatus();
+  dirty.all = false;
+  dirty.keys.clear();
+  dirty.kinds.clear();
+}
 
 let renderQueued = false;
 function scheduleRender() {
   if (renderQueued) return;
   renderQueued = true;
-  requestAnimationFrame(() => { renderQueued = false; render(); renderStatus(); });
+  requestAnimationFrame(() => { renderQueued = false; render(); });
+}
+
+// --- the feed -----------------------------------------------------------------------------------------
+function refreshWorstAlerts() {
+  const before = wall.worstAlert;
+  wall.worstAlert = new Map();
+  for (const a of wall.items.values()) {
+    if (a.kind !== "alert") continue;
+    const held = wall.worstAlert.get(a.entity);
+    if (!held || SEVERITY_RANK[a.severity] > SEVERITY_RANK[held.severity]) wall.worstAlert.set(a.entity, a);
+  }
+  for (const entity of new Set([...before.keys(), ...wall.worstAlert.keys()])) {
+    const key = AreaMaps.keyOfEntity.get(entity);
+    if (key) dirty.keys.add(key);
+  }
 }
 
 function onMessage(event) {
   const msg = JSON.parse(event.data);
   wall.messages += 1;
-  if (msg.type === "snapshot") wall.items = new Map();
-  for (const item of msg.items) wall.items.set(item.key, item);
+  if (msg.type === "snapshot") {
+    wall.snapshots += 1;
+    wall.items = new Map();
+    Trends.load(msg.trends, msg.markers);
+    dirty.all = true;
+  }
+  const alerts = [];
+  for (const item of msg.items) {
+    if (item.kind === "alert") {
+      if (ACTIVE.includes(item.status)) wall.items.set(item.key, item); else wall.items.delete(item.key);
+      alerts.push(item);
+    } else {
+      wall.items.set(item.key, item);
+      if (item.kind === "kpi" && msg.type === "delta") Trends.add(item);
+    }
+    dirty.keys.add(item.key);
+    dirty.kinds.add(item.kind);
+  }
+  if (alerts.length || msg.type === "snapshot") refreshWorstAlerts();
+  for (const a of alerts) Alerts.seen(a);
   wall.version = msg.version;
   if ((msg.sim_time || 0) > wall.simTime) {
     wall.simTime = msg.sim_time;
@@ -127,29 +232,57 @@ function onMessage(event) {
 function connect(attempt = 0) {
   const conn = document.getElementById("conn");
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws`);
+  const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(token())}`);
   conn.dataset.state = "connecting";
-  ws.onopen = () => { attempt = 0; conn.dataset.state = "open"; conn.textContent = "trực tuyến"; };
+  ws.onopen = () => { attempt = 0; conn.dataset.state = "open"; renderStatus(); };
   ws.onmessage = onMessage;
-  ws.onclose = () => {
+  ws.onclose = async () => {
     conn.dataset.state = "closed";
-    conn.textContent = "mất kết nối, đang thử lại";
-    const delay = Math.min(10000, 500 * 2 ** attempt);
-    setTimeout(() => connect(attempt + 1), delay);
+    renderStatus();
+    if (attempt >= 2) {
+      try { if ((await api("/api/me")).status === 401) { showLogin(t("badToken")); return; } } catch (e) { /* server down */ }
+    }
+    setTimeout(() => connect(attempt + 1), Math.min(10000, 500 * 2 ** attempt));
   };
 }
 
-async function start() {
+async function fetchJson(path) {
   for (;;) {
     try {
-      const r = await fetch("/api/city");
-      if (r.ok) { wall.city = await r.json(); break; }
+      const r = await api(path);
+      if (r.status === 401 || r.status === 403) return { refused: r.status };
+      if (r.ok) return await r.json();
     } catch (e) { /* server restarting */ }
     await new Promise((res) => setTimeout(res, 1000));
   }
+}
+
+async function start() {
+  takeTokenFromUrl();
+  applyStaticLabels();
+  document.getElementById("lang").onclick = () => { setLang(LANG === "vi" ? "en" : "vi"); dirty.all = true; drawNames(); scheduleRender(); };
+  document.getElementById("sound").onclick = () => Sound.toggle();
+  Sound.label();
+  Alerts.wirePopup();
+  const me = await fetchJson("/api/me");
+  if (me.refused) { showLogin(token() ? t("badToken") : ""); return; }
+  wall.me = me;
+  wall.city = await fetchJson("/api/city");
+  wall.siteById = new Map(wall.city.sites.map((s) => [s.id, s]));
   drawSkeleton();
+  AreaMaps.draw(wall.city);
+  Trends.build(wall.city);
   render();
+  window.addEventListener("resize", () => AreaMaps.resize());
+  setInterval(() => { renderClock(); Trends.render(simNow()); }, 1000);
   connect();
+}
+
+function drawNames() {
+  for (const area of wall.city.areas) {
+    document.querySelector(`[data-area="${area.id}"] [data-role="name"]`).textContent = areaName(area);
+  }
+  for (const node of document.querySelectorAll("#areas [data-i18n]")) node.textContent = t(node.dataset.i18n);
 }
 
 start();

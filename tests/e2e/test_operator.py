@@ -1,0 +1,172 @@
+"""The wall as operators use it, in a real browser against a real broker, worker and web server: an injected
+flood reading raises a critical alert that pops up with a sound on every wall, an operator acknowledges and
+assigns it and a viewer cannot; the page follows a server restart; Vietnamese and English labels.
+
+The namespace is a replay namespace played at ×10, so the banner must read REPLAY ×10."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from ioc.broker import EmbeddedBroker
+from ioc.clock import parse_start
+from ioc.settings import Settings
+from ioc.topics import Topics
+from tests.helpers import (
+    Services,
+    aq_frame,
+    create_topics,
+    produce,
+    service_env,
+    settings_for,
+    street_levels,
+    token,
+    unique_namespace,
+    wait_http,
+)
+
+pytestmark = pytest.mark.e2e
+T0 = parse_start("2025-10-14T06:00")
+GAUGE = "WL-VIN-NVC"
+CRITICAL = "rgb(213, 0, 249)"  # SEVERITY_COLOUR.critical in map.js
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    # Playwright's sync API owns this thread's event loop; Kafka clients run in a thread of their own.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@dataclass
+class Wall:
+    services: Services
+    settings: Settings
+    url: str
+
+    def inject(self, records: list[tuple[bytes, bytes]]) -> None:
+        run(produce(self.settings, Topics(self.settings.namespace).raw("environment"), records))
+
+
+@pytest.fixture(scope="module")
+def wall(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wall]:
+    env = service_env(broker.bootstrap, unique_namespace("replay-e2e"), IOC_SPEED="10", IOC_PUSH_HZ="4")
+    settings = settings_for(env)
+    create_topics(settings)
+    services = Services(env, tmp_path_factory.mktemp("operator"))
+    try:
+        services.start("worker", "worker")
+        services.start("web", "web")
+        url = f"http://127.0.0.1:{env['IOC_WEB_PORT']}"
+        wait_http(f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics", 30, services)
+        wait_http(f"{url}/health", 30, services)
+        wall = Wall(services, settings, url)
+        vinh = ["AQ-VIN-01", "AQ-VIN-02", "AQ-VIN-03", "AQ-VIN-04"]
+        wall.inject([(b"aq.vinh", aq_frame("aq.vinh", vinh, 1, T0, [20.0, 30.0, 40.0, 60.0]))])
+        wall.inject([street_levels(1, T0, 0.05)])  # dry streets: the gauges are on the map, no alert
+        yield wall
+        services.assert_running()
+    finally:
+        services.stop()
+
+
+def open_wall(browser: Browser, wall: Wall, role: str) -> tuple[Page, list[str]]:
+    # One context per role: the page keeps its token in the context's local storage.
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{wall.url}/?token={token(role)}")
+    page.wait_for_function("window.__wall.snapshots >= 1 && window.__wall.items.has('water:WL-VIN-NVC')")
+    assert "token" not in page.url  # taken out of the address bar once stored
+    return page, errors
+
+
+def test_critical_alert_pops_up_and_only_an_operator_acknowledges_it(
+    wall: Wall, browser: Browser, artifacts: str
+) -> None:
+    operator, operator_errors = open_wall(browser, wall, "operator")
+    viewer, viewer_errors = open_wall(browser, wall, "viewer")
+    for page in (operator, viewer):
+        expect(page.locator("#mode")).to_have_text("REPLAY ×10")
+        expect(page.locator("#alert-count")).to_have_text("0")
+
+    wall.inject([street_levels(2, T0 + 60_000, 0.75)])  # above alert level 3 (0.7 m): critical
+
+    row = '#alert-list [data-alert^="flood-level:WL-VIN-NVC:"]'
+    for page in (operator, viewer):
+        expect(page.locator(row)).to_have_attribute("data-severity", "critical", timeout=15_000)
+        expect(page.locator(row)).to_have_attribute("data-status", "raised")
+        expect(page.locator("#popup")).to_be_visible()
+        expect(page.locator("#popup-body")).to_contain_text("Ngập đường Nguyễn Văn Cừ")
+        assert page.evaluate("window.__wall.sound.alarms") == 1
+        marker = page.locator(f'[data-key="water:{GAUGE}"]')
+        expect(marker).to_have_attribute("fill", "#d500f9")
+        page.wait_for_function("window.__wall.trends.drawnMarkers.flood >= 1")  # on the flood trend chart
+    operator.screenshot(path=str(Path(artifacts) / "wall-critical-alert.png"))
+
+    # A viewer has no buttons, and the API refuses the viewer's token if the page is bypassed.
+    expect(viewer.locator("#popup-ack")).to_be_hidden()
+    expect(viewer.locator(f"{row} [data-action]")).to_have_count(0)
+    alert_id = viewer.locator(row).get_attribute("data-alert")
+    refused = viewer.evaluate(
+        """async (id) => (await api(`/api/alerts/${encodeURIComponent(id)}/acknowledge`,
+                                    {method: "POST", body: "{}"})).status""",
+        alert_id,
+    )
+    assert refused == 403
+
+    # The operator acknowledges from the pop-up; the new status comes back through Kafka to both walls.
+    operator.locator("#popup-ack").click()
+    for page in (operator, viewer):
+        expect(page.locator(row)).to_have_attribute("data-status", "acknowledged", timeout=15_000)
+        expect(page.locator("#popup")).to_be_hidden()
+
+    # ... then assigns it from the alert panel.
+    operator.locator(f'{row} [data-action="assign"]').click()
+    operator.locator(f'{row} input[data-role="assignee"]').fill("Đội cứu hộ phường Vinh Phú")
+    operator.locator(f'{row} [data-action="send-assign"]').click()
+    for page in (operator, viewer):
+        expect(page.locator(row)).to_have_attribute("data-status", "assigned", timeout=15_000)
+        expect(page.locator(row)).to_contain_text("Đội cứu hộ phường Vinh Phú")
+    history = viewer.evaluate("(id) => window.__wall.items.get('alert:' + id).history", alert_id)
+    assert [(h["action"], h["by"]) for h in history] == [
+        ("raise", "system"),
+        ("acknowledged", "dev-operator"),
+        ("assign", "dev-operator"),
+    ]
+    operator.screenshot(path=str(Path(artifacts) / "wall-operator.png"))
+    assert operator_errors == [] and viewer_errors == []
+
+
+def test_page_resnapshots_after_a_server_restart(wall: Wall, browser: Browser) -> None:
+    page, errors = open_wall(browser, wall, "viewer")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    wall.services.stop("web")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "closed", timeout=10_000)
+    wall.services.start("web", "web")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "open", timeout=30_000)
+    page.wait_for_function("window.__wall.snapshots >= 2 && window.__wall.items.has('water:WL-VIN-NVC')")
+    assert errors == []
+
+
+def test_english_toggle_relabels_the_wall(wall: Wall, browser: Browser) -> None:
+    page, errors = open_wall(browser, wall, "viewer")
+    expect(page.locator(".title strong")).to_have_text("Trung tâm điều hành thông minh Nghệ An")
+    page.locator("#lang").click()
+    expect(page.locator(".title strong")).to_have_text("Nghệ An Intelligent Operations Centre")
+    expect(page.locator('[data-area="cua-lo"] [data-role="name"]')).to_have_text("Cua Lo")
+    expect(page.locator('[data-area="vinh"] [data-kpi="flood"] .label')).to_have_text("Flood")
+    expect(page.locator("#role")).to_contain_text("Viewer")
+    page.reload()  # the choice is remembered
+    expect(page.locator(".title strong")).to_have_text("Nghệ An Intelligent Operations Centre")
+    page.locator("#lang").click()
+    expect(page.locator(".title strong")).to_have_text("Trung tâm điều hành thông minh Nghệ An")
+    assert errors == []

@@ -1,0 +1,19 @@
+"""The wall server's Prometheus metrics: feed, websocket fan-out, auth refusals and operator actions."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+FEED_RECORDS = Counter("ioc_web_feed_records_total", "Records read from Kafka by the wall feed", ["topic"])
+FEED_ERRORS = Counter("ioc_web_feed_errors_total", "Unreadable records and lost broker connections")
+CLIENTS = Gauge("ioc_web_clients", "Connected websocket clients")
+PUSHES = Counter("ioc_web_pushes_total", "Coalesced delta rounds pushed")
+MESSAGES = Counter("ioc_web_messages_total", "Websocket messages queued to clients", ["type"])
+RESNAPSHOTS = Counter("ioc_web_resnapshots_total", "Slow clients whose backlog was replaced by a snapshot")
+PUSH_SECONDS = Histogram(
+    "ioc_web_push_seconds",
+    "Time to encode and queue one delta round",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+)
+REFUSED = Counter("ioc_web_refused_total", "Requests refused by auth or origin checks", ["reason"])
+ACTIONS = Counter("ioc_web_operator_actions_total", "Operator actions written to Kafka", ["action"])

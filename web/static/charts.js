@@ -1,0 +1,143 @@
+// Trend charts (uPlot) of every KPI over the last simulated hour, one line per area, with alert markers
+// (vertical lines in the alert's severity colour) and VN_AQI colour bands behind the air chart.
+"use strict";
+
+const KPI_ORDER = ["traffic", "air", "flood", "lighting", "health"];
+const KPI_UNIT = { traffic: "%", air: "", flood: "", lighting: "%", health: "min" };
+const AREA_COLOUR = { vinh: "#4fc3f7", "cua-lo": "#ffb74d", "hoang-mai": "#ba68c8" };
+const RULE_KPI = {
+  "flood-level": "flood", "flood-rising": "flood", "air-quality": "air", "traffic-jam": "traffic",
+  "traffic-anomaly": "traffic", "cabinet-offline": "lighting", "hospital-waits": "health",
+};
+const HOUR_MS = 3600 * 1000;
+
+const Trends = {
+  series: new Map(), // "kpi:<area>:<kpi>" → { t: [ms], v: [] }
+  markers: new Map(), // alert id → { rule, severity, status, dateIssued, area }
+  charts: new Map(), // kpi → uPlot
+  drawnMarkers: {}, // kpi → markers drawn in the last frame (read by the browser tests)
+
+  load(trends, markers) {
+    this.series = new Map(Object.entries(trends || {}).map(([k, [t, v]]) => [k, { t: [...t], v: [...v] }]));
+    this.markers = new Map((markers || []).map((m) => [m.id, m]));
+  },
+
+  add(item) {
+    const s = this.series.get(item.key) || { t: [], v: [] };
+    s.t.push(item.t);
+    s.v.push(item.value);
+    while (s.t.length > 1 && s.t[0] < item.t - HOUR_MS) { s.t.shift(); s.v.shift(); }
+    this.series.set(item.key, s);
+  },
+
+  mark(alert) {
+    this.markers.set(alert.id, { rule: alert.rule, severity: alert.severity, status: alert.status, dateIssued: alert.dateIssued, area: alert.area });
+  },
+
+  build(city) {
+    const root = document.getElementById("charts");
+    root.replaceChildren();
+    this.areas = city.areas;
+    this.bands = city.aqi_bands;
+    for (const kpi of KPI_ORDER) {
+      const box = el("div", { class: "chart", "data-kpi": kpi }, el("div", { class: "chart-title", "data-kpi-title": kpi }, ""));
+      root.append(box);
+      const opts = {
+        width: Math.max(200, box.clientWidth - 12),
+        height: Math.max(120, box.clientHeight - 64),
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Asia/Ho_Chi_Minh"),
+        legend: { show: true, live: false },
+        cursor: { show: false },
+        scales: { x: { time: true }, y: { range: (u, lo, hi) => this.yRange(kpi, hi) } },
+        axes: [
+          { stroke: "#8da2bf", grid: { stroke: "#22344f" }, ticks: { stroke: "#22344f" }, values: "{HH}:{mm}" },
+          { stroke: "#8da2bf", grid: { stroke: "#22344f" }, ticks: { stroke: "#22344f" }, size: 40 },
+        ],
+        series: [{}, ...city.areas.map((a) => ({
+          label: a.name, stroke: AREA_COLOUR[a.id] || "#ccc", width: 2, spanGaps: false,
+          paths: uPlot.paths.stepped({ align: 1 }), points: { show: false },
+        }))],
+        hooks: {
+          drawClear: kpi === "air" ? [(u) => this.drawBands(u)] : [],
+          draw: [(u) => this.drawMarkers(u, kpi)],
+        },
+      };
+      this.charts.set(kpi, new uPlot(opts, [[], ...city.areas.map(() => [])], box));
+    }
+    this.relabel();
+  },
+
+  relabel() {
+    for (const kpi of KPI_ORDER) {
+      const title = document.querySelector(`[data-kpi-title="${kpi}"]`);
+      if (title) title.textContent = `${t("kpi." + kpi)}${KPI_UNIT[kpi] ? " (" + KPI_UNIT[kpi] + ")" : ""} · ${t("lastHour")}`;
+    }
+  },
+
+  yRange(kpi, hi) {
+    const top = { traffic: 40, air: 200, flood: 3, lighting: 20, health: 120 }[kpi];
+    return [0, Math.max(top, Math.ceil((hi || 0) * 1.1))];
+  },
+
+  // Aligned columns over the union of change times; each area's value carried forward to `now`.
+  data(kpi, nowMs) {
+    const per = this.areas.map((a) => this.series.get(`kpi:${a.id}:${kpi}`) || { t: [], v: [] });
+    const times = [...new Set(per.flatMap((s) => s.t).filter((x) => x >= nowMs - HOUR_MS)), nowMs].sort((a, b) => a - b);
+    const columns = per.map((s) => {
+      let i = -1;
+      return times.map((x) => {
+        while (i + 1 < s.t.length && s.t[i + 1] <= x) i += 1;
+        return i >= 0 ? s.v[i] : null;
+      });
+    });
+    return [times.map((x) => x / 1000), ...columns];
+  },
+
+  render(nowMs) {
+    if (!nowMs) return;
+    for (const [kpi, chart] of this.charts) {
+      chart.setData(this.data(kpi, nowMs), false);
+      chart.setScale("x", { min: (nowMs - HOUR_MS) / 1000, max: nowMs / 1000 });
+    }
+  },
+
+  drawBands(u) {
+    const { ctx, bbox } = u;
+    ctx.save();
+    ctx.globalAlpha = 0.22;
+    for (const b of this.bands) {
+      const top = u.valToPos(Math.min(b.hi, u.scales.y.max), "y", true);
+      const bottom = u.valToPos(Math.max(b.lo, u.scales.y.min), "y", true);
+      if (bottom <= top) continue;
+      ctx.fillStyle = b.color;
+      ctx.fillRect(bbox.left, top, bbox.width, bottom - top);
+    }
+    ctx.restore();
+  },
+
+  drawMarkers(u, kpi) {
+    const { ctx, bbox } = u;
+    let n = 0;
+    ctx.save();
+    for (const m of this.markers.values()) {
+      if (RULE_KPI[m.rule] !== kpi) continue;
+      const sec = m.dateIssued / 1000;
+      if (sec < u.scales.x.min || sec > u.scales.x.max) continue;
+      const x = u.valToPos(sec, "x", true);
+      ctx.strokeStyle = SEVERITY_COLOUR[m.severity] || "#fff";
+      ctx.lineWidth = 2 * devicePixelRatio;
+      ctx.setLineDash(m.status === "cleared" || m.status === "resolved" ? [4 * devicePixelRatio, 4 * devicePixelRatio] : []);
+      ctx.beginPath();
+      ctx.moveTo(x, bbox.top);
+      ctx.lineTo(x, bbox.top + bbox.height);
+      ctx.stroke();
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.beginPath(); // a small flag at the top, so a marker reads even over a busy line
+      ctx.moveTo(x, bbox.top); ctx.lineTo(x + 8 * devicePixelRatio, bbox.top + 5 * devicePixelRatio); ctx.lineTo(x, bbox.top + 10 * devicePixelRatio);
+      ctx.fill();
+      n += 1;
+    }
+    ctx.restore();
+    this.drawnMarkers[kpi] = n;
+  },
+};

@@ -1,0 +1,85 @@
+// Offline maps of the three areas with Leaflet: ward zones, roads and sites from /api/city, no tile server.
+// Each site is a circle coloured by its worst active alert, else by its own state (AQI stations: VN_AQI band).
+"use strict";
+
+const SEVERITY_COLOUR = { critical: "#d500f9", high: "#ff1744", medium: "#ff9100", low: "#40c4ff", informational: "#40c4ff" };
+const STATE_COLOUR = { ok: "#2ecc71", warning: "#f1c40f", alarm: "#e74c3c", offline: "#7f8c8d", "no-data": "#3d4f66" };
+const SITE_RADIUS = { aqi: 8, weather: 7, water: 8, hospital: 8, traffic: 4, lighting: 3 };
+const SITE_ORDER = ["lighting", "traffic", "weather", "water", "aqi", "hospital"]; // later ones drawn on top
+const ROAD_STYLE = { national: { color: "#5d7aa3", weight: 4 }, arterial: { color: "#48628a", weight: 3 }, collector: { color: "#364c6d", weight: 2 } };
+
+const AreaMaps = {
+  maps: new Map(), // area id → L.Map
+  markers: new Map(), // site key → { marker, site }
+  keyOfEntity: new Map(), // site id → site key
+
+  draw(city) {
+    for (const area of city.areas) {
+      const node = document.querySelector(`[data-area="${area.id}"] .map`);
+      const map = L.map(node, { zoomControl: false, attributionControl: false, zoomSnap: 0.25 });
+      map.fitBounds(area.bbox);
+      for (const ward of area.wards) {
+        L.polygon(ward.zone, { color: "#24405f", weight: 1, fillColor: "#102035", fillOpacity: 0.6 })
+          .bindTooltip(ward.name).addTo(map);
+      }
+      for (const road of city.roads.filter((r) => r.area === area.id)) {
+        L.polyline(road.path, { ...(ROAD_STYLE[road.class] || ROAD_STYLE.collector), opacity: 0.9 })
+          .bindTooltip(road.name).addTo(map);
+      }
+      const sites = city.sites.filter((s) => s.area === area.id)
+        .sort((a, b) => SITE_ORDER.indexOf(a.kind) - SITE_ORDER.indexOf(b.kind));
+      for (const site of sites) {
+        const marker = L.circleMarker(site.at, {
+          radius: SITE_RADIUS[site.kind] || 4, weight: 1, color: "#0a101a", fillOpacity: 0.95,
+          fillColor: STATE_COLOUR["no-data"], className: `site site-${site.kind}`,
+        }).bindTooltip(() => siteTooltip(site)).addTo(map);
+        marker.getElement().dataset.key = site.key; // read by the browser tests
+        this.markers.set(site.key, { marker, site });
+        this.keyOfEntity.set(site.id, site.key);
+      }
+      this.maps.set(area.id, map);
+    }
+  },
+
+  colour(site) {
+    const alert = wall.worstAlert.get(site.id);
+    if (alert) return SEVERITY_COLOUR[alert.severity];
+    const item = wall.items.get(site.key);
+    if (!item) return STATE_COLOUR["no-data"];
+    if (site.kind === "aqi" && item.band) return bandOf(item.band).color;
+    return STATE_COLOUR[item.state] || STATE_COLOUR.ok;
+  },
+
+  update(keys) {
+    for (const key of keys) {
+      const entry = this.markers.get(key);
+      if (!entry) continue;
+      const fill = this.colour(entry.site);
+      if (entry.marker.options.fillColor !== fill) entry.marker.setStyle({ fillColor: fill });
+    }
+  },
+
+  updateAll() { this.update(this.markers.keys()); },
+
+  resize() { for (const map of this.maps.values()) map.invalidateSize(); },
+};
+
+function siteTooltip(site) {
+  const item = wall.items.get(site.key);
+  const alert = wall.worstAlert.get(site.id);
+  let value = "";
+  if (item) {
+    if (site.kind === "aqi") value = `VN_AQI ${item.aqi ?? "–"}`;
+    else if (site.kind === "water") value = `${item.currentLevel.toFixed(2)} m · ${t("flood." + item.status)}`;
+    else if (site.kind === "traffic") value = `${item.speed} km/h · ${item.volume_h} xe/h · ${item.congestion}`;
+    else if (site.kind === "lighting") value = `${item.online ? "online" : "OFFLINE"} · ${item.lit}/${item.lamps} · ${item.kw} kW`;
+    else if (site.kind === "weather") value = `${item.temperature.toFixed(1)} °C · ${item.windSpeed.toFixed(1)} m/s`;
+    else if (site.kind === "hospital") value = `p90 ${item.wait_p90_min ?? "–"} min · ${item.waiting ?? 0}`;
+  }
+  const warn = alert ? `<br><b style="color:${SEVERITY_COLOUR[alert.severity]}">${t("rule." + alert.rule)} · ${t("severity." + alert.severity)}</b>` : "";
+  return `<b>${escapeHtml(site.name)}</b><br>${escapeHtml(value)}${warn}`;
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
