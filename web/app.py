@@ -17,6 +17,7 @@ from ioc.auth import TokenBook, dev_tokens
 from ioc.city import load_city
 from ioc.settings import Settings, get_settings
 from web.context import WallContext
+from web.direct import KeepServerSend
 from web.feed import Feed
 from web.hub import Hub
 from web.routes import alerts, city, deadletter, health, kpis, sensors, state, ws
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Nghệ An IOC wall", version="0.1.0", lifespan=lifespan)
     app.state.wall = ctx
+    app.add_middleware(KeepServerSend)
     for module in (health, state, kpis, sensors, alerts, city, deadletter, ws):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -9,6 +9,7 @@ FEED_ERRORS = Counter("ioc_web_feed_errors_total", "Unreadable records and lost 
 CLIENTS = Gauge("ioc_web_clients", "Connected websocket clients")
 PUSHES = Counter("ioc_web_pushes_total", "Coalesced delta rounds pushed")
 MESSAGES = Counter("ioc_web_messages_total", "Websocket messages queued to clients", ["type"])
+DIRECT_WRITES = Counter("ioc_web_direct_writes_total", "Deltas written straight onto a client's socket")
 RESNAPSHOTS = Counter("ioc_web_resnapshots_total", "Slow clients whose backlog was replaced by a snapshot")
 PUSH_SECONDS = Histogram(
     "ioc_web_push_seconds",

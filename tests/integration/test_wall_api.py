@@ -104,6 +104,20 @@ def test_reads_need_a_token_and_actions_need_the_operator_role(wall: Wall) -> No
     assert metric(wall.port, "ioc_web_refused_total", reason="origin") == 1
 
 
+def test_engineers_read_the_dead_letters_with_their_reasons(wall: Wall) -> None:
+    topic = Topics(wall.settings.namespace).raw("environment")
+    asyncio.run(produce(wall.settings, topic, [(b"wl.vinh", b"{not json")]))
+
+    def letters() -> list[dict[str, Any]]:
+        code, body = http_call("GET", f"{wall.url}/api/deadletter?reason=malformed_json", "engineer")
+        assert code == 200, body
+        return list(body["letters"])
+
+    procs.wait_for(lambda: bool(letters()), 30, 0.2, "the malformed frame among the dead letters")
+    [letter] = letters()
+    assert letter["reason"] == "malformed_json" and letter["domain"] == "environment"
+
+
 def test_openapi_documents_the_api(wall: Wall) -> None:
     code, spec = http_call("GET", f"{wall.url}/openapi.json")
     assert code == 200
@@ -171,6 +185,32 @@ def test_websocket_needs_a_token_and_an_allowed_origin(wall: Wall) -> None:
         )
 
     assert asyncio.run(scenario()) == (403, 403, 403, 101)
+
+
+def test_deltas_reach_a_real_client_in_order_written_straight_onto_the_socket(wall: Wall) -> None:
+    url = f"ws://127.0.0.1:{wall.port}/ws?areas=hoang-mai&token={token('viewer')}"
+    aggregates = Topics(wall.settings.namespace).aggregates
+
+    def kpi(value: float) -> tuple[bytes, bytes]:
+        item = {"id": "hoang-mai:air", "area": "hoang-mai", "kpi": "air", "value": value, "standing": "bad"}
+        doc = {"v": 1, "kind": "kpi", "group": "hoang-mai", "items": [{**item, "entities": 2}]}
+        return b"hoang-mai", orjson.dumps(doc)
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with websockets.connect(url) as ws:
+            got = [orjson.loads(await asyncio.wait_for(ws.recv(), 10))]
+            for value in (170.0, 180.0, 190.0):
+                await produce(wall.settings, aggregates, [kpi(value)])
+                got.append(orjson.loads(await asyncio.wait_for(ws.recv(), 10)))
+            return got
+
+    before = metric(wall.port, "ioc_web_direct_writes_total")
+    msgs = asyncio.run(scenario())
+    assert [m["type"] for m in msgs] == ["snapshot", "delta", "delta", "delta"]
+    assert [m["items"][0]["value"] for m in msgs[1:]] == [170.0, 180.0, 190.0]
+    pushes = [m["push"] for m in msgs[1:]]
+    assert pushes == sorted(pushes) and len(set(pushes)) == 3
+    assert metric(wall.port, "ioc_web_direct_writes_total") - before >= 3  # uvicorn's websockets: direct
 
 
 def test_restarted_server_rebuilds_from_the_topics_and_clients_resnapshot(wall: Wall) -> None:

@@ -33,3 +33,17 @@ def test_dev_tokens_differ_every_time() -> None:
 def test_bad_specs_are_refused(spec: str) -> None:
     with pytest.raises(TokenError):
         TokenBook(spec)
+
+
+def test_a_wall_started_without_tokens_makes_its_own(caplog: pytest.LogCaptureFixture) -> None:
+    from ioc.settings import Settings
+    from web.app import create_app
+
+    with caplog.at_level("WARNING", logger="ioc.web"):
+        app = create_app(Settings(tokens=""))
+    assert sorted(app.state.wall.tokens.roles()) == ["engineer", "operator", "viewer"]
+    assert "development tokens for this run" in caplog.text
+    logged = token_of(caplog.text.split(": ")[-1].strip(), "viewer")
+    assert app.state.wall.tokens.who(logged) is not None
+    other = create_app(Settings(tokens=""))
+    assert other.state.wall.tokens.who(logged) is None  # every start its own

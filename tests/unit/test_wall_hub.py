@@ -90,3 +90,59 @@ def test_slow_client_gets_a_fresh_snapshot_not_a_backlog() -> None:
     assert resnapshots >= 1
     assert msgs[-1]["items"][0]["aqi"] == 19  # the newest value arrives
     assert len(msgs) <= 5  # not one message per change
+
+
+def test_deltas_go_straight_to_the_socket_unless_something_is_queued_before_them() -> None:
+    async def scenario() -> tuple[list[str], list[bytes], int]:
+        s = WallState(load_city())
+        hub = Hub(s, push_hz=4, queue_size=4, mode=lambda: {"kind": "live"})
+        sent: list[str] = []
+        written: list[bytes] = []
+        release = asyncio.Event()
+
+        async def send(text: str) -> None:  # the awaited path: the snapshot waits here until released
+            await release.wait()
+            sent.append(text)
+
+        def write_now(data: bytes) -> bool:
+            written.append(data)
+            return True
+
+        client = await hub.connect(send, Subscription(), write_now)
+        await asyncio.sleep(0)  # the writer is now busy sending the snapshot
+        s.apply(aqi_doc("AQ-VIN-01", 1))
+        hub.push()  # must queue behind the snapshot, not overtake it
+        assert written == [] and client.queue.qsize() == 1
+        release.set()
+        await asyncio.sleep(0.01)
+        s.apply(aqi_doc("AQ-VIN-01", 2))
+        hub.push()  # nothing queued, writer idle: straight onto the socket
+        return sent, written, client.resnapshots
+
+    sent, written, resnapshots = asyncio.run(scenario())
+    assert [orjson.loads(m)["type"] for m in sent] == ["snapshot", "delta"]
+    assert [orjson.loads(m)["items"][0]["aqi"] for m in sent[1:] + written] == [1, 2]
+    assert [orjson.loads(m)["push"] for m in sent[1:] + written] == [1, 2]
+    assert resnapshots == 0
+
+
+def test_a_full_socket_buffer_makes_a_slow_client_resnapshot() -> None:
+    async def scenario() -> tuple[list[dict[str, Any]], int]:
+        s = WallState(load_city())
+        hub = Hub(s, push_hz=4, queue_size=4, mode=lambda: {"kind": "live"})
+        sent: list[str] = []
+
+        async def send(text: str) -> None:
+            sent.append(text)
+
+        client = await hub.connect(send, Subscription(), lambda data: False)  # buffer always full
+        await asyncio.sleep(0.01)
+        s.apply(aqi_doc("AQ-VIN-01", 7))
+        hub.push()
+        await asyncio.sleep(0.01)
+        return [orjson.loads(m) for m in sent], client.resnapshots
+
+    msgs, resnapshots = asyncio.run(scenario())
+    assert resnapshots == 1
+    assert [m["type"] for m in msgs] == ["snapshot", "snapshot"]
+    assert msgs[-1]["items"][0]["aqi"] == 7  # the fresh snapshot holds what the delta would have

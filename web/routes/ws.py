@@ -10,6 +10,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from web import metrics
 from web.auth import authorise, origin_allowed
 from web.context import WallContext
+from web.direct import direct_writer
 from web.state import Subscription
 
 router = APIRouter()
@@ -26,7 +27,8 @@ async def live(websocket: WebSocket, areas: str | None = None, domains: str | No
         await websocket.close(code=1008)
         return
     await websocket.accept()
-    client = await wall.hub.connect(websocket.send_text, Subscription.parse(areas, domains))
+    sub = Subscription.parse(areas, domains)
+    client = await wall.hub.connect(websocket.send_text, sub, direct_writer(websocket.scope))
     try:
         with contextlib.suppress(WebSocketDisconnect):
             while True:  # clients only ever send pings; read to notice a close
