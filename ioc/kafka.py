@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -76,7 +76,7 @@ async def read_tail(
     """At least the last n records of each partition (all partitions if None), without a consumer group.
 
     Tansu reports a partition's end as the first offset of its last batch + 1, so this starts n before the
-    reported end and reads on until a fetch comes back empty: the true last records are never missed.
+    reported end and reads through it (see `_read_to_end`): the true last records are never missed.
     """
     consumer = make_consumer(settings, enable_auto_commit=False)
     await consumer.start()
@@ -86,35 +86,54 @@ async def read_tail(
         if not tps or not known:
             return {}
         consumer.assign(tps)
-        for tp, end in (await consumer.end_offsets(tps)).items():
+        ends = await consumer.end_offsets(tps)
+        for tp, end in ends.items():
             consumer.seek(tp, max(0, end - n))
         tails: dict[int, list[ConsumerRecord[bytes, bytes]]] = {}
-        while batch := await consumer.getmany(timeout_ms=max(200, 4 * settings.fetch_max_wait_ms)):
-            for tp, records in batch.items():
-                tails.setdefault(tp.partition, []).extend(records)
+        async for tp, records in _read_to_end(consumer, ends, settings):
+            tails.setdefault(tp.partition, []).extend(records)
         return tails
     finally:
         await consumer.stop()
 
 
 async def read_all(settings: Settings, topic: str) -> list[bytes]:
-    """Every record value of a (small) topic, all partitions from the start, without a consumer group;
-    reads until a fetch comes back empty (the broker's end offsets cannot be trusted, see read_last)."""
+    """Every record value of a (small) topic, all partitions from the start, without a consumer group."""
     consumer = make_consumer(settings, enable_auto_commit=False)
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(topic) or await _refresh(consumer, topic)
         if not parts:
             return []
-        consumer.assign([TopicPartition(topic, p) for p in parts])
+        tps = [TopicPartition(topic, p) for p in parts]
+        consumer.assign(tps)
         await consumer.seek_to_beginning()
         values: list[bytes] = []
-        while batch := await consumer.getmany(timeout_ms=max(200, 4 * settings.fetch_max_wait_ms)):
-            for records in batch.values():
-                values += [r.value for r in records if r.value is not None]
+        async for _, records in _read_to_end(consumer, await consumer.end_offsets(tps), settings):
+            values += [r.value for r in records if r.value is not None]
         return values
     finally:
         await consumer.stop()
+
+
+async def _read_to_end(
+    consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int], settings: Settings, limit_s: float = 60.0
+) -> AsyncIterator[tuple[TopicPartition, list[ConsumerRecord[bytes, bytes]]]]:
+    """Batches until every partition is at or past its reported end and a fetch then comes back empty.
+
+    An empty fetch alone is no proof of the end: the first fetch of a new consumer can come back empty
+    before the broker has answered (seen under load: a worker taking over partitions found no checkpoints
+    and skipped what they covered). The reported end may be short (Tansu), hence the empty fetch after it.
+    """
+    deadline = asyncio.get_running_loop().time() + limit_s
+    while True:
+        batch = await consumer.getmany(timeout_ms=max(200, 4 * settings.fetch_max_wait_ms))
+        for tp, records in batch.items():
+            yield tp, records
+        if not batch and all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"could not read {sorted(map(str, ends))} to their ends in {limit_s:.0f} s")
 
 
 async def _refresh(consumer: AIOKafkaConsumer, topic: str) -> set[int] | None:

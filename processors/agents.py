@@ -100,7 +100,9 @@ async def _restore(topic: str) -> None:
     domain = domain_of(topic)
     parts = {tp.partition for tp in app.consumer.assignment() if tp.topic == topic}
     parts -= {p for t, p in restored if t == topic}
+    log.info("reading the checkpoints of %s partitions %s", topic, sorted(parts))
     found = await read_last(settings, topics.checkpoints(domain), parts)
+    log.info("read %d checkpoints of %s", len(found), topic)
     for partition in sorted(parts):
         tp = (topic, partition)
         if partition in found:
@@ -223,7 +225,9 @@ async def _take_areas(partition: int) -> None:
         if partition in areas_taken:
             return
         mine = _areas_of_partition(partition)
+        log.info("reading the alerts topic to take over areas %s", sorted(mine))
         docs = [orjson.loads(v) for v in await read_all(settings, topics.alerts)]
+        log.info("read %d alert documents", len(docs))
         open_ = alerts.restore([d for d in docs if areas.of_alert(city, str(d.get("id", ""))) in mine])
         areas_taken.add(partition)
     if open_:
