@@ -13,7 +13,7 @@ from types import FrameType
 
 import click
 
-from ioc import auth
+from ioc import auth, recording_cli
 from ioc.broker import BrokerError, EmbeddedBroker
 from ioc.city import load_city
 from ioc.kafka import ensure_topics
@@ -178,4 +178,7 @@ def _broken(name: str, exc: Exception) -> click.Command:
     return command
 
 
+main.add_command(recording_cli.record)
+main.add_command(recording_cli.replay)
+main.add_command(recording_cli.recording_group)
 _plug_in_commands()

@@ -181,6 +181,16 @@ class BatchProducer:
             futures += await self._send_partition(topic, partition, recs, headers, timestamp_ms)
         return futures
 
+    async def send_partition(
+        self,
+        topic: str,
+        partition: int,
+        records: list[tuple[bytes, bytes]],
+        headers: Sequence[tuple[str, bytes]],
+    ) -> list[asyncio.Future[Any]]:
+        """Queue records for one given partition (a replay keeps each record's recorded partition)."""
+        return await self._send_partition(topic, partition, records, headers, None)
+
     async def _send_partition(
         self,
         topic: str,

@@ -29,6 +29,7 @@ class Feed:
         self.producer: AIOKafkaProducer | None = None
         self.errors = 0
         self.connected = False
+        self.caught_up = asyncio.Event()  # set once the topics have been read to where they ended at start
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting if the broker goes away."""
@@ -54,6 +55,7 @@ class Feed:
         assigned = [TopicPartition(t, p) for t in wanted for p in sorted(await self._partitions(consumer, t))]
         consumer.assign(assigned)
         await consumer.seek_to_beginning()
+        ends = await consumer.end_offsets(assigned)
         self.connected = True
         while True:
             batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
@@ -61,6 +63,15 @@ class Feed:
                 metrics.FEED_RECORDS.labels(tp.topic).inc(len(records))
                 for record in records:
                     self._apply(record.value)
+            if not batches and not self.caught_up.is_set() and await self._at_ends(consumer, ends):
+                self.caught_up.set()
+                log.info("feed caught up: %d entities", len(self.state.items))
+
+    @staticmethod
+    async def _at_ends(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+        """Past every end reported at start; the end may be reported short (Tansu), so this is checked only
+        after an empty fetch."""
+        return all([await consumer.position(tp) >= end for tp, end in ends.items()])
 
     @staticmethod
     async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:

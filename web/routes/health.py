@@ -16,7 +16,12 @@ router = APIRouter(tags=["health"])
 async def health(wall: Wall) -> dict[str, Any]:
     return {
         "status": "ok",
-        "feed": {"connected": wall.feed.connected, "records": wall.state.records, "errors": wall.feed.errors},
+        "feed": {
+            "connected": wall.feed.connected,
+            "caught_up": wall.feed.caught_up.is_set(),
+            "records": wall.state.records,
+            "errors": wall.feed.errors,
+        },
         "areas": wall.state.areas_live(),
         "entities": len(wall.state.items),
         "clients": len(wall.hub.clients),

@@ -3,6 +3,7 @@ A viewer token (`?token=`) and an allowed Origin are required; a refused handsha
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -14,6 +15,7 @@ from web.direct import direct_writer
 from web.state import Subscription
 
 router = APIRouter()
+CATCH_UP_WAIT_S = 15.0
 
 
 @router.websocket("/ws")
@@ -27,6 +29,9 @@ async def live(websocket: WebSocket, areas: str | None = None, domains: str | No
         await websocket.close(code=1008)
         return
     await websocket.accept()
+    # A server that has just started holds a partial state: the first snapshot waits for the catch-up.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wall.feed.caught_up.wait(), CATCH_UP_WAIT_S)
     sub = Subscription.parse(areas, domains)
     client = await wall.hub.connect(websocket.send_text, sub, direct_writer(websocket.scope))
     try:

@@ -1,0 +1,124 @@
+"""Record and replay with the real CLI on the real broker: a simulated stretch recorded from its namespace
+and replayed into a replay namespace comes back frame for frame in the same order per key, every frame
+carrying the job id; a dry run sends nothing; a replay pauses on SIGUSR1 and resumes; live namespaces are
+refused."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from ioc import procs, recording
+from ioc.broker import EmbeddedBroker
+from tests.helpers import service_env, unique_namespace
+
+pytestmark = pytest.mark.integration
+
+
+def ioc(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "ioc", *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def frames_per_key(path: Path) -> tuple[dict[Any, list[dict[str, Any]]], set[str]]:
+    out: dict[Any, list[dict[str, Any]]] = {}
+    jobs = set()
+    for e in recording.read(path)[1]:
+        doc = orjson.loads(e.value or b"null")
+        jobs.add(doc.pop("job", ""))
+        out.setdefault((e.topic, e.partition, e.key), []).append(doc)
+    return out, jobs
+
+
+@pytest.fixture(scope="module")
+def recorded(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
+    env = service_env(broker.bootstrap, unique_namespace("rec"))
+    ioc(env, "topics")
+    ioc(env, "simulate", "--start", "2025-10-14T17:00", "--duration", "20m", "--speed", "max", "--quiet")
+    path = tmp_path_factory.mktemp("rec") / "live.ioc"
+    out = ioc(env, "record", "--out", str(path), "--topics", "raw", "--from-beginning")
+    assert "recorded 1,491 records" in out, out  # what the simulator printed for this stretch
+    return env, path
+
+
+def test_replay_is_lossless_in_order_per_key_and_tagged(recorded: tuple[dict[str, str], Path]) -> None:
+    env, path = recorded
+    out = ioc(env, "replay", str(path), "--speed", "max", "--job", "j1")
+    assert "replayed 1,491 records into 'replay-j1'" in out
+    back = path.with_name("back.ioc")
+    replay_env = {**env, "IOC_NAMESPACE": "replay-j1"}
+    ioc(replay_env, "record", "--out", str(back), "--topics", "raw", "--from-beginning")
+    original, live_jobs = frames_per_key(path)
+    replayed, jobs = frames_per_key(back)
+    assert live_jobs == {""} and jobs == {"j1"}
+    assert replayed == original  # same frames, same partitions, same order per key
+
+
+def test_dry_run_sends_nothing_and_live_namespaces_are_refused(recorded: tuple[dict[str, str], Path]) -> None:
+    env, path = recorded
+    out = ioc(env, "replay", str(path), "--speed", "10", "--job", "dry", "--dry-run")
+    assert "raw.lighting" in out and "about 120 s at ×10" in out and "dry run: nothing sent" in out
+    again = path.with_name("again.ioc")
+    assert "recorded 1,491" in ioc(env, "record", "--out", str(again), "--topics", "raw", "--from-beginning")
+    done = subprocess.run(
+        [sys.executable, "-m", "ioc", "record", "--out", "/dev/null", "--topics", "raw", "--from-beginning"],
+        env={**env, "IOC_NAMESPACE": "replay-dry"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and "no such topics" in done.stderr  # the dry run created nothing
+    refused = subprocess.run(
+        [sys.executable, "-m", "ioc", "replay", str(path), "--namespace", env["IOC_NAMESPACE"]],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "starts with 'replay-'" in refused.stderr
+
+
+def test_replay_pauses_and_resumes_on_sigusr1(recorded: tuple[dict[str, str], Path], tmp_path: Path) -> None:
+    env, path = recorded
+    log = tmp_path / "replay.log"
+    # 20 simulated minutes at ×120: 10 s of replay.
+    proc = procs.spawn(
+        [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", "p1"], log, env
+    )
+    time.sleep(3)
+    proc.send_signal(signal.SIGUSR1)  # pause
+    started = time.monotonic()
+    time.sleep(10)  # longer than the whole replay would take unpaused
+    assert proc.poll() is None, log.read_text()
+    proc.send_signal(signal.SIGUSR1)  # resume
+    assert proc.wait(30) == 0, log.read_text()
+    assert time.monotonic() - started >= 10
+    assert "replayed 1,491 records into 'replay-p1'" in log.read_text()
+
+
+def test_record_from_now_is_bounded_by_duration_and_by_size(
+    recorded: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    env, _ = recorded
+    live = tmp_path / "from-now.ioc"
+    rec = procs.spawn(
+        [sys.executable, "-m", "ioc", "record", "--out", str(live), "--topics", "raw", "--duration", "6s"],
+        tmp_path / "rec.log",
+        env,
+    )
+    time.sleep(3)  # recording from the topics' end: the earlier 20 minutes are not captured
+    out = ioc(env, "simulate", "--start", "2025-10-14T18:00", "--duration", "5m", "--speed", "max", "--quiet")
+    assert rec.wait(30) == 0, (tmp_path / "rec.log").read_text()
+    frames = int(out.split(" frames")[0].split()[-1].replace(",", ""))
+    assert sum(1 for _ in recording.read(live)[1]) == frames
+    small = tmp_path / "small.ioc"
+    out = ioc(
+        env, "record", "--out", str(small), "--topics", "raw", "--from-beginning", "--max-size", "200kb"
+    )
+    assert 200_000 <= small.stat().st_size < 1_000_000, out  # stopped after the bound, long before the end
