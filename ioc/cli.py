@@ -181,4 +181,5 @@ def _broken(name: str, exc: Exception) -> click.Command:
 main.add_command(recording_cli.record)
 main.add_command(recording_cli.replay)
 main.add_command(recording_cli.recording_group)
+main.add_command(recording_cli.compare_runs)
 _plug_in_commands()

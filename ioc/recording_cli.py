@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ioc import recorder, recording, replayer
+from ioc import compare, recorder, recording, replayer
 from ioc.clock import parse_duration, parse_start
 from ioc.settings import get_settings
 
@@ -165,6 +165,24 @@ def _command(player: replayer.Player, playing: asyncio.Task[Any]) -> None:
         player.seek(parse_start(arg))
     elif word == "q":
         playing.cancel()
+
+
+@click.command("compare")
+@click.argument("a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--kpi-tolerance", type=float, default=0.0, show_default=True, help="KPI differences to ignore."
+)
+def compare_runs(a: Path, b: Path, kpi_tolerance: float) -> None:
+    """Print the differences between two runs' alert timelines and KPIs (recordings with topics alerts and
+    aggregates); exit 1 if there are any."""
+    try:
+        ea, eb = list(recording.read(a)[1]), list(recording.read(b)[1])
+    except (OSError, recording.RecordingError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    diff = compare.compare(ea, eb, kpi_tolerance)
+    click.echo(compare.report(diff, a.name, b.name, compare.timeline(ea), compare.timeline(eb)))
+    sys.exit(0 if diff.none else 1)
 
 
 @click.group("recording")

@@ -56,7 +56,6 @@ states: dict[str, State] = {
 }
 kpis = KpiBoard(city)  # of the areas whose aggregates partitions this worker owns
 alerts = AlertBook()
-latest_event_ms = 0  # latest event time the area stage has seen, for escalation
 areas_taken: set[int] = set()  # aggregates partitions whose areas' alerts this worker has taken over
 ledger = app.ledger or Ledger()
 restored: set[TP] = set()  # partitions whose checkpoint was looked up since this worker got them
@@ -197,7 +196,6 @@ async def area_operator_actions(stream: faust.StreamT[bytes]) -> None:
 async def area_indicators(stream: faust.StreamT[bytes]) -> None:
     """Second stage, keyed by area: every indicator of an area reaches one worker, which keeps the area's
     KPIs and alerts; alert changes go out at once, KPIs with the next emit."""
-    global latest_event_ms
     async for event in stream.events():
         if event.message.partition not in areas_taken:
             await _take_areas(event.message.partition)
@@ -206,7 +204,6 @@ async def area_indicators(stream: faust.StreamT[bytes]) -> None:
             continue  # this stage's own output
         kpis.observe(doc)
         alerts.observe(doc)
-        latest_event_ms = max([latest_event_ms, *(int(i.get("t") or 0) for i in doc.get("items", ()))])
         await _publish_alerts()
 
 
@@ -241,8 +238,7 @@ async def emit_aggregates() -> None:
             await _send(areas.of_document(city, doc) or key, doc)
     for _, doc in kpis.drain():
         await _send(doc["group"], doc)
-    if latest_event_ms:
-        alerts.escalate(latest_event_ms)  # on event time, so a replay escalates exactly as the live run did
+    alerts.escalate()  # on each entity's event time, so a replay escalates exactly as the live run did
     await _publish_alerts()
 
 

@@ -133,6 +133,7 @@ class AlertBook:
     open: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule, entity) → alert id
     pending: dict[tuple[str, str], int] = field(default_factory=dict)  # condition first seen at
     changed: dict[str, None] = field(default_factory=dict)
+    clock: dict[str, int] = field(default_factory=dict)  # entity → latest event time observed
 
     def observe(self, doc: dict[str, Any], now_ms: int | None = None) -> None:
         # A closed window is older than the open one already seen: only rules made for closed windows use it.
@@ -142,7 +143,9 @@ class AlertBook:
                 continue
             for item in doc.get("items", ()):
                 t = int(item.get("t") or now_ms or 0)
-                self._check(rule, str(item["id"]), rule.severity(item), t)
+                entity = str(item["id"])
+                self.clock[entity] = max(self.clock.get(entity, 0), t)
+                self._check(rule, entity, rule.severity(item), t)
 
     def _check(self, rule: Rule, entity: str, severity: str | None, t: int) -> None:
         key = (rule.id, entity)
@@ -206,12 +209,15 @@ class AlertBook:
             self.pending.pop((alert.rule, alert.entity), None)  # a condition still holding starts a new alert
         return alert
 
-    def escalate(self, now_ms: int) -> None:
+    def escalate(self) -> None:
         """Step up the severity of every alert still unacknowledged a whole period after raising or the last
-        escalation; acknowledging stops it."""
+        escalation; acknowledging stops it. Judged on the alert's own entity's event time, so the order in
+        which partitions are read (a catch-up, a replay) cannot escalate an alert whose clearing is merely
+        still on its way."""
         for alert in self.alerts.values():
             if alert.status != "raised":
                 continue
+            now_ms = self.clock.get(alert.entity, alert.raised_at)
             due = alert.raised_at + (alert.escalations + 1) * self.escalate_after_ms
             level = SEVERITIES.index(alert.severity)
             if now_ms >= due and level < len(SEVERITIES) - 1:

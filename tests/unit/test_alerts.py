@@ -104,16 +104,32 @@ def test_escalation_steps_up_until_acknowledged() -> None:
     book = AlertBook(escalate_after_ms=5 * M)
     book.observe(water(0, "alert1"))
     alert_id = book.drain()[0]["id"]
-    book.escalate(4 * M)
+    book.observe(water(4 * M, "alert1"))  # the gauge's own clock drives escalation
+    book.escalate()
     assert book.drain() == []
-    book.escalate(5 * M)
+    book.observe(water(5 * M, "alert1"))
+    book.observe(water(60 * M, "normal", gauge="WL-VIN-LN"))  # another gauge far ahead changes nothing
+    book.escalate()
     assert book.drain()[0]["severity"] == "high"
-    book.escalate(7 * M)
+    book.observe(water(7 * M, "alert1"))
+    book.escalate()
     assert book.drain() == []  # the next step is due at 10 min
     book.act({"alert": alert_id, "action": "acknowledge", "by": "op", "at": 8 * M})
     book.drain()
-    book.escalate(60 * M)
+    book.observe(water(60 * M, "alert1"))
+    book.escalate()
     assert book.drain() == [] and book.alerts[alert_id].severity == "high"
+
+
+def test_an_alert_cleared_on_its_own_clock_is_not_escalated_by_other_lanes_running_ahead() -> None:
+    book = AlertBook(escalate_after_ms=5 * M)
+    book.observe(water(0, "alert1"))
+    book.observe(water(140 * M, "normal", gauge="WL-VIN-LN"))  # a partition read far ahead (a catch-up)
+    book.escalate()
+    book.observe(water(5 * M, "normal"))  # the flood clears on its own clock
+    book.escalate()
+    (alert,) = book.drain()
+    assert [h["action"] for h in alert["history"]] == ["raise", "cleared"]
 
 
 def test_resolving_while_the_condition_holds_starts_a_new_alert_later() -> None:
@@ -138,7 +154,8 @@ def test_a_worker_taking_over_continues_the_published_alerts() -> None:
     assert heir.restore(published) == 1
     heir.observe(water(2 * M, "alert2"))  # still flooded: the same alert, not a new one
     assert heir.drain() == [] and list(heir.alerts) == [raised["id"]]
-    heir.escalate(60 * M)  # acknowledged before the takeover: escalation stays stopped
+    heir.observe(water(60 * M, "alert2"))
+    heir.escalate()  # acknowledged before the takeover: escalation stays stopped
     assert heir.drain() == []
     heir.observe(water(3 * M, "normal"))
     (cleared,) = heir.drain()
