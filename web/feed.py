@@ -63,14 +63,14 @@ class Feed:
                 metrics.FEED_RECORDS.labels(tp.topic).inc(len(records))
                 for record in records:
                     self._apply(record.value)
-            if not batches and not self.caught_up.is_set() and await self._at_ends(consumer, ends):
+            if not self.caught_up.is_set() and await self._at_ends(consumer, ends):
                 self.caught_up.set()
                 log.info("feed caught up: %d entities", len(self.state.items))
 
     @staticmethod
     async def _at_ends(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
-        """Past every end reported at start; the end may be reported short (Tansu), so this is checked only
-        after an empty fetch."""
+        """At or past every end reported at start. Not waiting for an empty fetch: a live feed may never have
+        one. Tansu reports an end short by at most its last batch, which the next fetch brings."""
         return all([await consumer.position(tp) >= end for tp, end in ends.items()])
 
     @staticmethod
