@@ -72,17 +72,20 @@ def default_rules() -> tuple[Rule, ...]:
     # Speed of closed 5-min windows vs the lane's exponentially weighted level (α 0.1 ≈ the last 50 min).
     slow = DropAnomaly("speed", 0.1, ((-4.0, "medium"), (-6.0, "high")), warmup=6, sd_floor=2.0)
     return (
-        Rule("flood-level", "water", "naturalDisaster", "flood", _flood, 0, "Water above alert level 1-3"),
+        Rule("flood-level", "water", "naturalDisaster", "flood", _flood, 0, "Water above alert level 1-3",
+             final=True),
         Rule("flood-rising", "water", "naturalDisaster", "flood", _rising(rising), 0,
-             "Water rose by one alert step (level 2 − level 1) or more within 30 min"),
-        Rule("air-quality", "aqi", "environment", "airPollution", _air, 0, "VN_AQI above 150 (Kém)"),
-        Rule("traffic-jam", "traffic", "traffic", "trafficJam", _jam, 10 * 60_000, "Severe or jammed 10 min"),
+             "Water rose by one alert step (level 2 − level 1) or more within 30 min", final=True),
+        Rule("air-quality", "aqi", "environment", "airPollution", _air, 0,
+             "Hourly VN_AQI above 150 (Kém)", final=True),
+        Rule("traffic-jam", "traffic", "traffic", "trafficJam", _jam, 10 * 60_000, "Severe or jammed 10 min",
+             final=True),
         Rule("traffic-anomaly", "traffic", "traffic", "hazardOnRoad", slow, 0,
              "Lane speed 4 sd or more below its recent level (possible incident)", final=True),
         Rule("cabinet-offline", "lighting", "security", "streetlightOutage", _offline, 0,
-             "Cabinet silent 5 min"),
+             "Cabinet silent 5 min", final=True),
         Rule("hospital-waits", "hospital", "health", "hospitalOvercrowding", _waits, 30 * 60_000,
-             "p90 wait > 2 h"),
+             "p90 wait > 2 h", final=True),
     )  # fmt: skip
 
 
@@ -133,23 +136,23 @@ class AlertBook:
     open: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule, entity) → alert id
     pending: dict[tuple[str, str], int] = field(default_factory=dict)  # condition first seen at
     changed: dict[str, None] = field(default_factory=dict)
-    clock: dict[str, int] = field(default_factory=dict)  # entity → latest event time observed
 
     def observe(self, doc: dict[str, Any], now_ms: int | None = None) -> None:
-        # A closed window is older than the open one already seen: only rules made for closed windows use it.
+        # Rules judge final documents (each reading, closed window or snapshot once), so a re-run or a replay
+        # raises the same alerts whatever the emit timing; `final=False` rules would judge the live ones.
         final = bool(doc.get("final"))
         for rule in self.rules:
             if rule.kind != doc.get("kind") or rule.final != final:
                 continue
             for item in doc.get("items", ()):
                 t = int(item.get("t") or now_ms or 0)
-                entity = str(item["id"])
-                self.clock[entity] = max(self.clock.get(entity, 0), t)
-                self._check(rule, entity, rule.severity(item), t)
+                self._check(rule, str(item["id"]), rule.severity(item), t)
 
     def _check(self, rule: Rule, entity: str, severity: str | None, t: int) -> None:
         key = (rule.id, entity)
         alert = self.alerts.get(self.open.get(key, ""))
+        if alert is not None:
+            self._escalate(alert, t)
         if severity is None:
             self.pending.pop(key, None)
             if alert is not None and alert.status not in ("cleared", "resolved"):
@@ -209,24 +212,21 @@ class AlertBook:
             self.pending.pop((alert.rule, alert.entity), None)  # a condition still holding starts a new alert
         return alert
 
-    def escalate(self) -> None:
-        """Step up the severity of every alert still unacknowledged a whole period after raising or the last
-        escalation; acknowledging stops it. Judged on the alert's own entity's event time, so the order in
-        which partitions are read (a catch-up, a replay) cannot escalate an alert whose clearing is merely
-        still on its way."""
-        for alert in self.alerts.values():
-            if alert.status != "raised":
-                continue
-            now_ms = self.clock.get(alert.entity, alert.raised_at)
+    def _escalate(self, alert: Alert, now_ms: int) -> None:
+        """Step up an alert still unacknowledged a whole period after raising or its last escalation, once
+        per period passed, dated when it fell due; acknowledging stops it. Judged when the alert's own entity
+        is next judged, on that entity's event time: the order in which partitions are read (a catch-up, a
+        replay) cannot escalate an alert whose clearing is merely still on its way."""
+        while alert.status == "raised" and SEVERITIES.index(alert.severity) < len(SEVERITIES) - 1:
             due = alert.raised_at + (alert.escalations + 1) * self.escalate_after_ms
-            level = SEVERITIES.index(alert.severity)
-            if now_ms >= due and level < len(SEVERITIES) - 1:
-                alert.severity = SEVERITIES[level + 1]
-                alert.escalations += 1
-                alert.history.append(
-                    {"action": "escalate", "by": "system", "at": now_ms, "severity": alert.severity}
-                )
-                self.changed[alert.id] = None
+            if now_ms <= due:  # a condition that ends just as it falls due is not escalated
+                return
+            alert.severity = SEVERITIES[SEVERITIES.index(alert.severity) + 1]
+            alert.escalations += 1
+            alert.history.append(
+                {"action": "escalate", "by": "system", "at": due, "severity": alert.severity}
+            )
+            self.changed[alert.id] = None
 
     def restore(self, docs: list[dict[str, Any]]) -> int:
         """Take over alerts from their published documents (latest per id wins); return how many are open.

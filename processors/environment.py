@@ -55,6 +55,8 @@ class EnvironmentState:
         self.city = city
         self.aq: dict[str, AirQualityGroup] = {}
         self.latest: dict[str, dict[str, Any]] = {}  # weather and water: last reading per sensor
+        self.water_readings: dict[str, list[dict[str, Any]]] = {}  # per group, every reading since the drain
+        self.closed_hours: list[tuple[str, dict[str, Any]]] = []  # air quality: hours closed since the drain
         self.dirty: set[tuple[str, str]] = set()
 
     def add(self, frame: Frame) -> None:
@@ -63,7 +65,10 @@ class EnvironmentState:
             if group is None:
                 ids = [s.id for s in self.city.groups[(frame.type, frame.group)]]
                 group = self.aq[frame.group] = AirQualityGroup(ids)
+            before = group.current_hour
             group.add(frame)
+            if 0 <= before < group.current_hour:  # the group's own clock closed an hour: judged once, final
+                self.closed_hours.append((frame.group, self.aqi_document(frame.group, before)))
         else:
             self._keep_latest(frame)
         self.dirty.add((frame.type, frame.group))
@@ -73,11 +78,11 @@ class EnvironmentState:
         for i, sensor_id in enumerate(frame.cols["id"].tolist()):
             t = int(frame.cols["dateObserved"][i])
             prev = self.latest.get(sensor_id)
+            reading = {"t": t, **{f: float(frame.cols[f][i]) for f in fields if f in frame.cols}}
             if prev is None or prev["t"] <= t:
-                self.latest[sensor_id] = {
-                    "t": t,
-                    **{f: float(frame.cols[f][i]) for f in fields if f in frame.cols},
-                }
+                self.latest[sensor_id] = reading
+            if frame.type == "FloodMonitoring":
+                self.water_readings.setdefault(frame.group, []).append({"id": sensor_id, **reading})
 
     def export(self, keys: set[tuple[str, str]]) -> dict[str, Any]:
         """Air-quality rings and latest weather/water readings of some groups, for a partition checkpoint."""
@@ -107,10 +112,15 @@ class EnvironmentState:
                 for s in self.city.groups.get((type_, group), ()):
                     self.latest.pop(s.id, None)
             self.dirty.discard((type_, group))
+            self.water_readings.pop(group, None)
+        self.closed_hours = [
+            (g, doc) for g, doc in self.closed_hours if ("AirQualityObserved", g) not in keys
+        ]
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
-        """(group, aggregate document) for every group changed since the last drain."""
-        out = []
+        """(group, aggregate document) for every group changed since the last drain; closed air-quality hours
+        first, so the open hour's document is the last a reader sees."""
+        out, self.closed_hours = self.closed_hours, []
         for type_, group in sorted(self.dirty):
             if type_ == "AirQualityObserved":
                 out.append((group, self.aqi_document(group)))
@@ -121,9 +131,10 @@ class EnvironmentState:
         self.dirty.clear()
         return out
 
-    def aqi_document(self, group: str) -> dict[str, Any]:
+    def aqi_document(self, group: str, closed_hour: int | None = None) -> dict[str, Any]:
+        """The open hour's VN_AQI so far (provisional), or a closed hour's (final, for the alert rules)."""
         g = self.aq[group]
-        hour = g.current_hour
+        hour = g.current_hour if closed_hour is None else closed_hour
         result = g.aqi(hour)
         dominant = result.dominant()
         nowcast = {p: vn_aqi.nowcast(g.hourly_means(hour, vn_aqi.NOWCAST_HOURS)[p]) for p in ("pm25", "pm10")}
@@ -152,7 +163,8 @@ class EnvironmentState:
             "kind": "aqi",
             "group": group,
             "hour": hour * HOUR_MS,
-            "provisional": True,
+            "provisional": closed_hour is None,
+            "final": closed_hour is not None,
             "items": items,
         }
 
@@ -163,8 +175,11 @@ class EnvironmentState:
         return {"v": 1, "kind": kind, "group": group, "items": items}
 
     def _water_document(self, group: str) -> dict[str, Any]:
-        doc = self._latest_document("water", "FloodMonitoring", group)
-        for item in doc["items"]:
+        """Every reading since the last drain, in arrival order: the rules judge each reading once however
+        often documents go out, so a re-run or a replay raises the same alerts."""
+        items = self.water_readings.pop(group, [])
+        doc = {"v": 1, "kind": "water", "group": group, "final": True, "items": items}
+        for item in items:
             levels = self.city.sensors[item["id"]].props["levels"]
             exceeded = sum(item["currentLevel"] >= lvl for lvl in levels)
             item["status"] = FLOOD_STATUS[exceeded]

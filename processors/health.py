@@ -13,6 +13,7 @@ from ioc.clock import HOUR_MS
 from ioc.contract import Frame
 
 FORGET_MS = 14 * HOUR_MS  # a card never called by then went home: do not count it as waiting forever
+SNAPSHOT_MS = 5 * 60_000  # the alert rules judge a hospital every 5 min of its own event time
 
 
 @dataclass
@@ -70,10 +71,16 @@ class HealthState:
     def __init__(self) -> None:
         self.hospitals: dict[str, HospitalState] = {}
         self.dirty: set[str] = set()
+        self.snapshots: list[tuple[str, dict[str, Any]]] = []  # final, since the last drain
 
     def add(self, frame: Frame) -> None:
-        self.hospitals.setdefault(frame.group, HospitalState()).add(frame)
+        hospital = self.hospitals.setdefault(frame.group, HospitalState())
+        before = hospital.watermark
+        hospital.add(frame)
         self.dirty.add(frame.group)
+        if before > 0 and before // SNAPSHOT_MS < hospital.watermark // SNAPSHOT_MS:
+            # On the hospital's own event clock, so the rules see the same states in any re-run or replay.
+            self.snapshots.append((frame.group, {**self._document(frame.group), "final": True}))
 
     def export(self, keys: set[tuple[str, str]]) -> dict[str, Any]:
         """Waiting cards, last hour's arrivals and waits of some hospitals, for a partition checkpoint."""
@@ -96,13 +103,16 @@ class HealthState:
         for _, group in keys:
             self.hospitals.pop(group, None)
             self.dirty.discard(group)
+        self.snapshots = [(g, doc) for g, doc in self.snapshots if g in self.hospitals]
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for group in sorted(self.dirty):
-            hospital = group.removeprefix("hc.")
-            doc = {"v": 1, "kind": "hospital", "group": group, "items": [
-                {"id": hospital, **self.hospitals[group].indicators()}]}  # fmt: skip
-            out.append((group, doc))
+        """Final snapshots taken since the last drain, then each changed hospital's indicators now."""
+        out, self.snapshots = self.snapshots, []
+        out += [(group, self._document(group)) for group in sorted(self.dirty)]
         self.dirty.clear()
         return out
+
+    def _document(self, group: str) -> dict[str, Any]:
+        hospital = group.removeprefix("hc.")
+        return {"v": 1, "kind": "hospital", "group": group, "items": [
+            {"id": hospital, **self.hospitals[group].indicators()}]}  # fmt: skip

@@ -41,11 +41,13 @@ class KpiBoard:
 
     def observe(self, doc: dict[str, Any]) -> None:
         kind = doc.get("kind")
+        if doc.get("final") and kind != "water":
+            return  # closed windows, hours and snapshots are for the rules; KPIs follow the open ones
         for item in doc.get("items", ()):
             area = areas.of_entity(self.city, str(item.get("id", "")))
             if area is None:
                 continue
-            if kind == "traffic" and not doc.get("final"):
+            if kind == "traffic":
                 self.traffic[item["id"]] = item["level"]
             elif kind == "aqi" and item.get("aqi") is not None:
                 self.aqi[item["id"]] = item["aqi"]

@@ -15,6 +15,7 @@ from ioc.clock import DAY_MS
 from ioc.contract import Frame
 
 OFFLINE_AFTER_MS = 5 * 60_000  # five missed 1-minute reports (est.)
+JUDGE_EVERY_MS = 60_000  # silence is judged for the rules once per minute of each partition's event time
 VN_OFFSET_MS = 7 * 3_600_000
 LIT = np.array(["on", "low", "bootingUp"])
 
@@ -84,14 +85,22 @@ class LightingState:
     # Event time to judge silence against; default: the latest reading seen. The worker passes the intake's
     # low watermark, so cabinets on a partition that lags during a catch-up are not called offline.
     clock: Callable[[], int | None] | None = None
+    # The raw topic partition of a concentrator group: silence judged on a partition's own event clock
+    # depends only on that partition's frames, which a re-run or a replay delivers in the same order.
+    partition_of: Callable[[str], int] = lambda group: 0
     cabinets: dict[str, Cabinet] = field(default_factory=dict)
     watermark: int = 0
     dirty_areas: set[str] = field(default_factory=set)
     _offline: set[str] = field(default_factory=set)
+    partition_clock: dict[int, int] = field(default_factory=dict)
+    judged_offline: set[str] = field(default_factory=set)
+    judgements: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # final, since the last drain
 
     def __post_init__(self) -> None:
+        self._of_partition: dict[int, list[str]] = {}
         for c in self.city.sensors_of("StreetlightControlCabinet"):
             self.cabinets[c.id] = Cabinet(c.id, c.area, int(c.props["lamps"]))
+            self._of_partition.setdefault(self.partition_of(c.group), []).append(c.id)
         self._order = list(self.cabinets)  # ids: restore and forget replace the Cabinet objects
         index = {c: i for i, c in enumerate(self._order)}
         lamps = sorted(self.city.sensors_of("Streetlight"), key=lambda s: s.id)
@@ -120,6 +129,34 @@ class LightingState:
                 cabinet = self.cabinets[cab_id]
                 cabinet.meter_report(int(t[i]), kw[i], kwh[i])
                 self._touch(cabinet)
+        if t.size:
+            self._advance(self.partition_of(frame.group), int(t.max()))
+
+    def _advance(self, partition: int, t: int) -> None:
+        """Move a partition's event clock; on each new minute, judge its cabinets' silence (final)."""
+        before = self.partition_clock.get(partition, 0)
+        if t <= before:
+            return
+        self.partition_clock[partition] = t
+        if before and before // JUDGE_EVERY_MS < t // JUDGE_EVERY_MS:
+            self._judge(partition, t // JUDGE_EVERY_MS * JUDGE_EVERY_MS)
+
+    def _judge(self, partition: int, now: int) -> None:
+        """Final items for the partition's cabinets that are silent, or just came back: the rule raises,
+        escalates and clears on these alone."""
+        by_area: dict[str, list[dict[str, Any]]] = {}
+        for cab_id in self._of_partition.get(partition, ()):
+            cabinet = self.cabinets[cab_id]
+            offline = bool(cabinet.t) and now - cabinet.t >= OFFLINE_AFTER_MS
+            if offline or cab_id in self.judged_offline:
+                by_area.setdefault(cabinet.area, []).append({"id": cab_id, "t": now, "online": not offline})
+            if offline:
+                self.judged_offline.add(cab_id)
+            else:
+                self.judged_offline.discard(cab_id)
+        for area, items in sorted(by_area.items()):
+            doc = {"v": 1, "kind": "lighting", "group": area, "final": True, "items": items}
+            self.judgements.append((f"lighting.{area}", doc))
 
     def now(self) -> int:
         low = self.clock() if self.clock is not None else None
@@ -148,6 +185,9 @@ class LightingState:
         for cab_id in self._cabinets_of(keys):
             old = self.cabinets[cab_id]  # back to "never reported", which is not published
             self.cabinets[cab_id] = Cabinet(old.id, old.area, old.lamps)
+            self.judged_offline.discard(cab_id)
+        for _, group in keys:
+            self.partition_clock.pop(self.partition_of(group), None)
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         # A cabinet going silent changes nothing by itself: look for fresh offline ones on every drain.
@@ -156,7 +196,7 @@ class LightingState:
         for cab_id in offline ^ self._offline:
             self.dirty_areas.add(self.cabinets[cab_id].area)
         self._offline = offline
-        out = []
+        out, self.judgements = self.judgements, []
         for area in sorted(self.dirty_areas):
             items = [c.document(now) for c in self.cabinets.values() if c.area == area and c.t]
             out.append((f"lighting.{area}", {"v": 1, "kind": "lighting", "group": area, "items": items}))

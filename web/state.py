@@ -106,8 +106,8 @@ class WallState:
         kind = str(doc.get("kind"))
         if kind == "alert":
             return self._apply_alert(doc)
-        if kind == "traffic" and doc.get("final"):
-            return 0  # closed windows are history; the wall shows the open one
+        if doc.get("final") and kind != "water":
+            return 0  # closed windows and hours are for the rules; the wall shows the open ones
         if kind not in (*SENSOR_KINDS, "hospital", "kpi"):
             return 0
         self.records += 1
@@ -152,8 +152,8 @@ class WallState:
                 return False
             entry["t"] = self.sim_time_ms  # KPIs carry no event time: stamp them with the wall's clock
             self._trend(key, entry["t"], float(entry["value"]))
-        elif old == entry:
-            return False
+        elif old == entry or (old is not None and int(entry.get("t") or 0) < int(old.get("t") or 0)):
+            return False  # unchanged, or a late reading older than the one shown
         else:
             self.sim_time_ms = max(self.sim_time_ms, int(entry.get("t") or 0))
         self.items[key] = entry

@@ -1,16 +1,15 @@
-"""`ioc compare` on a real run: a scenario through a real worker on the real broker, its alerts and KPIs
-recorded; the run compared with itself has no differences (exit 0), and with a copy lacking one alert (made
-with `ioc recording export`/`import`) names that alert (exit 1).
-
-Not yet asserted: two runs of the same seed give the same timeline. They do not yet at full speed: rules
-judge the indicator documents the worker emits every IOC_EMIT_INTERVAL_S, and which intermediate states get
-emitted depends on how much was read between emits (seen: a traffic-jam alert in one run only)."""
+"""Re-simulation and `ioc compare` on real runs: a scenario through a real worker on the real broker, its
+alerts and KPIs recorded. Run twice with the same seed it gives the same alert timeline and KPIs; replayed
+at 10x from a recording of its raw frames into a replay namespace with its own worker, it gives the live run's
+alerts again. The run compared with a copy lacking one alert (made with `ioc recording export`/`import`)
+names that alert and exits 1."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -21,7 +20,27 @@ from ioc.broker import EmbeddedBroker
 from tests.helpers import Services, metric, service_env, unique_namespace, wait_http
 
 pytestmark = pytest.mark.integration
-SCENARIO = ["--scenario", "accident-ql1a-hoang-mai", "--domain", "traffic", "--speed", "max", "--quiet"]
+ACCIDENT = ["--scenario", "accident-ql1a-hoang-mai", "--domain", "traffic", "--speed", "max", "--quiet"]
+# A short storm surge at Cửa Lò: flood alerts raise, worsen, escalate and clear within 12 simulated minutes,
+# so the live run replayed at 10x takes 72 s.
+SURGE = """
+name = "storm-surge-cua-lo"
+title = "Nước dâng do bão ở Cửa Lò (kịch bản kiểm thử ngắn)"
+title_en = "Storm surge at Cửa Lò (short test scenario)"
+description = "A 2.2 m surge builds over two minutes at the Cửa Lò tide gauges, holds, and falls back."
+source = "Test scenario; surge within the 2019 typhoon's range (facts 'Weather and water')"
+start = "2025-10-14T10:00"
+duration = "12m"
+seed = 7
+
+[[stage]]
+name = "Surge"
+at = "1m"
+until = "7m"
+ramp = "2m"
+[stage.set]
+"environment.cua-lo.surge_m" = 2.2
+"""
 
 
 def ioc(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -30,16 +49,23 @@ def ioc(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Compl
     return done
 
 
-def run_scenario(broker: EmbeddedBroker, tmp: Path, name: str) -> Path:
-    env = service_env(broker.bootstrap, unique_namespace(name))
+def readings_in(out: str) -> int:
+    """The readings a simulate or replay printed."""
+    return int(out.split(" readings")[0].split()[-1].replace(",", ""))
+
+
+def through_worker(
+    env: dict[str, str], tmp: Path, name: str, feed: Callable[[dict[str, str]], int], topics: str
+) -> tuple[Path, int]:
+    """Start a worker in env's namespace, feed it (feed returns the readings sent), wait until it has taken
+    them all in and emitted, then record `topics` of the namespace to tmp/name.ioc; (that file, readings)."""
     ioc(env, "topics")
     services = Services(env, tmp)
     try:
         services.start(f"worker-{name}", "worker")
         port = env["IOC_WORKER_WEB_PORT"]
         wait_http(f"http://127.0.0.1:{port}/metrics", 30, services)
-        out = ioc(env, "simulate", *SCENARIO).stdout
-        readings = int(out.split(" readings")[0].split()[-1].replace(",", ""))
+        readings = feed(env)
 
         def taken_in() -> bool:
             done = metric(port, "ioc_readings_accepted_total") + metric(port, "ioc_deadletter_readings_total")
@@ -48,17 +74,57 @@ def run_scenario(broker: EmbeddedBroker, tmp: Path, name: str) -> Path:
         procs.wait_for(taken_in, 60, 0.2, f"worker {name} taking in {readings} readings")
         time.sleep(10 * float(env["IOC_EMIT_INTERVAL_S"]))  # the last windows, KPIs and alerts go out
         path = tmp / f"{name}.ioc"
-        ioc(env, "record", "--out", str(path), "--topics", "alerts,aggregates", "--from-beginning")
+        ioc(env, "record", "--out", str(path), "--topics", topics, "--from-beginning")
         services.assert_running()
     finally:
         services.stop()
-    return path
+    return path, readings
+
+
+def simulated(*args: str) -> Callable[[dict[str, str]], int]:
+    return lambda env: readings_in(ioc(env, "simulate", *args).stdout)
+
+
+def run_scenario(
+    broker: EmbeddedBroker, tmp: Path, name: str, args: list[str], topics: str
+) -> tuple[Path, int]:
+    env = service_env(broker.bootstrap, unique_namespace(name))
+    return through_worker(env, tmp, name, simulated(*args), topics)
+
+
+def alerts_compared(a: Path, b: Path) -> tuple[int, str]:
+    """(how many alerts, compare's output), asserting it found no differences."""
+    done = ioc({}, "compare", str(a), str(b), check=False)
+    assert done.returncode == 0 and "no differences" in done.stdout, done.stdout
+    return int(done.stdout.split("alerts: ")[1].split(" in ")[0]), done.stdout
+
+
+def test_a_scenario_run_twice_and_replayed_at_10x_gives_the_same_alert_timeline(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    scenario = tmp_path / "surge.toml"
+    scenario.write_text(SURGE)
+    args = ["--scenario", str(scenario), "--domain", "environment", "--speed", "max", "--quiet"]
+    a, readings = run_scenario(broker, tmp_path, "a", args, "raw,alerts,aggregates")
+    b, _ = run_scenario(broker, tmp_path, "b", args, "alerts,aggregates")
+    alerts, out = alerts_compared(a, b)
+    assert alerts >= 2, out  # both tide gauges flooded: the comparison compared something
+
+    def replayed(env: dict[str, str]) -> int:
+        out = ioc(env, "replay", str(a), "--speed", "10", "--topics", "raw", "--job", job).stdout
+        assert f"into 'replay-{job}'" in out, out
+        return readings  # the live run's frames, so its readings
+
+    job = unique_namespace("x")
+    env = service_env(broker.bootstrap, f"replay-{job}")
+    c, _ = through_worker(env, tmp_path, "c", replayed, "alerts,aggregates")
+    assert alerts_compared(a, c)[0] == alerts
 
 
 def test_compare_finds_no_difference_in_a_run_and_names_a_missing_alert(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    a = run_scenario(broker, tmp_path, "a")
+    a, _ = run_scenario(broker, tmp_path, "a", ACCIDENT, "alerts,aggregates")
     same = ioc({}, "compare", str(a), str(a), check=False)
     assert same.returncode == 0 and "no differences" in same.stdout, same.stdout
     alerts = int(same.stdout.split("alerts: ")[1].split(" in ")[0])

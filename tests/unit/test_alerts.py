@@ -10,11 +10,11 @@ M = 60_000
 
 
 def water(t: int, status: str, gauge: str = "WL-VIN-NVC") -> dict[str, object]:
-    return {"kind": "water", "items": [{"id": gauge, "t": t, "status": status}]}
+    return {"kind": "water", "final": True, "items": [{"id": gauge, "t": t, "status": status}]}
 
 
 def jam(t: int, level: int) -> dict[str, object]:
-    return {"kind": "traffic", "items": [{"id": "TD-HM-02-A1", "t": t, "level": level}]}
+    return {"kind": "traffic", "final": True, "items": [{"id": "TD-HM-02-A1", "t": t, "level": level}]}
 
 
 def test_a_flood_raises_once_worsens_clears_and_returns() -> None:
@@ -100,34 +100,37 @@ def test_actions_the_state_does_not_allow_are_refused(action: dict[str, object],
         book.act({"alert": alert_id, "by": "op", "at": 2, **action})
 
 
-def test_escalation_steps_up_until_acknowledged() -> None:
+def test_escalation_steps_up_once_per_period_dated_when_due_until_acknowledged() -> None:
     book = AlertBook(escalate_after_ms=5 * M)
     book.observe(water(0, "alert1"))
     alert_id = book.drain()[0]["id"]
     book.observe(water(4 * M, "alert1"))  # the gauge's own clock drives escalation
-    book.escalate()
-    assert book.drain() == []
-    book.observe(water(5 * M, "alert1"))
     book.observe(water(60 * M, "normal", gauge="WL-VIN-LN"))  # another gauge far ahead changes nothing
-    book.escalate()
-    assert book.drain()[0]["severity"] == "high"
-    book.observe(water(7 * M, "alert1"))
-    book.escalate()
-    assert book.drain() == []  # the next step is due at 10 min
-    book.act({"alert": alert_id, "action": "acknowledge", "by": "op", "at": 8 * M})
-    book.drain()
-    book.observe(water(60 * M, "alert1"))
-    book.escalate()
-    assert book.drain() == [] and book.alerts[alert_id].severity == "high"
+    assert book.drain() == []
+    book.observe(water(11 * M, "alert1"))  # two periods passed since the last judgement
+    (doc,) = book.drain()
+    steps = [(h["at"], h["severity"]) for h in doc["history"] if h["action"] == "escalate"]
+    assert steps == [(5 * M, "high"), (10 * M, "critical")] and doc["escalations"] == 2
+
+    acked = AlertBook(escalate_after_ms=5 * M)
+    acked.observe(water(0, "alert1"))
+    acked.act({"alert": alert_id, "action": "acknowledge", "by": "op", "at": 2 * M})
+    acked.drain()
+    acked.observe(water(60 * M, "alert1"))
+    assert acked.drain() == [] and acked.alerts[alert_id].severity == "medium"
+
+
+def test_live_documents_are_not_judged_by_rules_made_for_final_ones() -> None:
+    book = AlertBook()
+    book.observe({"kind": "water", "items": [{"id": "WL-VIN-NVC", "t": 0, "status": "alert3"}]})
+    assert book.drain() == []
 
 
 def test_an_alert_cleared_on_its_own_clock_is_not_escalated_by_other_lanes_running_ahead() -> None:
     book = AlertBook(escalate_after_ms=5 * M)
     book.observe(water(0, "alert1"))
     book.observe(water(140 * M, "normal", gauge="WL-VIN-LN"))  # a partition read far ahead (a catch-up)
-    book.escalate()
     book.observe(water(5 * M, "normal"))  # the flood clears on its own clock
-    book.escalate()
     (alert,) = book.drain()
     assert [h["action"] for h in alert["history"]] == ["raise", "cleared"]
 
@@ -154,8 +157,7 @@ def test_a_worker_taking_over_continues_the_published_alerts() -> None:
     assert heir.restore(published) == 1
     heir.observe(water(2 * M, "alert2"))  # still flooded: the same alert, not a new one
     assert heir.drain() == [] and list(heir.alerts) == [raised["id"]]
-    heir.observe(water(60 * M, "alert2"))
-    heir.escalate()  # acknowledged before the takeover: escalation stays stopped
+    heir.observe(water(60 * M, "alert2"))  # acknowledged before the takeover: escalation stays stopped
     assert heir.drain() == []
     heir.observe(water(3 * M, "normal"))
     (cleared,) = heir.drain()

@@ -98,7 +98,12 @@ def test_a_restored_worker_publishes_what_one_worker_would_have() -> None:
     for domain in ("health", "lighting", "environment"):
         published = dict(got[domain])
         assert published, domain
-        assert published == {k: v for k, v in want[domain] if k in published}, domain
+        expected = {k: v for k, v in want[domain] if k in published}
+        for group, doc in published.items():
+            if doc["kind"] == "water":  # every reading since the last drain: the new owner's are the tail
+                mine, all_ = doc.pop("items"), expected[group].pop("items")
+                assert mine and mine == all_[-len(mine) :], group
+        assert published == expected, domain
 
 
 def test_forgetting_a_partition_drops_its_groups_and_clocks() -> None:

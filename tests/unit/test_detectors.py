@@ -40,8 +40,8 @@ def test_drop_anomaly_against_an_exponentially_weighted_baseline() -> None:
 
 def water(t: int, level: float, gauge: str, levels: list[float]) -> dict[str, Any]:
     status = ("normal", "alert1", "alert2", "alert3")[sum(level >= x for x in levels)]
-    return {"kind": "water", "items": [{"id": gauge, "t": t, "currentLevel": level, "levels": levels,
-                                        "status": status}]}  # fmt: skip
+    item = {"id": gauge, "t": t, "currentLevel": level, "levels": levels, "status": status}
+    return {"kind": "water", "final": True, "items": [item]}
 
 
 def test_rising_water_alerts_in_the_gauges_own_steps_so_the_tide_does_not() -> None:
