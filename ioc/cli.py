@@ -13,7 +13,7 @@ from types import FrameType
 
 import click
 
-from ioc import auth, recording_cli
+from ioc import auth, loadtest_cli, recording_cli
 from ioc.broker import BrokerError, EmbeddedBroker
 from ioc.city import load_city
 from ioc.kafka import ensure_topics
@@ -182,4 +182,5 @@ main.add_command(recording_cli.record)
 main.add_command(recording_cli.replay)
 main.add_command(recording_cli.recording_group)
 main.add_command(recording_cli.compare_runs)
+main.add_command(loadtest_cli.loadtest_command)
 _plug_in_commands()

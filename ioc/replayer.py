@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import heapq
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ from ioc.topics import Topics
 
 HEADER = "ioc-job"
 CHUNK = 2000  # records sent per step at full speed: responsive to pause/seek, still batched
+STATUS_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Player:
     clock: Callable[[], float] = time.monotonic  # wall seconds; passed in so pacing is testable
     position: int = 0
     _running: asyncio.Event = field(default_factory=asyncio.Event)
+    _announce_now: asyncio.Event = field(default_factory=asyncio.Event)
     _seek: int | None = None
 
     def __post_init__(self) -> None:
@@ -108,9 +111,11 @@ class Player:
 
     def pause(self) -> None:
         self._running.clear()
+        self._announce_now.set()
 
     def resume(self) -> None:
         self._running.set()
+        self._announce_now.set()
 
     @property
     def paused(self) -> bool:
@@ -119,6 +124,22 @@ class Player:
     def seek(self, sim_ms: int) -> None:
         """Continue from the first record at or after this simulated time (forwards or backwards)."""
         self._seek = bisect.bisect_left(self._sims, sim_ms)
+        self._announce_now.set()
+
+    def status(self, state: str) -> dict[str, Any]:
+        """What the wall's banner shows: job, speed (None = max), playing/paused/finished, where it is."""
+        at = min(self.position, len(self.items) - 1)
+        return {
+            "v": 1,
+            "kind": "replay",
+            "job": self.job,
+            "speed": self.speed,
+            "state": state,
+            "sim_ms": self.items[at].sim_ms if self.items else None,
+            "position": self.position,
+            "records": len(self.items),
+            "at": int(time.time() * 1000),
+        }
 
     async def play(self) -> int:
         partitions = max([i.partition for i in self.items], default=0) + 1
@@ -129,6 +150,7 @@ class Player:
         sender = BatchProducer(producer)
         headers = [(HEADER, self.job.encode())]
         sent = 0
+        announcer = asyncio.create_task(self._announce(producer))
         try:
             anchor: tuple[float, int] | None = None  # (wall time, sim time) the pacing is measured from
             while self.position < len(self.items):
@@ -150,8 +172,25 @@ class Player:
                 self.position = end
                 self.on_progress(sent)
         finally:
+            announcer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await announcer
+            with contextlib.suppress(Exception):
+                await self._publish(producer, "finished")
             await producer.stop()
         return sent
+
+    async def _announce(self, producer: Any) -> None:
+        """The replay's status on `<ns>.replay` at once on pause, resume or seek, else every second."""
+        while True:
+            await self._publish(producer, "paused" if self.paused else "playing")
+            self._announce_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._announce_now.wait(), STATUS_EVERY_S)
+
+    async def _publish(self, producer: Any, state: str) -> None:
+        topic = Topics(self.settings.namespace).replay_status
+        await producer.send_and_wait(topic, orjson.dumps(self.status(state)), key=self.job.encode())
 
     def _due(self, anchor: tuple[float, int]) -> int:
         """Index after the last record due now (at most CHUNK ahead)."""

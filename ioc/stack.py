@@ -69,14 +69,14 @@ class Stack:
 
     def wait_web(self, timeout: float = 60.0) -> None:
         t0 = time.monotonic()
-        procs.wait_for(lambda: self._check_alive() and self.health() is not None, timeout, 0.2, "web server")
+        procs.wait_for(lambda: self.check_alive() and self.health() is not None, timeout, 0.2, "web server")
         self.timings["web"] = time.monotonic() - t0
 
     def wait_live(self, areas: list[str], timeout: float = 60.0) -> None:
         """Wait until the wall holds live values for every area."""
 
         def live() -> bool:
-            self._check_alive()
+            self.check_alive()
             health = self.health() or {}
             return all(health.get("areas", {}).get(a, 0) > 0 for a in areas)
 
@@ -90,7 +90,7 @@ class Stack:
         except (OSError, ValueError):
             return None
 
-    def _check_alive(self) -> bool:
+    def check_alive(self) -> bool:
         for part in self.parts:
             if part.proc is not None and part.proc.poll() is not None:
                 raise StackError(f"{part.name} exited with code {part.proc.returncode}; see {part.log}")
@@ -99,7 +99,7 @@ class Stack:
     def watch(self, interval: float = 0.5, until: Callable[[], bool] = lambda: False) -> None:
         """Block while every part runs; raise StackError naming the first one that dies."""
         while not until():
-            self._check_alive()
+            self.check_alive()
             time.sleep(interval)
 
     def memory_mb(self) -> dict[str, float]:

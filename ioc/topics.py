@@ -36,6 +36,11 @@ class Topics:
         return f"{self.namespace}.operator-actions.by-area"
 
     @property
+    def replay_status(self) -> str:
+        """A replay's job, speed, pause state and position, for the wall's REPLAY banner (empty when live)."""
+        return f"{self.namespace}.replay"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.namespace}.deadletter"
 
@@ -59,4 +64,5 @@ class Topics:
         topics.update({self.aggregates: raw_partitions, self.alerts: 1, self.operator_actions: 1})
         topics[self.operator_actions_by_area] = raw_partitions
         topics[self.deadletter] = 1
+        topics[self.replay_status] = 1
         return topics

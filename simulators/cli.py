@@ -197,13 +197,15 @@ async def _run(
     progress = None if quiet or plan.rate is None else _print_progress
     try:
         other = int(s.warmup_other_h * 3_600_000)
-        return await runner.run(
+        stats = await runner.run(
             sim, sink, clock, plan.start_ms, plan.end_ms, plan.paced_from, stop, plan.rate, progress,
             history_ms={d: other for d in ("traffic", "health", "lighting")},
         )  # fmt: skip
     finally:
         with contextlib.suppress(Exception):
             await sink.close()
+    stats.acknowledged(sink.take_latencies())  # the batches close() waited for
+    return stats
 
 
 def _print_progress(stats: runner.Stats, target: float | None) -> None:

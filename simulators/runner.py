@@ -4,6 +4,7 @@ and faults, and hands encoded records to a sink (a file, one frame per line, or 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from typing import IO, Any, Protocol
 from ioc.clock import SimClock
 from ioc.contract import Frame, encode
 from ioc.kafka import BatchProducer, make_producer
+from ioc.latency import Histogram, merged
 from ioc.settings import Settings
 from ioc.topics import Topics
 from simulators.faults import FaultInjector, Record
@@ -44,6 +46,10 @@ class Sink(Protocol):
 
     async def close(self) -> None: ...
 
+    def take_latencies(self) -> list[float]:
+        """Send-to-acknowledgement times (ms) of the batches acknowledged since the last call."""
+        ...
+
 
 @dataclass
 class Stats:
@@ -55,6 +61,8 @@ class Stats:
     sim_from_ms: int = 0
     sim_to_ms: int = 0
     seconds: list[list[float]] = field(default_factory=list)  # [elapsed s, readings, target] per second
+    started_unix: float = field(default_factory=time.time)  # to line the seconds up with other processes
+    produce_ms: dict[int, Histogram] = field(default_factory=dict)  # per second: batches acknowledged
 
     @property
     def elapsed_s(self) -> float:
@@ -69,6 +77,10 @@ class Stats:
         if not self.seconds or self.seconds[-1][0] != second:
             self.seconds.append([second, 0, target or 0.0])
         self.seconds[-1][1] += readings
+
+    def acknowledged(self, latencies_ms: list[float]) -> None:
+        if latencies_ms:
+            self.produce_ms.setdefault(int(self.elapsed_s), Histogram()).add(latencies_ms)
 
     def summary(self) -> str:
         sim_h = (self.sim_to_ms - self.sim_from_ms) / 3_600_000
@@ -87,6 +99,9 @@ class Stats:
             "sim_from_ms": self.sim_from_ms,
             "sim_to_ms": self.sim_to_ms,
             "per_second": self.seconds,
+            "started_unix": self.started_unix,
+            "produce_latency_ms": merged(self.produce_ms.values()).summary(),
+            "produce_per_second": [[s, h.to_json()] for s, h in sorted(self.produce_ms.items())],
         }
 
 
@@ -154,6 +169,9 @@ class FileSink:
     async def close(self) -> None:
         self._fh.close()
 
+    def take_latencies(self) -> list[float]:
+        return []
+
 
 class MemorySink:
     """Keeps the records in memory: for tests, and to send exactly the same bytes again."""
@@ -168,6 +186,9 @@ class MemorySink:
     async def close(self) -> None:
         return None
 
+    def take_latencies(self) -> list[float]:
+        return []
+
 
 class NullSink:
     """Counts bytes only: measures generation without any output."""
@@ -177,6 +198,9 @@ class NullSink:
 
     async def close(self) -> None:
         return None
+
+    def take_latencies(self) -> list[float]:
+        return []
 
 
 class KafkaSink:
@@ -188,6 +212,7 @@ class KafkaSink:
         self.batches = BatchProducer(self.producer)
         self.headers = list(headers)
         self._pending: list[asyncio.Future[Any]] = []
+        self._latencies: list[float] = []
 
     async def start(self) -> None:
         await self.producer.start()
@@ -198,12 +223,23 @@ class KafkaSink:
         for r in records:
             size += len(r.value)
             by_topic.setdefault(self.topics.raw(r.domain), []).append((r.key, r.value))
+        sent = time.perf_counter()  # before send_many: waiting for room in the producer counts as latency
         for topic, batch in by_topic.items():
-            self._pending += await self.batches.send_many(topic, batch, self.headers or None)
+            futures = await self.batches.send_many(topic, batch, self.headers or None)
+            for fut in futures:
+                fut.add_done_callback(functools.partial(self._acked, sent))
+            self._pending += futures
         if len(self._pending) > MAX_IN_FLIGHT:
             await asyncio.gather(*self._pending)
             self._pending.clear()
         return size
+
+    def _acked(self, sent: float, _: object) -> None:
+        self._latencies.append((time.perf_counter() - sent) * 1e3)
+
+    def take_latencies(self) -> list[float]:
+        taken, self._latencies = self._latencies, []
+        return taken
 
     async def close(self) -> None:
         try:
@@ -265,6 +301,7 @@ async def run(
                 due[i] += m.tick_ms / multiplier if m.scales_with_rate else m.tick_ms
         records, readings = sim.step(t, ready)
         stats.bytes += await sink.write(records)
+        stats.acknowledged(sink.take_latencies())
         stats.frames += len(records)
         stats.readings += readings
         stats.sim_to_ms = t

@@ -24,7 +24,16 @@ class WallContext:
     allowed_origins: frozenset[str]
 
     def mode(self) -> dict[str, Any]:
-        """What the LIVE / REPLAY banner shows."""
+        """What the LIVE / REPLAY banner shows: a replay's own status (job, speed, paused) once it has sent
+        one, else the configured speed."""
         ns = self.settings.namespace
-        kind = "replay" if ns.startswith("replay-") else "live"
-        return {"kind": kind, "speed": self.settings.speed, "namespace": ns}
+        if not ns.startswith("replay-"):
+            return {"kind": "live", "speed": self.settings.speed, "namespace": ns}
+        status = self.state.replay or {}
+        return {
+            "kind": "replay",
+            "speed": status.get("speed", self.settings.speed),
+            "namespace": ns,
+            "job": status.get("job"),
+            "state": status.get("state"),
+        }

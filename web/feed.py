@@ -51,7 +51,9 @@ class Feed:
     async def _consume(self) -> None:
         consumer = self.consumer = make_consumer(self.settings, enable_auto_commit=False, group_id=None)
         await consumer.start()
-        wanted = (self.topics.aggregates, self.topics.alerts)
+        wanted = [self.topics.aggregates, self.topics.alerts]
+        if self.settings.namespace.startswith("replay-"):
+            wanted.append(self.topics.replay_status)  # live namespaces made before it existed lack it
         assigned = [TopicPartition(t, p) for t in wanted for p in sorted(await self._partitions(consumer, t))]
         consumer.assign(assigned)
         await consumer.seek_to_beginning()

@@ -31,6 +31,8 @@ class Subscription:
     domains: frozenset[str] = frozenset()
 
     def wants(self, item: dict[str, Any]) -> bool:
+        if item.get("kind") == "replay":
+            return True  # the replay's status concerns every wall
         return (not self.areas or item.get("area") in self.areas) and (
             not self.domains or item.get("domain") in self.domains
         )
@@ -100,12 +102,17 @@ class WallState:
         self.version = 0
         self.sim_time_ms = 0
         self.records = 0
+        self.replay: dict[str, Any] | None = None  # the latest status of a replay into this namespace
 
     def apply(self, doc: dict[str, Any]) -> int:
         """Fold one aggregate or alert document in; return how many entities changed."""
         kind = str(doc.get("kind"))
         if kind == "alert":
             return self._apply_alert(doc)
+        if kind == "replay":
+            self.replay = doc
+            self._changed({"key": "replay:status", **doc})  # a delta goes out, carrying the new banner
+            return 1
         if doc.get("final") and kind != "water":
             return 0  # closed windows and hours are for the rules; the wall shows the open ones
         if kind not in (*SENSOR_KINDS, "hospital", "kpi"):

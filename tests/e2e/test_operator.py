@@ -7,12 +7,14 @@ The namespace is a replay namespace played at ×10, so the banner must read REPL
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -169,4 +171,25 @@ def test_english_toggle_relabels_the_wall(wall: Wall, browser: Browser) -> None:
     expect(page.locator(".title strong")).to_have_text("Nghệ An Intelligent Operations Centre")
     page.locator("#lang").click()
     expect(page.locator(".title strong")).to_have_text("Trung tâm điều hành thông minh Nghệ An")
+    assert errors == []
+
+
+def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser) -> None:
+    page, errors = open_wall(browser, wall, "viewer")
+    mode = page.locator("#mode")
+    expect(mode).to_have_text("REPLAY ×10")  # no status from a replay yet: the configured speed
+    topic = Topics(wall.settings.namespace).replay_status
+
+    def status(speed: float | None, state: str) -> None:
+        doc = {"v": 1, "kind": "replay", "job": "e2e-job", "speed": speed, "state": state, "sim_ms": T0}
+        run(produce(wall.settings, topic, [(b"e2e-job", orjson.dumps(doc))]))
+
+    status(30, "paused")
+    expect(mode).to_have_text("REPLAY ×30 ⏸")
+    expect(mode).to_have_attribute("data-state", "paused")
+    expect(mode).to_have_attribute("title", re.compile("e2e-job"))
+    status(None, "playing")
+    expect(mode).to_have_text("REPLAY max")
+    status(None, "finished")
+    expect(mode).to_have_text("REPLAY max ■")
     assert errors == []

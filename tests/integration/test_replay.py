@@ -9,15 +9,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from websockets.sync.client import ClientConnection, connect
 
 from ioc import procs, recording
 from ioc.broker import EmbeddedBroker
-from tests.helpers import service_env, unique_namespace
+from tests.helpers import Services, service_env, token, unique_namespace, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -84,22 +86,51 @@ def test_dry_run_sends_nothing_and_live_namespaces_are_refused(recorded: tuple[d
     assert refused.returncode != 0 and "starts with 'replay-'" in refused.stderr
 
 
-def test_replay_pauses_and_resumes_on_sigusr1(recorded: tuple[dict[str, str], Path], tmp_path: Path) -> None:
+def test_replay_pauses_and_resumes_on_sigusr1_and_the_wall_shows_it(
+    recorded: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
     env, path = recorded
     log = tmp_path / "replay.log"
     # 20 simulated minutes at ×120: 10 s of replay.
     proc = procs.spawn(
         [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", "p1"], log, env
     )
-    time.sleep(3)
-    proc.send_signal(signal.SIGUSR1)  # pause
-    started = time.monotonic()
-    time.sleep(10)  # longer than the whole replay would take unpaused
-    assert proc.poll() is None, log.read_text()
-    proc.send_signal(signal.SIGUSR1)  # resume
-    assert proc.wait(30) == 0, log.read_text()
+    wall_env = service_env(env["IOC_BOOTSTRAP"], "replay-p1")
+    services = Services(wall_env, tmp_path)
+    try:
+        services.start("web", "web")
+        port = wall_env["IOC_WEB_PORT"]
+        wait_http(f"http://127.0.0.1:{port}/health", 30, services)
+        with connect(f"ws://127.0.0.1:{port}/ws?token={token('viewer')}", max_size=None) as ws:
+            playing = banner(ws, lambda m: m.get("state") == "playing")
+            assert playing == {"kind": "replay", "speed": 120.0, "namespace": "replay-p1", "job": "p1",
+                               "state": "playing"}  # fmt: skip
+            proc.send_signal(signal.SIGUSR1)  # pause
+            started = time.monotonic()
+            banner(ws, lambda m: m.get("state") == "paused")
+            time.sleep(10)  # longer than the whole replay would take unpaused
+            assert proc.poll() is None, log.read_text()
+            proc.send_signal(signal.SIGUSR1)  # resume
+            banner(ws, lambda m: m.get("state") == "playing")
+            assert proc.wait(30) == 0, log.read_text()
+            banner(ws, lambda m: m.get("state") == "finished")
+        services.assert_running()
+    finally:
+        services.stop()
     assert time.monotonic() - started >= 10
     assert "replayed 1,491 records into 'replay-p1'" in log.read_text()
+
+
+def banner(
+    ws: ClientConnection, wanted: Callable[[dict[str, Any]], bool], timeout: float = 15
+) -> dict[str, Any]:
+    """The wall's LIVE / REPLAY banner facts from the first message that satisfies `wanted`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        mode: dict[str, Any] = orjson.loads(ws.recv(timeout=max(0.1, end - time.monotonic())))["mode"]
+        if wanted(mode):
+            return mode
+    raise AssertionError("the wall never showed the wanted replay state")
 
 
 def test_record_from_now_is_bounded_by_duration_and_by_size(

@@ -33,6 +33,7 @@ function vnTime(ms) {
 }
 function simNow() {
   if (!wall.simTime) return 0;
+  if (wall.mode && wall.mode.state && wall.mode.state !== "playing") return wall.simTime;  // paused, or done
   const speed = (wall.mode && wall.mode.speed) || 1;
   return wall.simTime + (Date.now() - wall.simAnchorReal) * speed;
 }
@@ -146,8 +147,12 @@ function renderStatus() {
   const mode = document.getElementById("mode");
   if (wall.mode) {
     mode.dataset.mode = wall.mode.kind;
-    const speed = wall.mode.speed && wall.mode.speed !== 1 ? ` ×${wall.mode.speed}` : "";
-    mode.textContent = (wall.mode.kind === "replay" ? "REPLAY" : "LIVE") + speed;
+    const m = wall.mode;
+    const speed = m.speed === null ? " max" : m.speed && m.speed !== 1 ? ` ×${m.speed}` : "";
+    const state = m.state === "paused" ? " ⏸" : m.state === "finished" ? " ■" : "";
+    mode.textContent = (m.kind === "replay" ? "REPLAY" : "LIVE") + speed + state;
+    mode.dataset.state = m.state || "";
+    mode.title = m.job ? `${t("replayJob")} ${m.job} · ${m.namespace}` : m.namespace;
   }
   if (wall.me) document.getElementById("role").textContent = `${t("role." + wall.me.role)} · ${wall.me.name}`;
   const conn = document.getElementById("conn");
