@@ -135,6 +135,12 @@ def _summary(
         "sent_over_baseline": round(sent_mb_s / baseline_mb_s, 3) if baseline_mb_s else None,
         "produce_latency_ms": merged(produce).summary(),
         "e2e_latency_ms": merged(e2e).summary(),
+        # Sensor time is the real clock in a load test: how far a simulator's clock started behind it (the
+        # sensor-to-screen latency includes this much that is not the pipeline's).
+        "sensor_clock_behind_ms": max(
+            (round(float(x["started_unix"]) * 1000 - float(x["sim_from_ms"]), 1) for x in shards),
+            default=None,
+        ),
         "lag_max_readings": max(series["lag_readings"], default=0.0),
         "lag_max_seconds": max(series["lag_seconds"], default=0.0),
         "drained_s_after_simulators": round(drained - sim_end, 2) if drained and sim_end else None,

@@ -62,6 +62,8 @@ class Plan:
     rate: RatePlan | None
     domains: tuple[str, ...]
     shard: tuple[int, int]
+    # A load test from 'now': sensor time is the real clock, so sensor-to-screen latency can be measured.
+    real_time: bool = False
 
 
 @click.command()
@@ -119,6 +121,8 @@ def simulate(**options: Any) -> None:
     if o.processes > 1:
         _fan_out(o.processes, plan, o.report)
         return
+    if plan.real_time:  # building the city took a while: start the sensors' clock at the real now
+        plan.start_ms = parse_start("now")
     clock = SimClock(plan.paced_from or plan.start_ms, plan.speed)
     stats = asyncio.run(_run(sim, clock, plan, o.out, o.quiet))
     click.echo(f"simulated {local_iso(stats.sim_from_ms)} .. {local_iso(stats.sim_to_ms)}: {stats.summary()}")
@@ -164,6 +168,7 @@ def _plan(s: Settings, o: Options) -> Plan:
         rate=rate_plan,
         domains=o.domain_list or domains.AVAILABLE,
         shard=(k, n),
+        real_time=load_test and start_text.strip().lower() == "now",
     )
 
 
@@ -245,7 +250,8 @@ def _fan_out(processes: int, plan: Plan, report: Path | None) -> None:
 
 def _child_argv(k: int, processes: int, plan: Plan, report: Path) -> list[str]:
     argv = [sys.executable, "-m", "ioc", "simulate", "--shard", f"{k}/{processes}", "--quiet"]
-    argv += ["--seed", str(plan.seed), "--start", local_iso(plan.paced_from or plan.start_ms)]
+    start = "now" if plan.real_time else local_iso(plan.paced_from or plan.start_ms)  # each child's own now
+    argv += ["--seed", str(plan.seed), "--start", start]
     if plan.paced_from is not None:
         argv.append("--live")
     if plan.rate is not None and plan.rate.forever:

@@ -41,6 +41,7 @@ def test_a_short_load_test_writes_a_valid_report(tmp_path: Path) -> None:
     for name in ("e2e_latency_ms", "produce_latency_ms"):
         lat = summary[name]
         assert lat["count"] > 0 and 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"], (name, lat)
+    assert 0 <= summary["sensor_clock_behind_ms"] < 500  # sensor time is real time: the latency is honest
     assert series["lag_readings"][-1] == 0 and max(series["lag_readings"]) == summary["lag_max_readings"]
     n = len(series["second"])
     assert all(

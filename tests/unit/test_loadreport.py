@@ -42,8 +42,9 @@ def synthetic_run(lag_s: float) -> dict[str, Any]:
     """Two simulator shards of 1,000 readings/s each for 4 s from t0 + 0.5 s; the worker takes each reading
     in exactly lag_s after it was sent; counters sampled every 0.25 s."""
     t0 = 10_000.0
-    shard = {"started_unix": t0 + 0.5, "elapsed_s": 4.0, "readings": 4000, "bytes": 4_000_000,
-             "per_second": [[s, 1000, 1000.0] for s in range(4)], "produce_per_second": []}  # fmt: skip
+    shard = {"started_unix": t0 + 0.5, "sim_from_ms": (t0 + 0.5) * 1000, "elapsed_s": 4.0, "readings": 4000,
+             "bytes": 4_000_000, "per_second": [[s, 1000, 1000.0] for s in range(4)],
+             "produce_per_second": []}  # fmt: skip
     sent = lambda u: 2000 * float(np.clip(u - (t0 + 0.5), 0, 4))  # noqa: E731
     samples = [{"unix": u, "accepted": sent(u - lag_s), "deadletter": {}, "frames": 0}
                for u in t0 + np.arange(0, 7, 0.25)]  # fmt: skip
