@@ -38,7 +38,7 @@ def loadtest_command(
     external: bool,
 ) -> None:
     """Load-test broker, worker and wall: simulators at a target rate, a websocket client timing each new
-    reading from sensor to screen, the worker's counters every second; report as JSON, PNG and HTML."""
+    reading from sensor to screen, the worker's counters every 0.25 s; report as JSON, PNG and HTML."""
     if bool(rate) == bool(ramp):
         raise click.UsageError("give --rate (with --duration) or --ramp")
     if rate and not duration:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import signal
 import sys
@@ -121,9 +122,11 @@ def replay(
         click.echo("dry run: nothing sent")
         return
     settings = s.model_copy(update={"namespace": namespace})
+    # Commands from the wall's engineers are logged as they are obeyed or ignored.
+    logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     click.echo(
-        f"watch it: IOC_NAMESPACE={namespace} IOC_SPEED={speed} ioc worker, and the same for ioc web "
-        "(its banner reads REPLAY)"
+        f"watch it: IOC_NAMESPACE={namespace} ioc worker, and the same for ioc web (its banner reads "
+        "REPLAY; engineers can pause, resume and seek from it)"
     )
     with click.progressbar(length=len(items), label="replaying", show_pos=True) as bar:
         shown = [0]

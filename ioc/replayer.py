@@ -12,6 +12,7 @@ import asyncio
 import bisect
 import contextlib
 import heapq
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -19,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from aiokafka import TopicPartition
 
-from ioc.kafka import BatchProducer, ensure_topics, make_producer
+from ioc.kafka import BatchProducer, ensure_topics, make_consumer, make_producer
 from ioc.recording import Entry
 from ioc.settings import Settings
 from ioc.topics import Topics
 
+log = logging.getLogger("ioc.replay")
 HEADER = "ioc-job"
 CHUNK = 2000  # records sent per step at full speed: responsive to pause/seek, still batched
 STATUS_EVERY_S = 1.0
@@ -126,6 +129,22 @@ class Player:
         self._seek = bisect.bisect_left(self._sims, sim_ms)
         self._announce_now.set()
 
+    def obey(self, command: dict[str, Any]) -> bool:
+        """Apply a control command {action: pause|resume|seek, sim_ms (seek), job?}; False if it is not for
+        this job or not understood."""
+        if command.get("job") not in (None, self.job):
+            return False
+        action, sim_ms = command.get("action"), command.get("sim_ms")
+        if action == "pause":
+            self.pause()
+        elif action == "resume":
+            self.resume()
+        elif action == "seek" and isinstance(sim_ms, int) and not isinstance(sim_ms, bool):
+            self.seek(sim_ms)
+        else:
+            return False
+        return True
+
     def status(self, state: str) -> dict[str, Any]:
         """What the wall's banner shows: job, speed (None = max), playing/paused/finished, where it is."""
         at = min(self.position, len(self.items) - 1)
@@ -151,6 +170,7 @@ class Player:
         headers = [(HEADER, self.job.encode())]
         sent = 0
         announcer = asyncio.create_task(self._announce(producer))
+        listener = asyncio.create_task(self._listen(int(time.time() * 1000)))
         try:
             anchor: tuple[float, int] | None = None  # (wall time, sim time) the pacing is measured from
             while self.position < len(self.items):
@@ -172,9 +192,10 @@ class Player:
                 self.position = end
                 self.on_progress(sent)
         finally:
-            announcer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await announcer
+            for task in (announcer, listener):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             with contextlib.suppress(Exception):
                 await self._publish(producer, "finished")
             await producer.stop()
@@ -187,6 +208,30 @@ class Player:
             self._announce_now.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._announce_now.wait(), STATUS_EVERY_S)
+
+    async def _listen(self, since_ms: int) -> None:
+        """Obey commands on `<ns>.replay.control` sent after this replay started (older ones, which the
+        broker's short end offset may hand back, are someone else's)."""
+        tp = TopicPartition(Topics(self.settings.namespace).replay_control, 0)
+        consumer = make_consumer(self.settings, enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            await consumer.seek_to_end(tp)
+            while True:
+                for record in (await consumer.getmany(timeout_ms=500)).get(tp, []):
+                    if record.timestamp >= since_ms:
+                        self._obey_record(record.value)
+        finally:
+            await consumer.stop()
+
+    def _obey_record(self, value: bytes | None) -> None:
+        try:
+            command = orjson.loads(value or b"null")
+            obeyed = isinstance(command, dict) and self.obey(command)
+        except orjson.JSONDecodeError:
+            obeyed, command = False, value
+        log.info("replay command %s: %s", "obeyed" if obeyed else "ignored", command)
 
     async def _publish(self, producer: Any, state: str) -> None:
         topic = Topics(self.settings.namespace).replay_status

@@ -41,6 +41,11 @@ class Topics:
         return f"{self.namespace}.replay"
 
     @property
+    def replay_control(self) -> str:
+        """Pause, resume and seek commands for a replay, from the wall's engineers."""
+        return f"{self.namespace}.replay.control"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.namespace}.deadletter"
 
@@ -65,4 +70,5 @@ class Topics:
         topics[self.operator_actions_by_area] = raw_partitions
         topics[self.deadletter] = 1
         topics[self.replay_status] = 1
+        topics[self.replay_control] = 1
         return topics

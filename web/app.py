@@ -20,7 +20,7 @@ from web.context import WallContext
 from web.direct import KeepServerSend
 from web.feed import Feed
 from web.hub import Hub
-from web.routes import alerts, city, deadletter, health, kpis, sensors, state, ws
+from web.routes import alerts, city, deadletter, health, kpis, replay, sensors, state, ws
 from web.state import WallState
 
 STATIC = resources.files("web").joinpath("static")
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Nghệ An IOC wall", version="0.1.0", lifespan=lifespan)
     app.state.wall = ctx
     app.add_middleware(KeepServerSend)
-    for module in (health, state, kpis, sensors, alerts, city, deadletter, ws):
+    for module in (health, state, kpis, sensors, alerts, city, deadletter, replay, ws):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 

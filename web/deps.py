@@ -32,6 +32,12 @@ def _engineer(request: Request, wall: Wall) -> Principal:
     return require(request, wall.tokens, "engineer")
 
 
+def _engineer_acting(request: Request, wall: Wall) -> Principal:
+    require_origin(request, wall.allowed_origins)
+    return require(request, wall.tokens, "engineer")
+
+
 Reader = Annotated[Principal, Depends(_reader)]
 Actor = Annotated[Principal, Depends(_actor)]
 Engineer = Annotated[Principal, Depends(_engineer)]
+EngineerActing = Annotated[Principal, Depends(_engineer_acting)]

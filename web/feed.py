@@ -97,12 +97,17 @@ class Feed:
 
     async def send_action(self, action: dict[str, Any]) -> None:
         """Write one operator action (keyed by alert id) and wait for the broker's acknowledgement."""
+        await self._send(self.topics.operator_actions, action, str(action["alert"]))
+
+    async def send_replay_command(self, command: dict[str, Any]) -> None:
+        """Write a pause/resume/seek for the replay playing into this namespace (keyed by its job)."""
+        await self._send(self.topics.replay_control, command, str(command["job"]))
+
+    async def _send(self, topic: str, doc: dict[str, Any], key: str) -> None:
         if self.producer is None:
             self.producer = make_producer(self.settings, linger_ms=0)
             await self.producer.start()
-        await self.producer.send_and_wait(
-            self.topics.operator_actions, orjson.dumps(action), key=str(action["alert"]).encode()
-        )
+        await self.producer.send_and_wait(topic, orjson.dumps(doc), key=key.encode())
 
     async def close(self) -> None:
         if self.producer is not None:

@@ -27,6 +27,7 @@ from tests.helpers import (
     aq_frame,
     create_topics,
     produce,
+    read_topic,
     service_env,
     settings_for,
     street_levels,
@@ -174,7 +175,7 @@ def test_english_toggle_relabels_the_wall(wall: Wall, browser: Browser) -> None:
     assert errors == []
 
 
-def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser) -> None:
+def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser, artifacts: str) -> None:
     page, errors = open_wall(browser, wall, "viewer")
     mode = page.locator("#mode")
     expect(mode).to_have_text("REPLAY ×10")  # no status from a replay yet: the configured speed
@@ -185,11 +186,28 @@ def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser)
         run(produce(wall.settings, topic, [(b"e2e-job", orjson.dumps(doc))]))
 
     status(30, "paused")
-    expect(mode).to_have_text("REPLAY ×30 ⏸")
+    expect(mode).to_have_text("REPLAY ×30 · TẠM DỪNG")
     expect(mode).to_have_attribute("data-state", "paused")
     expect(mode).to_have_attribute("title", re.compile("e2e-job"))
+    expect(page.locator("#replay-controls")).to_be_hidden()  # a viewer does not steer
+
+    # An engineer resumes and seeks from the wall: the commands land on the replay's control topic.
+    engineer, engineer_errors = open_wall(browser, wall, "engineer")
+    expect(engineer.locator("#replay-toggle")).to_have_text("▶ Tiếp tục")
+    engineer.screenshot(path=str(Path(artifacts) / "wall-replay-engineer.png"))
+    engineer.locator("#replay-toggle").click()
+    engineer.locator("#replay-at").fill("2025-10-14T06:30")
+    engineer.locator("#replay-seek").click()
+    control = Topics(wall.settings.namespace).replay_control
+    sent = run(read_topic(wall.settings, control, lambda docs: len(docs) >= 2, 15))
+    assert [(d["action"], d["job"], d["by"]) for d in sent] == [
+        ("resume", "e2e-job", "dev-engineer"),
+        ("seek", "e2e-job", "dev-engineer"),
+    ]
+    assert sent[1]["sim_ms"] == parse_start("2025-10-14T06:30")
+    assert engineer_errors == []
     status(None, "playing")
     expect(mode).to_have_text("REPLAY max")
     status(None, "finished")
-    expect(mode).to_have_text("REPLAY max ■")
+    expect(mode).to_have_text("REPLAY max · KẾT THÚC")
     assert errors == []

@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from ioc import procs, recording
 from ioc.broker import EmbeddedBroker
-from tests.helpers import Services, service_env, token, unique_namespace, wait_http
+from tests.helpers import Services, http_call, service_env, token, unique_namespace, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -119,6 +119,45 @@ def test_replay_pauses_and_resumes_on_sigusr1_and_the_wall_shows_it(
         services.stop()
     assert time.monotonic() - started >= 10
     assert "replayed 1,491 records into 'replay-p1'" in log.read_text()
+
+
+def test_an_engineer_steers_the_replay_from_the_wall(
+    recorded: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    env, path = recorded
+    log = tmp_path / "replay.log"
+    proc = procs.spawn(
+        [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", "st"], log, env
+    )
+    wall_env = service_env(env["IOC_BOOTSTRAP"], "replay-st")
+    services = Services(wall_env, tmp_path)
+    url = f"http://127.0.0.1:{wall_env['IOC_WEB_PORT']}"
+    try:
+        services.start("web", "web")
+        wait_http(f"{url}/health", 30, services)
+        with connect(f"ws://127.0.0.1:{wall_env['IOC_WEB_PORT']}/ws?token={token('viewer')}") as ws:
+            banner(ws, lambda m: m.get("state") == "playing")
+            for role in ("viewer", "operator"):
+                assert http_call("POST", f"{url}/api/replay/pause", role)[0] == 403
+            code, body = http_call("POST", f"{url}/api/replay/pause", "engineer")
+            assert code == 202 and body["accepted"]["job"] == "st", body
+            banner(ws, lambda m: m.get("state") == "paused")
+            status = http_call("GET", f"{url}/api/replay", "viewer")[1]
+            assert status["state"] == "paused" and 0 < status["position"] < 1491, status
+            # Back to the start: everything before the pause is sent again, so more than 1,491 go out.
+            assert http_call("POST", f"{url}/api/replay/seek", "engineer", {"sim_ms": 0})[0] == 202
+            assert http_call("POST", f"{url}/api/replay/resume", "engineer")[0] == 202
+            banner(ws, lambda m: m.get("state") == "playing")
+            assert proc.wait(60) == 0, log.read_text()
+            banner(ws, lambda m: m.get("state") == "finished")
+            assert http_call("POST", f"{url}/api/replay/pause", "engineer")[0] == 409  # nothing left to steer
+        services.assert_running()
+    finally:
+        services.stop()
+        procs.stop(proc)
+    sent = int(log.read_text().split("replayed ")[1].split(" records")[0].replace(",", ""))
+    assert sent > 1491, log.read_text()
+    assert "replay command obeyed" in log.read_text()
 
 
 def banner(

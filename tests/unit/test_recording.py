@@ -71,3 +71,20 @@ def test_player_releases_records_as_simulated_time_passes_and_seeks() -> None:
     assert player._seek == 2
     fast = replayer.Player(Settings(), items, "j", speed=None)
     assert fast._due(anchor) == 4
+
+
+def test_player_obeys_commands_for_its_own_job_only_and_reports_its_status() -> None:
+    items = [replayer.Item("raw.traffic", 0, b"k", b"{}", t) for t in (0, 60_000, 120_000, 180_000)]
+    player = replayer.Player(Settings(), items, "j", speed=10.0)
+    assert player.obey({"action": "pause", "job": "j"}) and player.paused
+    assert not player.obey({"action": "resume", "job": "other"}) and player.paused  # another replay's
+    assert player.obey({"action": "resume"}) and not player.paused  # no job named: the one playing
+    assert player.obey({"action": "seek", "sim_ms": 120_000}) and player._seek == 2
+    for bad in ({"action": "seek"}, {"action": "seek", "sim_ms": True}, {"action": "rewind"}, {}):
+        assert not player.obey(bad), bad
+    player.position = 3
+    status = player.status("paused")
+    assert {k: status[k] for k in ("kind", "job", "speed", "state", "sim_ms", "position", "records")} == {
+        "kind": "replay", "job": "j", "speed": 10.0, "state": "paused", "sim_ms": 180_000, "position": 3,
+        "records": 4,
+    }  # fmt: skip

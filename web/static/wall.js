@@ -149,16 +149,49 @@ function renderStatus() {
     mode.dataset.mode = wall.mode.kind;
     const m = wall.mode;
     const speed = m.speed === null ? " max" : m.speed && m.speed !== 1 ? ` ×${m.speed}` : "";
-    const state = m.state === "paused" ? " ⏸" : m.state === "finished" ? " ■" : "";
+    const state = m.state === "paused" || m.state === "finished" ? ` · ${t("replay." + m.state)}` : "";
     mode.textContent = (m.kind === "replay" ? "REPLAY" : "LIVE") + speed + state;
     mode.dataset.state = m.state || "";
     mode.title = m.job ? `${t("replayJob")} ${m.job} · ${m.namespace}` : m.namespace;
+    renderReplayControls(m);
   }
   if (wall.me) document.getElementById("role").textContent = `${t("role." + wall.me.role)} · ${wall.me.name}`;
   const conn = document.getElementById("conn");
   conn.textContent = t({ open: "connOpen", closed: "connLost", connecting: "connecting" }[conn.dataset.state]);
   Sound.label();
   renderClock();
+}
+
+// Engineers steer a replay from the wall: pause/resume and seek to a simulated time (Vietnam time).
+function renderReplayControls(m) {
+  const steer = m.kind === "replay" && m.job && m.state !== "finished" && wall.me && wall.me.may_engineer;
+  document.getElementById("replay-controls").hidden = !steer;
+  if (!steer) return;
+  const toggle = document.getElementById("replay-toggle");
+  toggle.dataset.action = m.state === "paused" ? "resume" : "pause";
+  toggle.textContent = t(m.state === "paused" ? "replayResume" : "replayPause");
+  const at = document.getElementById("replay-at");
+  if (!at.value && wall.simTime) at.value = new Date(wall.simTime + 7 * 3600e3).toISOString().slice(0, 16); // ICT
+}
+
+async function replayCommand(action, body) {
+  const options = { method: "POST" };
+  if (body) options.body = JSON.stringify(body);
+  const r = await api(`/api/replay/${action}`, options);
+  if (r.status !== 202) {
+    let detail = "";
+    try { detail = (await r.json()).detail; } catch (e) { /* not JSON */ }
+    toast(`${r.status === 403 ? t("forbidden") : "HTTP " + r.status}: ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
+  }
+}
+
+function wireReplayControls() {
+  const toggle = document.getElementById("replay-toggle");
+  toggle.onclick = () => replayCommand(toggle.dataset.action);
+  document.getElementById("replay-seek").onclick = () => {
+    const value = document.getElementById("replay-at").value; // "2025-10-14T18:00", read as ICT
+    if (value) replayCommand("seek", { sim_ms: Date.parse(`${value.slice(0, 16)}:00+07:00`) });
+  };
 }
 
 // The clock runs between data ticks: the newest event time, advanced at the run's speed.
@@ -269,6 +302,7 @@ async function start() {
   document.getElementById("sound").onclick = () => Sound.toggle();
   Sound.label();
   Alerts.wirePopup();
+  wireReplayControls();
   const me = await fetchJson("/api/me");
   if (me.refused) { showLogin(token() ? t("badToken") : ""); return; }
   wall.me = me;
