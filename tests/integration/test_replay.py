@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,78 +88,81 @@ def test_dry_run_sends_nothing_and_live_namespaces_are_refused(recorded: tuple[d
     assert refused.returncode != 0 and "starts with 'replay-'" in refused.stderr
 
 
+@dataclass
+class Watched:
+    """A replay at ×120 (20 simulated minutes: 10 s) with a wall on its namespace and a viewer on the wall."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+    url: str
+    ws: ClientConnection
+
+    def banner(self, state: str) -> dict[str, Any]:
+        return banner(self.ws, lambda m: m.get("state") == state)
+
+
+@contextmanager
+def watched_replay(env: dict[str, str], path: Path, job: str, tmp: Path) -> Iterator[Watched]:
+    log = tmp / "replay.log"
+    argv = [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", job]
+    proc = procs.spawn(argv, log, env)
+    wall_env = service_env(env["IOC_BOOTSTRAP"], f"replay-{job}")
+    services = Services(wall_env, tmp)
+    port = wall_env["IOC_WEB_PORT"]
+    try:
+        services.start("web", "web")
+        wait_http(f"http://127.0.0.1:{port}/health", 30, services)
+        with connect(f"ws://127.0.0.1:{port}/ws?token={token('viewer')}", max_size=None) as ws:
+            yield Watched(proc, log, f"http://127.0.0.1:{port}", ws)
+        services.assert_running()
+    finally:
+        services.stop()
+        procs.stop(proc)
+
+
 def test_replay_pauses_and_resumes_on_sigusr1_and_the_wall_shows_it(
     recorded: tuple[dict[str, str], Path], tmp_path: Path
 ) -> None:
     env, path = recorded
-    log = tmp_path / "replay.log"
-    # 20 simulated minutes at ×120: 10 s of replay.
-    proc = procs.spawn(
-        [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", "p1"], log, env
-    )
-    wall_env = service_env(env["IOC_BOOTSTRAP"], "replay-p1")
-    services = Services(wall_env, tmp_path)
-    try:
-        services.start("web", "web")
-        port = wall_env["IOC_WEB_PORT"]
-        wait_http(f"http://127.0.0.1:{port}/health", 30, services)
-        with connect(f"ws://127.0.0.1:{port}/ws?token={token('viewer')}", max_size=None) as ws:
-            playing = banner(ws, lambda m: m.get("state") == "playing")
-            assert playing == {"kind": "replay", "speed": 120.0, "namespace": "replay-p1", "job": "p1",
-                               "state": "playing"}  # fmt: skip
-            proc.send_signal(signal.SIGUSR1)  # pause
-            started = time.monotonic()
-            banner(ws, lambda m: m.get("state") == "paused")
-            time.sleep(10)  # longer than the whole replay would take unpaused
-            assert proc.poll() is None, log.read_text()
-            proc.send_signal(signal.SIGUSR1)  # resume
-            banner(ws, lambda m: m.get("state") == "playing")
-            assert proc.wait(30) == 0, log.read_text()
-            banner(ws, lambda m: m.get("state") == "finished")
-        services.assert_running()
-    finally:
-        services.stop()
+    with watched_replay(env, path, "p1", tmp_path) as r:
+        want = {"kind": "replay", "speed": 120.0, "namespace": "replay-p1", "job": "p1", "state": "playing"}
+        assert r.banner("playing") == want
+        r.proc.send_signal(signal.SIGUSR1)  # pause
+        started = time.monotonic()
+        r.banner("paused")
+        time.sleep(10)  # longer than the whole replay would take unpaused
+        assert r.proc.poll() is None, r.log.read_text()
+        r.proc.send_signal(signal.SIGUSR1)  # resume
+        r.banner("playing")
+        assert r.proc.wait(30) == 0, r.log.read_text()
+        r.banner("finished")
     assert time.monotonic() - started >= 10
-    assert "replayed 1,491 records into 'replay-p1'" in log.read_text()
+    assert "replayed 1,491 records into 'replay-p1'" in r.log.read_text()
 
 
 def test_an_engineer_steers_the_replay_from_the_wall(
     recorded: tuple[dict[str, str], Path], tmp_path: Path
 ) -> None:
     env, path = recorded
-    log = tmp_path / "replay.log"
-    proc = procs.spawn(
-        [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", "st"], log, env
-    )
-    wall_env = service_env(env["IOC_BOOTSTRAP"], "replay-st")
-    services = Services(wall_env, tmp_path)
-    url = f"http://127.0.0.1:{wall_env['IOC_WEB_PORT']}"
-    try:
-        services.start("web", "web")
-        wait_http(f"{url}/health", 30, services)
-        with connect(f"ws://127.0.0.1:{wall_env['IOC_WEB_PORT']}/ws?token={token('viewer')}") as ws:
-            banner(ws, lambda m: m.get("state") == "playing")
-            for role in ("viewer", "operator"):
-                assert http_call("POST", f"{url}/api/replay/pause", role)[0] == 403
-            code, body = http_call("POST", f"{url}/api/replay/pause", "engineer")
-            assert code == 202 and body["accepted"]["job"] == "st", body
-            banner(ws, lambda m: m.get("state") == "paused")
-            status = http_call("GET", f"{url}/api/replay", "viewer")[1]
-            assert status["state"] == "paused" and 0 < status["position"] < 1491, status
-            # Back to the start: everything before the pause is sent again, so more than 1,491 go out.
-            assert http_call("POST", f"{url}/api/replay/seek", "engineer", {"sim_ms": 0})[0] == 202
-            assert http_call("POST", f"{url}/api/replay/resume", "engineer")[0] == 202
-            banner(ws, lambda m: m.get("state") == "playing")
-            assert proc.wait(60) == 0, log.read_text()
-            banner(ws, lambda m: m.get("state") == "finished")
-            assert http_call("POST", f"{url}/api/replay/pause", "engineer")[0] == 409  # nothing left to steer
-        services.assert_running()
-    finally:
-        services.stop()
-        procs.stop(proc)
-    sent = int(log.read_text().split("replayed ")[1].split(" records")[0].replace(",", ""))
-    assert sent > 1491, log.read_text()
-    assert "replay command obeyed" in log.read_text()
+    with watched_replay(env, path, "st", tmp_path) as r:
+        r.banner("playing")
+        for role in ("viewer", "operator"):
+            assert http_call("POST", f"{r.url}/api/replay/pause", role)[0] == 403
+        code, body = http_call("POST", f"{r.url}/api/replay/pause", "engineer")
+        assert code == 202 and body["accepted"]["job"] == "st", body
+        r.banner("paused")
+        status = http_call("GET", f"{r.url}/api/replay", "viewer")[1]
+        assert status["state"] == "paused" and 0 < status["position"] < 1491, status
+        # Back to the start: everything before the pause is sent again, so more than 1,491 go out.
+        assert http_call("POST", f"{r.url}/api/replay/seek", "engineer", {"sim_ms": 0})[0] == 202
+        assert http_call("POST", f"{r.url}/api/replay/resume", "engineer")[0] == 202
+        r.banner("playing")
+        assert r.proc.wait(60) == 0, r.log.read_text()
+        r.banner("finished")
+        assert http_call("POST", f"{r.url}/api/replay/pause", "engineer")[0] == 409  # nothing left to steer
+    log = r.log.read_text()
+    assert int(log.split("replayed ")[1].split(" records")[0].replace(",", "")) > 1491, log
+    assert "replay command obeyed" in log
 
 
 def banner(
