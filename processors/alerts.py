@@ -24,6 +24,7 @@ class Rule:
     hold_ms: int = 0  # the condition must hold this long (event time) before raising
     description: str = ""
     final: bool = False  # watches closed windows only (each judged once) instead of the live documents
+    clear_hold_ms: int = 0  # the condition must be gone this long (event time) before the alert clears
 
 
 def _flood(item: dict[str, Any]) -> str | None:
@@ -73,7 +74,7 @@ def default_rules() -> tuple[Rule, ...]:
     slow = DropAnomaly("speed", 0.1, ((-4.0, "medium"), (-6.0, "high")), warmup=6, sd_floor=2.0)
     return (
         Rule("flood-level", "water", "naturalDisaster", "flood", _flood, 0, "Water above alert level 1-3",
-             final=True),
+             final=True, clear_hold_ms=10 * 60_000),  # a tide or noise at the line must not flap it
         Rule("flood-rising", "water", "naturalDisaster", "flood", _rising(rising), 0,
              "Water rose by one alert step (level 2 − level 1) or more within 30 min", final=True),
         Rule("air-quality", "aqi", "environment", "airPollution", _air, 0,
@@ -135,6 +136,7 @@ class AlertBook:
     alerts: dict[str, Alert] = field(default_factory=dict)
     open: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule, entity) → alert id
     pending: dict[tuple[str, str], int] = field(default_factory=dict)  # condition first seen at
+    absent: dict[tuple[str, str], int] = field(default_factory=dict)  # an active alert's condition gone since
     changed: dict[str, None] = field(default_factory=dict)
 
     def observe(self, doc: dict[str, Any], now_ms: int | None = None) -> None:
@@ -151,13 +153,17 @@ class AlertBook:
     def _check(self, rule: Rule, entity: str, severity: str | None, t: int) -> None:
         key = (rule.id, entity)
         alert = self.alerts.get(self.open.get(key, ""))
-        if alert is not None:
-            self._escalate(alert, t)
         if severity is None:
             self.pending.pop(key, None)
             if alert is not None and alert.status not in ("cleared", "resolved"):
-                self._move(alert, "cleared", "system", t, "condition no longer holds")
+                gone = self.absent.setdefault(key, t)
+                if t - gone >= rule.clear_hold_ms:
+                    self._move(alert, "cleared", "system", t, "condition no longer holds")
+                    self.absent.pop(key)
             return
+        self.absent.pop(key, None)
+        if alert is not None:
+            self._escalate(alert, t)  # only while the condition holds: one on its way out is not stepped up
         since = self.pending.setdefault(key, t)
         if alert is None or alert.status == "resolved":
             if t - since >= rule.hold_ms:
@@ -210,6 +216,7 @@ class AlertBook:
             self._move(alert, "resolved", by, at, comment)
             self.open.pop((alert.rule, alert.entity), None)
             self.pending.pop((alert.rule, alert.entity), None)  # a condition still holding starts a new alert
+            self.absent.pop((alert.rule, alert.entity), None)
         return alert
 
     def _escalate(self, alert: Alert, now_ms: int) -> None:
@@ -251,6 +258,7 @@ class AlertBook:
             alert = self.alerts.pop(alert_id)
             self.open.pop((alert.rule, alert.entity), None)
             self.pending.pop((alert.rule, alert.entity), None)
+            self.absent.pop((alert.rule, alert.entity), None)
             self.changed.pop(alert_id, None)
 
     def drain(self) -> list[dict[str, Any]]:

@@ -88,7 +88,8 @@ def test_flood_alert_is_raised_acknowledged_survives_a_worker_kill_and_is_cleare
         port = env["IOC_WORKER_WEB_PORT"]
         procs.wait_for(lambda: metric(port, "ioc_readings_accepted_total") >= 5, 30, 0.1, "the heir's intake")
         time.sleep(10 * float(env["IOC_EMIT_INTERVAL_S"]))
-        asyncio.run(produce(settings, topics.raw("environment"), [street_levels(3, T0 + 600_000, 0.05)]))
+        drained = [street_levels(3, T0 + 600_000, 0.05), street_levels(4, T0 + 1_200_000, 0.05)]
+        asyncio.run(produce(settings, topics.raw("environment"), drained))  # clears after 10 min below
         docs = alert_docs(lambda d: d["status"] == "cleared")
         services.assert_running()
         heir_log = services.log("heir")

@@ -15,29 +15,29 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ioc import procs
+from ioc import procs, recording
 from ioc.broker import EmbeddedBroker
 from tests.helpers import Services, metric, service_env, unique_namespace, wait_http
 
 pytestmark = pytest.mark.integration
 ACCIDENT = ["--scenario", "accident-ql1a-hoang-mai", "--domain", "traffic", "--speed", "max", "--quiet"]
-# A short storm surge at Cửa Lò: flood alerts raise, worsen, escalate and clear within 12 simulated minutes,
-# so the live run replayed at 10x takes 72 s.
+# A short storm surge at Cửa Lò: flood alerts raise, escalate and clear (10 min after the water fell below
+# level 1) within 20 simulated minutes, so the live run replayed at 10x takes 120 s.
 SURGE = """
 name = "storm-surge-cua-lo"
 title = "Nước dâng do bão ở Cửa Lò (kịch bản kiểm thử ngắn)"
 title_en = "Storm surge at Cửa Lò (short test scenario)"
-description = "A 2.2 m surge builds over two minutes at the Cửa Lò tide gauges, holds, and falls back."
+description = "A 2.2 m surge builds over a minute at the Cửa Lò tide gauges, holds, and falls back."
 source = "Test scenario; surge within the 2019 typhoon's range (facts 'Weather and water')"
 start = "2025-10-14T10:00"
-duration = "12m"
+duration = "20m"
 seed = 7
 
 [[stage]]
 name = "Surge"
 at = "1m"
-until = "7m"
-ramp = "2m"
+until = "8m"
+ramp = "1m"
 [stage.set]
 "environment.cua-lo.surge_m" = 2.2
 """
@@ -92,6 +92,16 @@ def run_scenario(
     return through_worker(env, tmp, name, simulated(*args), topics)
 
 
+def lifecycle_actions(path: Path) -> set[str]:
+    """Every action in the latest state of the alerts of a recording."""
+    latest = {}
+    for e in recording.read(path)[1]:
+        if e.topic == "alerts":
+            doc = orjson.loads(e.value or b"{}")
+            latest[doc["id"]] = doc
+    return {h["action"] for doc in latest.values() for h in doc["history"]}
+
+
 def alerts_compared(a: Path, b: Path) -> tuple[int, str]:
     """(how many alerts, compare's output), asserting it found no differences."""
     done = ioc({}, "compare", str(a), str(b), check=False)
@@ -109,6 +119,7 @@ def test_a_scenario_run_twice_and_replayed_at_10x_gives_the_same_alert_timeline(
     b, _ = run_scenario(broker, tmp_path, "b", args, "alerts,aggregates")
     alerts, out = alerts_compared(a, b)
     assert alerts >= 2, out  # both tide gauges flooded: the comparison compared something
+    assert {"raise", "escalate", "cleared"} <= lifecycle_actions(a)  # a whole lifecycle was compared
 
     def replayed(env: dict[str, str]) -> int:
         out = ioc(env, "replay", str(a), "--speed", "10", "--topics", "raw", "--job", job).stdout

@@ -31,11 +31,23 @@ def test_a_flood_raises_once_worsens_clears_and_returns() -> None:
     book.observe(water(2 * M, "alert3"))
     assert book.drain()[0]["severity"] == "critical"
     book.observe(water(3 * M, "normal"))
-    assert book.drain()[0]["status"] == "cleared"
-    book.observe(water(4 * M, "alert2"))
+    book.observe(water(12 * M, "normal"))
+    assert book.drain() == []  # below the line for 9 minutes: not yet
+    book.observe(water(13 * M, "normal"))
+    (cleared,) = book.drain()
+    assert cleared["status"] == "cleared" and cleared["history"][-1]["at"] == 13 * M
+    book.observe(water(14 * M, "alert2"))
     (again,) = book.drain()
     assert again["id"] == doc["id"] and again["status"] == "raised"
     assert len(book.alerts) == 1
+
+
+def test_water_dipping_under_the_line_for_minutes_does_not_flap_the_alert() -> None:
+    book = AlertBook(escalate_after_ms=60 * M)
+    for minute, status in enumerate(["alert1", "normal", "alert1", "normal", "normal", "alert1"]):
+        book.observe(water(minute * M, status))  # a tide at the alert line, with sensor noise
+    (doc,) = book.drain()
+    assert [h["action"] for h in doc["history"]] == ["raise"] and doc["status"] == "raised"
 
 
 def test_a_jam_must_hold_ten_minutes_before_it_raises() -> None:
@@ -64,6 +76,7 @@ def test_lifecycle_records_who_when_and_why() -> None:
     book.act(
         {"alert": alert_id, "action": "comment", "by": "op.minh", "at": 7 * M, "comment": "pumps running"}
     )
+    book.observe(water(20 * M, "normal"))
     book.observe(water(30 * M, "normal"))
     book.act({"alert": alert_id, "action": "resolve", "by": "op.minh", "at": 40 * M, "comment": "drained"})
     doc = book.drain()[-1]
@@ -130,7 +143,8 @@ def test_an_alert_cleared_on_its_own_clock_is_not_escalated_by_other_lanes_runni
     book = AlertBook(escalate_after_ms=5 * M)
     book.observe(water(0, "alert1"))
     book.observe(water(140 * M, "normal", gauge="WL-VIN-LN"))  # a partition read far ahead (a catch-up)
-    book.observe(water(5 * M, "normal"))  # the flood clears on its own clock
+    book.observe(water(5 * M, "normal"))  # the flood clears on its own clock ...
+    book.observe(water(15 * M, "normal"))  # ... after 10 minutes below the line, not escalated meanwhile
     (alert,) = book.drain()
     assert [h["action"] for h in alert["history"]] == ["raise", "cleared"]
 
@@ -160,10 +174,11 @@ def test_a_worker_taking_over_continues_the_published_alerts() -> None:
     heir.observe(water(60 * M, "alert2"))  # acknowledged before the takeover: escalation stays stopped
     assert heir.drain() == []
     heir.observe(water(3 * M, "normal"))
+    heir.observe(water(13 * M, "normal"))
     (cleared,) = heir.drain()
     assert cleared["id"] == raised["id"] and cleared["status"] == "cleared"
     assert [h["action"] for h in cleared["history"]] == ["raise", "acknowledged", "cleared"]
-    heir.act({"alert": raised["id"], "action": "resolve", "by": "op-lan", "at": 4 * M})
+    heir.act({"alert": raised["id"], "action": "resolve", "by": "op-lan", "at": 14 * M})
     assert heir.drain()[0]["status"] == "resolved"
 
     heir.forget(lambda entity: entity == "WL-VIN-NVC")
