@@ -60,8 +60,10 @@ def build(raw: dict[str, Any]) -> dict[str, Any]:
     sent = np.zeros_like(sent_at)
     for shard in shards:
         rows = np.array(shard["per_second"], dtype=np.float64).reshape(-1, 3)
-        ends = float(shard["started_unix"]) + np.concatenate([[0.0], rows[:, 0] + 1])
-        sent += np.interp(sent_at, ends, np.concatenate([[0.0], np.cumsum(rows[:, 1])]))
+        after = np.cumsum(rows[:, 1])
+        # Flat through seconds with nothing due (a low rate sends whole steps in bursts), rising within one.
+        at = float(shard["started_unix"]) + np.column_stack([rows[:, 0], rows[:, 0] + 1]).ravel()
+        sent += np.interp(sent_at, at, np.column_stack([after - rows[:, 1], after]).ravel())
     sent = np.maximum.accumulate(sent)
     unix = np.array([x["unix"] for x in samples], dtype=np.float64)
     taken = np.array([x["accepted"] + sum(x["deadletter"].values()) for x in samples], dtype=np.float64)

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import re
 import secrets
+import subprocess
 import threading
 import time
 import urllib.request
@@ -180,6 +181,7 @@ def run(s: Settings, plan: Plan, out: Path, embedded_broker: bool = True) -> dic
     worker = Part("worker", procs.python_module("ioc", "worker"))
     stack = Stack(s, [worker, Part("web", procs.python_module("ioc", "web"))], out / "logs", env=env)
     samples: list[Sample] = []
+    sim: subprocess.Popen[bytes] | None = None
     try:
         stack.start(embedded_broker)
         stack.wait_web()
@@ -195,7 +197,7 @@ def run(s: Settings, plan: Plan, out: Path, embedded_broker: bool = True) -> dic
         if (before := scrape(s.worker_web_port)) is not None:
             samples.append(before)  # the counters' zero: what the warm-up left
         sim = procs.spawn(simulate_argv(plan, sim_report), out / "logs" / "simulators.log", stack.env)
-        code = _sample_while(lambda: sim.poll() is None, stack, samples, s.worker_web_port)
+        _sample_while(sim, stack, samples, s.worker_web_port)
         produced = orjson.loads(sim_report.read_bytes()) if sim_report.exists() else {}
         total = float(produced.get("readings", 0))
         drained_at = _drain(stack, samples, s.worker_web_port, total, plan.drain_s)
@@ -204,13 +206,15 @@ def run(s: Settings, plan: Plan, out: Path, embedded_broker: bool = True) -> dic
         baseline = asyncio.run(_baseline(s, stack.env["IOC_BOOTSTRAP"], produced, plan.baseline_s))
         stack.check_alive()
     finally:
+        if sim is not None:
+            procs.stop(sim)  # a failure elsewhere must not leave simulators sending
         stack.stop()
     return {
         "plan": plan.__dict__,
         "namespace": namespace,
         "t0": t0,
         "simulators": produced,
-        "simulators_exit": sim.returncode if code is None else code,
+        "simulators_exit": sim.returncode,
         "samples": [s_.__dict__ for s_ in samples],
         "drained_at": drained_at,
         "wall": {
@@ -225,13 +229,13 @@ def run(s: Settings, plan: Plan, out: Path, embedded_broker: bool = True) -> dic
     }
 
 
-def _sample_while(running: Any, stack: Stack, samples: list[Sample], port: int) -> int | None:
-    while running():
+def _sample_while(sim: subprocess.Popen[bytes], stack: Stack, samples: list[Sample], port: int) -> None:
+    """The worker's counters on a fixed 0.25 s grid while the simulators run."""
+    while sim.poll() is None:
         stack.check_alive()
         if (x := scrape(port)) is not None:
             samples.append(x)
-        time.sleep(SAMPLE_EVERY_S - time.time() % SAMPLE_EVERY_S)  # on a fixed grid
-    return None
+        time.sleep(SAMPLE_EVERY_S - time.time() % SAMPLE_EVERY_S)
 
 
 def _drain(stack: Stack, samples: list[Sample], port: int, total: float, limit_s: float) -> float | None:

@@ -71,3 +71,18 @@ def test_lag_is_counted_from_both_ends_in_readings_and_seconds() -> None:
 def test_a_worker_that_keeps_up_shows_no_lag_before_during_or_after_sending() -> None:
     report = build(synthetic_run(lag_s=0.0))
     assert report["summary"]["lag_max_seconds"] == 0.0 and report["summary"]["lag_max_readings"] == 0.0
+
+
+def test_bursts_at_a_low_rate_are_not_smeared_over_the_quiet_seconds() -> None:
+    # One shard sends a whole step (3,000 readings) in seconds 0 and 3 only; the worker is 0.1 s behind.
+    raw = synthetic_run(lag_s=0.0)
+    t0, shard = raw["t0"], dict(raw["simulators"]["shards"][0])
+    shard.update(per_second=[[0, 3000, 1000.0], [3, 3000, 1000.0]], readings=6000)
+    start = shard["started_unix"]
+    sent = lambda u: 3000 * sum(float(np.clip(u - (start + k), 0, 1)) for k in (0, 3))  # noqa: E731
+    raw["simulators"] = {"readings": 6000, "elapsed_s": 4.0, "shards": [shard]}
+    raw["samples"] = [{"unix": u, "accepted": sent(u - 0.1), "deadletter": {}, "frames": 0}
+                      for u in t0 + np.arange(0, 7, 0.05)]  # fmt: skip
+    s = build(raw)["summary"]
+    assert s["lag_max_seconds"] == pytest.approx(0.1, abs=0.02)
+    assert s["lag_max_readings"] == pytest.approx(300, abs=30)  # 3,000/s for a tenth of a second
