@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import secrets
 import subprocess
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 import orjson
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 
 from ioc import auth, procs
 from ioc.kafka import ensure_topics, make_producer
@@ -31,7 +31,6 @@ from ioc.topics import Topics
 TIMED_KINDS = frozenset({"aqi", "weather", "water", "lighting"})
 SAMPLE_EVERY_S = 0.25  # the worker's counters: lag resolution
 PROBE = b"ioc loadtest warm-up probe (not JSON on purpose)"
-_SAMPLE = re.compile(r"^(ioc_[a-z_]+)(?:\{([^}]*)\})? ([0-9.e+-]+)$", re.M)
 
 
 @dataclass
@@ -126,15 +125,15 @@ def scrape(port: int) -> Sample | None:
         return None
     accepted = frames = 0.0
     dead: dict[str, float] = {}
-    for name, labels, value in _SAMPLE.findall(text):
-        if name == "ioc_readings_accepted_total":
-            accepted += float(value)
-        elif name == "ioc_frames_total":
-            frames += float(value)
-        elif name == "ioc_deadletter_readings_total":
-            reason = re.search(r'reason="([^"]*)"', labels or "")
-            key = reason.group(1) if reason else "?"
-            dead[key] = dead.get(key, 0.0) + float(value)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "ioc_readings_accepted_total":
+                accepted += sample.value
+            elif sample.name == "ioc_frames_total":
+                frames += sample.value
+            elif sample.name == "ioc_deadletter_readings_total":
+                reason = sample.labels.get("reason", "?")
+                dead[reason] = dead.get(reason, 0.0) + sample.value
     return Sample(time.time(), accepted, dead, frames)
 
 
