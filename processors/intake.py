@@ -4,45 +4,114 @@ everything refused. Pure code (no Faust), so every rule is unit-tested on its ow
 from __future__ import annotations
 
 import time
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from ioc.contract import ContractError, Frame, KnownSensors, Reason, Rejection, decode, validate
 
-SEQ_WINDOW = 1024  # frames a group may arrive out of order and still be recognised as new or duplicate
+MAX_INTERVALS = 64  # runs of sequence numbers kept per boot; more (scattered seqs) merge the closest runs
+MAX_BOOTS = 4  # sequence spaces kept per group: the current boot and a few before it, least recent dropped
 RAW_EXCERPT = 2048  # bytes of an unparseable payload kept in its dead-letter entry
+READINGS_EXCERPT = 64 * 1024  # bytes of refused readings kept in their dead-letter entry
+
+
+@dataclass
+class SeqSpace:
+    """The sequence numbers admitted from one boot of a sender, as sorted disjoint runs [lo, hi], each with
+    the newest event time among its frames (a run whose frames are all older than the lateness horizon can
+    only be re-sent late, so it is forgotten)."""
+
+    lo: list[int] = field(default_factory=list)
+    hi: list[int] = field(default_factory=list)
+    newest: list[int] = field(default_factory=list)
+    used: int = 0  # newest event time admitted into this space: the least recently used boot goes first
+
+    def __contains__(self, seq: int) -> bool:
+        i = bisect_right(self.lo, seq) - 1
+        return i >= 0 and seq <= self.hi[i]
+
+    def add(self, seq: int, t: int) -> None:
+        self.used = max(self.used, t)
+        i = bisect_right(self.lo, seq) - 1
+        if i >= 0 and self.hi[i] + 1 >= seq:  # extends the run on its left (the usual case: seq = hi + 1)
+            self.hi[i] = max(self.hi[i], seq)
+            self.newest[i] = max(self.newest[i], t)
+        else:
+            i += 1
+            self.lo.insert(i, seq)
+            self.hi.insert(i, seq)
+            self.newest.insert(i, t)
+        if i + 1 < len(self.lo) and self.hi[i] + 1 >= self.lo[i + 1]:  # now touches the run on its right
+            self._join(i)
+        if len(self.lo) > MAX_INTERVALS:
+            # Scattered seqs (a broken or hostile sender): join the two closest runs. A frame later sent with
+            # a seq from the joined gap is then judged by its event times (GroupClock.is_duplicate).
+            gaps = [self.lo[k + 1] - self.hi[k] for k in range(len(self.lo) - 1)]
+            self._join(gaps.index(min(gaps)))
+
+    def _join(self, i: int) -> None:
+        self.hi[i] = max(self.hi[i], self.hi.pop(i + 1))
+        self.newest[i] = max(self.newest[i], self.newest.pop(i + 1))
+        del self.lo[i + 1]
+
+    def prune(self, horizon: int) -> None:
+        keep = [k for k, t in enumerate(self.newest) if t >= horizon]
+        if len(keep) < len(self.lo):
+            self.lo, self.hi, self.newest = ([xs[k] for k in keep] for xs in (self.lo, self.hi, self.newest))
+
+    def snapshot(self) -> list[Any]:
+        return [self.used, self.lo, self.hi, self.newest]
+
+    @classmethod
+    def restore(cls, snap: list[Any]) -> SeqSpace:
+        used, lo, hi, newest = snap
+        return cls([int(x) for x in lo], [int(x) for x in hi], [int(x) for x in newest], int(used))
 
 
 @dataclass
 class GroupClock:
-    """Per (type, group): which recent sequence numbers were seen, and the event-time watermark."""
+    """Per (type, group): the frames admitted so far (sequence numbers per boot) and the event-time
+    watermark, the newest reading accepted from the group.
 
-    top: int = -1  # highest seq seen
-    seen: int = 0  # bit k set = seq (top - k) seen
-    watermark: int = 0  # highest event time seen (ms)
+    Exactly once for good data: a frame re-delivered (a retry, a rebalance, a replay's seek) carries a
+    (boot, seq) already admitted and only readings that were accepted, so none newer than the watermark: it
+    is a duplicate. Any other frame is new: a different (boot, seq), or one whose readings are all newer than
+    anything accepted from the group, which no re-delivery can be (a device that rebooted without a boot id
+    and counts from 0 again). Harmless for bad data: a frame with no acceptable reading admits nothing, so
+    its corrected resend gets in; one absurd seq is one more run, not a barrier for the seqs below it; a
+    reading from the future never moves the watermark (it is refused before)."""
 
-    def admit(self, seq: int) -> bool:
-        """Record seq; False if it was already seen or is too old to tell (treated as a duplicate)."""
-        if seq > self.top:
-            shift = seq - self.top
-            self.seen = ((self.seen << shift) | 1) & ((1 << SEQ_WINDOW) - 1) if shift < SEQ_WINDOW else 1
-            self.top = seq
-            return True
-        back = self.top - seq
-        if back >= SEQ_WINDOW or (self.seen >> back) & 1:
-            return False
-        self.seen |= 1 << back
-        return True
+    watermark: int = 0
+    spaces: dict[str, SeqSpace] = field(default_factory=dict)
 
-    def snapshot(self) -> list[int | str]:
-        # `seen` is a 1024-bit set: hex text, since JSON numbers stop at 64 bits.
-        return [self.top, format(self.seen, "x"), self.watermark]
+    def is_duplicate(self, boot: str, seq: int, earliest: int) -> bool:
+        space = self.spaces.get(boot)
+        return space is not None and seq in space and earliest <= self.watermark
+
+    def admit(self, boot: str, seq: int, newest: int, lateness_ms: int) -> None:
+        space = self.spaces.get(boot)
+        if space is None:
+            if len(self.spaces) >= MAX_BOOTS:
+                del self.spaces[min(self.spaces, key=lambda b: self.spaces[b].used)]
+            space = self.spaces[boot] = SeqSpace()
+        space.add(seq, newest)
+        self.watermark = max(self.watermark, newest)
+        space.prune(self.watermark - lateness_ms)
+
+    def snapshot(self) -> list[Any]:
+        return [self.watermark, {b: s.snapshot() for b, s in self.spaces.items()}]
 
     @classmethod
-    def restore(cls, snap: list[int | str]) -> GroupClock:
-        return cls(int(snap[0]), int(str(snap[1]), 16), int(snap[2]))
+    def restore(cls, snap: list[Any]) -> GroupClock:
+        return cls(int(snap[0]), {str(b): SeqSpace.restore(s) for b, s in dict(snap[1]).items()})
+
+    def size(self) -> int:
+        """Runs held, for the state-size metric."""
+        return sum(len(s.lo) for s in self.spaces.values())
 
 
 @dataclass(frozen=True)
@@ -80,7 +149,16 @@ class DeadLetter:
         }
         if self.frame is not None:
             doc.update(type=self.frame.type, group=self.frame.group, seq=self.frame.seq)
-            doc["readings"] = _rows(self.frame, self.rows)
+            if self.frame.boot:
+                doc["boot"] = self.frame.boot
+            readings = _rows(self.frame, self.rows)
+            # Bounded however big the refused values were (a 5 MB object in one cell), so the entry is
+            # always publishable; an engineer still sees the start of what was sent.
+            text = orjson.dumps(readings)
+            if len(text) <= READINGS_EXCERPT:
+                doc["readings"] = readings
+            else:
+                doc["readings_excerpt"] = text[:READINGS_EXCERPT].decode("utf-8", "replace")
         elif self.raw is not None:
             doc["raw"] = self.raw[:RAW_EXCERPT].decode("utf-8", "replace")
         return doc
@@ -98,38 +176,89 @@ def _plain(v: Any) -> Any:
 
 
 @dataclass
+class Parsed:
+    """A decoded frame: the readings that passed the contract and what was refused, not yet admitted."""
+
+    original: Frame
+    valid: Frame
+    rejections: list[Rejection]
+
+    @property
+    def newest(self) -> int | None:
+        """The latest event time among the valid readings, None if there is none."""
+        t = self.valid.cols["dateObserved"]
+        return int(t.max()) if len(t) else None
+
+
+@dataclass
 class Intake:
-    """Turns raw records into valid frames plus dead letters; keeps per-group clocks."""
+    """Turns raw records into valid frames plus dead letters; keeps per-group clocks.
+
+    Only groups with at least one reading of a registered sensor ever get a clock, so junk group names cost
+    nothing; each clock is capped (MAX_BOOTS x MAX_INTERVALS runs)."""
 
     known: KnownSensors | None
     allowed_lateness_ms: int
     clocks: dict[str, GroupClock] = field(default_factory=dict)
     origin: dict[str, tuple[str, int]] = field(default_factory=dict)  # clock key → (topic, partition)
-    accepted_readings: int = 0
 
-    def accept(self, raw: bytes, source: Source) -> tuple[Frame | None, list[DeadLetter]]:
-        frame, rejections = _parse_keeping_raw(raw, self.known)
-        if frame is None:
-            r = rejections[0]
-            return None, [DeadLetter(r.reason, r.detail, source, None, r.rows, raw)]
-        letters = [DeadLetter(r.reason, r.detail, source, frame.original, r.rows) for r in rejections]
-        valid = frame.valid
+    def parse(self, raw: bytes, source: Source) -> tuple[Parsed | None, list[DeadLetter]]:
+        """Decode and check a record against the contract and the city; pure, touches no clock."""
+        try:
+            original = decode(raw)
+        except ContractError as exc:
+            return None, [DeadLetter(exc.reason, exc.detail, source, None, np.empty(0, dtype=np.int64), raw)]
+        valid, rejections = validate(original, self.known)
+        letters = [DeadLetter(r.reason, r.detail, source, original, r.rows) for r in rejections]
+        return Parsed(original, valid, rejections), letters
+
+    def admit(
+        self, parsed: Parsed, source: Source, limit_ms: int | None = None
+    ) -> tuple[Frame | None, list[DeadLetter]]:
+        """Refuse readings from the future (later than `limit_ms`, the trusted clock plus its tolerance),
+        duplicate frames and late readings; return what is left for the state, and the refusals."""
+        letters: list[DeadLetter] = []
+        valid = parsed.valid
+        if limit_ms is not None and valid.n:
+            valid, future = _split(valid, valid.cols["dateObserved"] > limit_ms)
+            if future is not None:
+                ahead = (int(future.cols["dateObserved"].max()) - limit_ms) / 1000
+                detail = f"{future.n} readings up to {ahead:,.0f} s later than the trusted clock allows"
+                letters.append(DeadLetter(Reason.FUTURE, detail, source, future, _NONE))
+        if valid.n == 0:
+            return None, letters  # nothing acceptable: no clock is made, no sequence number used
         key = f"{valid.type}|{valid.group}"
-        clock = self.clocks.get(key)
-        if clock is None:
-            clock = self.clocks[key] = GroupClock()
-            self.origin[key] = (source.topic, source.partition)
-        if not clock.admit(valid.seq):
+        clock = self.clocks.get(key) or GroupClock()
+        t = valid.cols["dateObserved"]
+        if clock.is_duplicate(valid.boot, valid.seq, int(t.min())):
             detail = f"frame {valid.frame_id} was already processed"
-            letters.append(DeadLetter(Reason.DUPLICATE, detail, source, valid, np.empty(0, dtype=np.int64)))
+            letters.append(DeadLetter(Reason.DUPLICATE, detail, source, valid, _NONE))
             return None, letters
+        valid, late = _split(valid, t < clock.watermark - self.allowed_lateness_ms)
+        if late is not None:
+            letters.append(DeadLetter(Reason.LATE, self._late_detail(late, clock), source, late, _NONE))
         if valid.n == 0:
             return None, letters
-        valid, late = self._drop_late(valid, clock)
-        if late is not None:
-            letters.append(DeadLetter(Reason.LATE, late[0], source, late[1], np.empty(0, dtype=np.int64)))
-        self.accepted_readings += valid.n
-        return (valid if valid.n else None), letters
+        if key not in self.clocks:
+            self.clocks[key] = clock
+            self.origin[key] = (source.topic, source.partition)
+        clock.admit(valid.boot, valid.seq, int(valid.cols["dateObserved"].max()), self.allowed_lateness_ms)
+        return valid, letters
+
+    def accept(
+        self, raw: bytes, source: Source, limit_ms: int | None = None
+    ) -> tuple[Frame | None, list[DeadLetter]]:
+        """parse + admit."""
+        parsed, letters = self.parse(raw, source)
+        if parsed is None:
+            return None, letters
+        frame, more = self.admit(parsed, source, limit_ms)
+        return frame, letters + more
+
+    def _late_detail(self, late: Frame, clock: GroupClock) -> str:
+        behind = (clock.watermark - int(late.cols["dateObserved"].min())) / 1000
+        allowed = self.allowed_lateness_ms / 1000
+        return f"{late.n} readings up to {behind:.0f} s behind the group watermark (allowed {allowed:.0f} s)"
 
     def low_watermark(self, topic: str) -> int | None:
         """Event time every partition of `topic` seen here has reached: the minimum over its partitions of
@@ -141,11 +270,11 @@ class Intake:
                 latest[p] = max(latest.get(p, 0), self.clocks[key].watermark)
         return min(latest.values()) if latest else None
 
-    def export(self, topic: str, partition: int) -> dict[str, list[int | str]]:
+    def export(self, topic: str, partition: int) -> dict[str, list[Any]]:
         """The clocks of the groups that arrive on one partition, for its checkpoint."""
         return {k: self.clocks[k].snapshot() for k, tp in self.origin.items() if tp == (topic, partition)}
 
-    def restore(self, topic: str, partition: int, clocks: dict[str, list[int | str]]) -> None:
+    def restore(self, topic: str, partition: int, clocks: dict[str, list[Any]]) -> None:
         self.forget(topic, partition)
         for key, snap in clocks.items():
             self.clocks[key] = GroupClock.restore(snap)
@@ -156,33 +285,19 @@ class Intake:
         for key in [k for k, tp in self.origin.items() if tp == (topic, partition)]:
             del self.clocks[key], self.origin[key]
 
-    def _drop_late(self, frame: Frame, clock: GroupClock) -> tuple[Frame, tuple[str, Frame] | None]:
-        t = frame.cols["dateObserved"]
-        clock.watermark = max(clock.watermark, int(t.max()))
-        horizon = clock.watermark - self.allowed_lateness_ms
-        late = t < horizon
-        if not late.any():
-            return frame, None
-        lag_s = (horizon - int(t[late].min())) / 1000 + self.allowed_lateness_ms / 1000
-        allowed = self.allowed_lateness_ms / 1000
-        count = int(late.sum())
-        detail = f"{count} readings up to {lag_s:.0f} s behind the group watermark (allowed {allowed:.0f} s)"
-        return frame.select(~late), (detail, frame.select(late))
+    def size(self) -> dict[str, int]:
+        """Groups and sequence runs held, for the state-size metric."""
+        return {"groups": len(self.clocks), "seq_runs": sum(c.size() for c in self.clocks.values())}
 
 
-@dataclass
-class _Parsed:
-    valid: Frame
-    original: Frame
+_NONE = np.empty(0, dtype=np.int64)
 
 
-def _parse_keeping_raw(raw: bytes, known: KnownSensors | None) -> tuple[_Parsed | None, list[Rejection]]:
-    try:
-        original = decode(raw)
-    except ContractError as exc:
-        return None, [Rejection(exc.reason, exc.detail, np.empty(0, dtype=np.int64))]
-    valid, rejections = validate(original, known)
-    return _Parsed(valid, original), rejections
+def _split(frame: Frame, out: np.ndarray) -> tuple[Frame, Frame | None]:
+    """(the readings not in `out`, the readings in `out` or None if there are none)."""
+    if not out.any():
+        return frame, None
+    return frame.select(~out), frame.select(out)
 
 
 def now_ms() -> int:

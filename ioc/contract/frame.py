@@ -14,6 +14,9 @@ from ioc.contract.schemas import EPOCH_MS_MAX, EPOCH_MS_MIN, SCHEMAS, Field, Sch
 
 SCHEMA_VERSION = 1
 MAX_READINGS = 100_000
+MAX_FRAME_BYTES = 8 * 1024 * 1024  # a frame of MAX_READINGS lamp readings is ~6 MB of JSON
+MAX_COLUMNS = 32  # the widest schema has 10; more is junk that would only cost memory
+MAX_TEXT = 128  # group, boot, src and job
 _FRAME_KEYS = ("v", "type", "group", "seq", "tick", "cols")
 
 
@@ -28,8 +31,13 @@ class Reason(StrEnum):
     BAD_VALUE_TYPE = "bad_value_type"
     OUT_OF_RANGE = "out_of_range"
     UNKNOWN_SENSOR = "unknown_sensor"
+    FUTURE = "future"
     LATE = "late"
     DUPLICATE = "duplicate"
+    # Documents between the processors and the wall (aggregates, alerts, actions, clock, replay control):
+    UNAUTHENTICATED = "unauthenticated"  # no or a wrong signature: not written by the processors
+    BAD_DOCUMENT = "bad_document"  # signed but unusable (a bug, never an attacker)
+    PROCESSING_ERROR = "processing_error"  # an input that made processing fail: refused, never a crash
 
 
 class ContractError(ValueError):
@@ -61,6 +69,7 @@ class Frame:
     cols: dict[str, Any]
     src: str = ""
     job: str = ""  # replay job id, empty for live data
+    boot: str = ""  # the sender's boot (or epoch) id: its sequence numbers count within one boot
     raw_cols: dict[str, list[Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -83,7 +92,7 @@ class Frame:
     def select(self, rows: np.ndarray) -> Frame:
         """The same frame restricted to some readings (a boolean mask or indices)."""
         cols = {k: np.asarray(v)[rows] for k, v in self.cols.items()}
-        return Frame(self.type, self.group, self.seq, self.tick, cols, self.src, self.job)
+        return Frame(self.type, self.group, self.seq, self.tick, cols, self.src, self.job, self.boot)
 
     def wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -98,6 +107,8 @@ class Frame:
             out["src"] = self.src
         if self.job:
             out["job"] = self.job
+        if self.boot:
+            out["boot"] = self.boot
         return out
 
 
@@ -124,6 +135,8 @@ def decode(raw: bytes | str) -> Frame:
 
     Values are converted to numpy columns; per-reading checks (ranges, unknown sensors) are `validate`'s job.
     """
+    if len(raw) > MAX_FRAME_BYTES:
+        raise ContractError(Reason.BAD_FRAME, f"a frame is at most {MAX_FRAME_BYTES} bytes, got {len(raw)}")
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -131,35 +144,50 @@ def decode(raw: bytes | str) -> Frame:
     if not isinstance(doc, dict):
         raise ContractError(Reason.BAD_FRAME, f"a frame is a JSON object, got {type(doc).__name__}")
     version = doc.get("v")
-    if version != SCHEMA_VERSION:
+    if not _is_int(version) or version != SCHEMA_VERSION:  # 1.0 and true are not the integer 1
         raise ContractError(
-            Reason.UNSUPPORTED_VERSION, f"frame version {version!r}; this build reads v={SCHEMA_VERSION}"
+            Reason.UNSUPPORTED_VERSION,
+            f"frame version {_excerpt(version)}; this build reads the integer v={SCHEMA_VERSION}",
         )
     missing = [k for k in _FRAME_KEYS if k not in doc]
     if missing:
         raise ContractError(Reason.BAD_FRAME, f"missing frame keys {missing}")
     schema = SCHEMAS.get(doc["type"]) if isinstance(doc["type"], str) else None
     if schema is None:
-        raise ContractError(Reason.UNKNOWN_TYPE, f"unknown type {doc['type']!r}; known: {sorted(SCHEMAS)}")
+        raise ContractError(
+            Reason.UNKNOWN_TYPE, f"unknown type {_excerpt(doc['type'])}; known: {sorted(SCHEMAS)}"
+        )
     group, seq, tick = doc["group"], doc["seq"], doc["tick"]
-    if not isinstance(group, str) or not 0 < len(group) <= 128:
-        raise ContractError(Reason.BAD_FRAME, "group must be a non-empty string of at most 128 characters")
-    if not _is_int(seq) or seq < 0:
-        raise ContractError(Reason.BAD_FRAME, f"seq must be a non-negative integer, got {seq!r}")
+    if not isinstance(group, str) or not 0 < len(group) <= MAX_TEXT:
+        raise ContractError(
+            Reason.BAD_FRAME, f"group must be a non-empty string of at most {MAX_TEXT} characters"
+        )
+    if not _is_int(seq) or not 0 <= seq < 2**63:
+        raise ContractError(Reason.BAD_FRAME, f"seq must be an integer in 0..2^63-1, got {_excerpt(seq)}")
     if not _is_int(tick) or not EPOCH_MS_MIN <= tick <= EPOCH_MS_MAX:
-        raise ContractError(Reason.BAD_FRAME, f"tick must be epoch milliseconds (2000..2100), got {tick!r}")
+        raise ContractError(
+            Reason.BAD_FRAME, f"tick must be epoch milliseconds (2000..2100), got {_excerpt(tick)}"
+        )
+    src, job, boot = (_text(doc, k) for k in ("src", "job", "boot"))
     raw_cols = doc["cols"]
     _check_shape(schema, raw_cols)
-    return Frame(
-        schema.type,
-        group,
-        seq,
-        tick,
-        dict(raw_cols),
-        str(doc.get("src", "")),
-        str(doc.get("job", "")),
-        raw_cols=raw_cols,
-    )
+    return Frame(schema.type, group, seq, tick, dict(raw_cols), src, job, boot, raw_cols=raw_cols)
+
+
+def _text(doc: dict[str, Any], key: str) -> str:
+    """An optional short text field of the envelope ('' if absent); a boot id may also be an integer."""
+    value = doc.get(key, "")
+    if key == "boot" and _is_int(value) and 0 <= value < 2**63:
+        return str(value)
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise ContractError(Reason.BAD_FRAME, f"{key} must be a string of at most {MAX_TEXT} characters")
+    return value
+
+
+def _excerpt(value: Any) -> str:
+    """A value for an error message, never longer than a line however big the input."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _is_int(x: Any) -> bool:
@@ -169,6 +197,8 @@ def _is_int(x: Any) -> bool:
 def _check_shape(schema: Schema, cols: Any) -> None:
     if not isinstance(cols, dict):
         raise ContractError(Reason.BAD_COLUMNS, "cols must be an object of column arrays")
+    if len(cols) > MAX_COLUMNS:
+        raise ContractError(Reason.BAD_COLUMNS, f"at most {MAX_COLUMNS} columns, got {len(cols)}")
     absent = [f.name for f in schema.columns if f.required and f.name not in cols]
     if absent:
         raise ContractError(Reason.BAD_COLUMNS, f"{schema.type} needs columns {absent}")
@@ -177,7 +207,7 @@ def _check_shape(schema: Schema, cols: Any) -> None:
         raise ContractError(Reason.BAD_COLUMNS, "every column must be an array")
     sizes = set(lengths.values())
     if len(sizes) != 1:
-        raise ContractError(Reason.BAD_COLUMNS, f"columns differ in length: {lengths}")
+        raise ContractError(Reason.BAD_COLUMNS, f"columns differ in length: {_excerpt(lengths)}")
     n = sizes.pop()
     if not 1 <= n <= MAX_READINGS:
         raise ContractError(Reason.BAD_COLUMNS, f"a frame holds 1..{MAX_READINGS} readings, got {n}")
@@ -209,7 +239,7 @@ def validate(frame: Frame, known: KnownSensors | None = None) -> tuple[Frame, li
         found = known(schema.type, frame.group, cols["id"])
         if not found.all():
             problems.append((~found, Reason.UNKNOWN_SENSOR, None))
-    checked = Frame(frame.type, frame.group, frame.seq, frame.tick, cols, frame.src, frame.job)
+    checked = Frame(frame.type, frame.group, frame.seq, frame.tick, cols, frame.src, frame.job, frame.boot)
     if not problems:
         return checked, []
     refused = np.zeros(len(cols["id"]), dtype=bool)
@@ -243,13 +273,25 @@ _KIND_NAMES = {"f": "a number or null", "i": "an integer", "s": "a string", "b":
 _DTYPES = {"f": np.float64, "i": np.int64, "b": np.bool_}
 
 
-_FAST_KINDS = {"f": "fiu", "i": "iu", "s": "U", "b": "b"}
+_FAST_KINDS = {"f": "fiu", "i": "i", "s": "U", "b": "b"}  # numpy gives uint64 only past 2^63
+_INT64 = 2**63
 
 
 def _column(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | None]:
-    """Convert one column; return (array, rows whose value has the wrong type, or None if none)."""
-    arr = np.asarray(values)
-    if arr.dtype.kind in _FAST_KINDS[f.kind] and arr.ndim == 1:
+    """Convert one column; return (array, rows whose value has the wrong type, or None if none).
+
+    Total over any JSON: nested or ragged arrays, objects, huge integers and mixed types give rows of the
+    wrong type, never an exception."""
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError, OverflowError):  # ragged nesting: numpy refuses to build an array
+        arr = None
+    if (
+        arr is not None
+        and arr.ndim == 1
+        and arr.dtype.kind in _FAST_KINDS[f.kind]
+        and _plain_types(f, values, arr)
+    ):
         if f.kind == "s":
             return arr, None
         arr = arr.astype(_DTYPES[f.kind], copy=False)
@@ -261,8 +303,19 @@ def _column(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | N
     return values_, bad if bad.any() else None
 
 
+def _plain_types(f: Field, values: Sequence[Any], arr: np.ndarray) -> bool:
+    """numpy's own conversion hides two wrong types: numbers among strings become text, and true/false
+    among numbers become 1/0. Strings are checked one by one (cheap), booleans only where a 0 or 1 is."""
+    if f.kind == "s":
+        return all(v.__class__ is str for v in values)
+    if f.kind in "fi":
+        suspects = np.flatnonzero((arr == 0) | (arr == 1)).tolist()
+        return not any(values[i].__class__ is bool for i in suspects)
+    return True
+
+
 def _column_slow(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
-    # Only mixed or null-bearing columns get here; the per-value check finds which readings are wrong.
+    # Mixed, null-bearing or malformed columns get here; the per-value check finds which readings are wrong.
     ok = [_value_ok(f, v) for v in values]
     bad = ~np.asarray(ok, dtype=bool)
     fill: Any = {"f": np.nan, "i": 0, "s": "", "b": False}[f.kind]
@@ -276,9 +329,9 @@ def _value_ok(f: Field, v: Any) -> bool:
     if v is None:
         return f.nullable
     if f.kind == "f":
-        return isinstance(v, int | float) and not isinstance(v, bool)
+        return isinstance(v, int | float) and not isinstance(v, bool) and -1e300 < v < 1e300
     if f.kind == "i":
-        return _is_int(v)
+        return _is_int(v) and -_INT64 <= v < _INT64
     if f.kind == "s":
         return isinstance(v, str)
     return isinstance(v, bool)
@@ -288,7 +341,7 @@ def _out_of_range(f: Field, values: np.ndarray, raw: Any) -> np.ndarray | None:
     """Rows outside the field's range or choices, or None if there are none."""
     if f.choices:
         # The usual case, every value a known choice, is settled on the decoded list's few distinct values.
-        if values.dtype.kind == "U" and isinstance(raw, list) and set(raw) <= set(f.choices):
+        if values.dtype.kind == "U" and _all_chosen(raw, f.choices):
             return None
         # A broadcast compare beats np.isin for a handful of choices.
         ok = (values[:, None] == np.asarray(f.choices)[None, :]).any(axis=1)
@@ -303,6 +356,13 @@ def _out_of_range(f: Field, values: np.ndarray, raw: Any) -> np.ndarray | None:
     # NaN compares False both ways, so a null that passed the type check is never out of range.
     bad = (values < lo) | (values > hi)
     return bad if bad.any() else None
+
+
+def _all_chosen(raw: Any, choices: tuple[str, ...]) -> bool:
+    try:
+        return isinstance(raw, list) and set(raw) <= set(choices)
+    except TypeError:  # an unhashable value (a list or object): found by the per-value check instead
+        return False
 
 
 def _range_text(f: Field) -> str:

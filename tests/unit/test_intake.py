@@ -1,4 +1,5 @@
-"""Intake rules: duplicate frames, out-of-order frames, late readings and the dead-letter documents."""
+"""Intake rules: duplicate frames, reboots and sequence jumps, readings from the future, out-of-order frames,
+late readings and the dead-letter documents."""
 
 from __future__ import annotations
 
@@ -6,32 +7,50 @@ import numpy as np
 import orjson
 
 from ioc.contract import Frame, Reason, encode
-from processors.intake import SEQ_WINDOW, GroupClock, Intake, Source
+from processors.intake import MAX_BOOTS, MAX_INTERVALS, GroupClock, Intake, SeqSpace, Source
 
 T0 = 1_763_800_000_000
 SRC = Source("ioc.raw.environment", 2, 41, b"wl.vinh")
 
 
-def level_frame(seq: int, times: list[int], group: str = "wl.vinh") -> bytes:
+def level_frame(
+    seq: int, times: list[int], group: str = "wl.vinh", boot: str = "", level: float = 1.5
+) -> bytes:
     n = len(times)
     cols = {
         "id": np.array(["WL-VIN-BT"] * n),
         "dateObserved": np.array(times, dtype=np.int64),
-        "currentLevel": np.full(n, 1.5),
+        "currentLevel": np.full(n, level),
     }
-    return encode(Frame("FloodMonitoring", group, seq, max(times), cols))
+    return encode(Frame("FloodMonitoring", group, seq, max(times), cols, boot=boot))
 
 
-def test_group_clock_window() -> None:
+def reasons(letters: list) -> list[Reason]:  # type: ignore[type-arg]
+    return [letter.reason for letter in letters]
+
+
+def test_seq_space_keeps_runs_and_joins_the_closest_when_full() -> None:
+    space = SeqSpace()
+    for seq in (5, 7, 6, 8, 2**63 - 1):
+        space.add(seq, T0)
+    assert space.lo == [5, 2**63 - 1] and space.hi == [8, 2**63 - 1]
+    assert 6 in space and 9 not in space and 4 not in space
+    for k in range(MAX_INTERVALS + 5):
+        space.add(100 + 10 * k, T0)
+    assert len(space.lo) == MAX_INTERVALS
+    assert 5 in space and 2**63 - 1 in space  # joining never forgets what was admitted
+    old = SeqSpace()
+    old.add(1, T0 - 1_000)
+    old.add(5, T0)
+    old.prune(T0)  # a run whose frames are all older than the horizon can only come back late
+    assert 1 not in old and 5 in old
+
+
+def test_group_clock_round_trips() -> None:
     c = GroupClock()
-    assert c.admit(5) and c.admit(7)
-    assert not c.admit(7) and not c.admit(5)  # duplicates
-    assert c.admit(6)  # late but new
-    assert not c.admit(6)
-    assert c.admit(7 + SEQ_WINDOW)  # a big jump forward is fine
-    assert not c.admit(7)  # now too old to tell: refused as a duplicate
-    restored = GroupClock.restore(c.snapshot())
-    assert restored == c
+    c.admit("", 5, T0, 60_000)
+    c.admit("b1", 1, T0 + 10, 60_000)
+    assert GroupClock.restore(orjson.loads(orjson.dumps(c.snapshot()))) == c
 
 
 def test_duplicate_frame_is_dead_lettered_once() -> None:
@@ -132,3 +151,87 @@ def test_a_sensor_sent_in_another_group_or_an_unknown_group_is_refused() -> None
     assert "group" in letters[0].detail
     frame_, letters = intake.accept(frame("wl.bench", ["WL-VIN-BT"], 1), SRC)
     assert frame_ is None and [x.reason for x in letters] == [Reason.UNKNOWN_SENSOR]
+
+
+def test_a_reboot_without_boot_id_loses_nothing() -> None:
+    """The tester's case: a sender restarts and counts from 0 again; its new readings are newer than any
+    accepted, so they are new whatever their seq says, while a real re-delivery is still refused."""
+    intake = Intake(None, 60_000)
+    for seq in range(1, 2001):
+        frame, letters = intake.accept(level_frame(seq, [T0 + seq * 1000]), SRC)
+        assert frame is not None and not letters
+    for seq in range(1, 50):  # rebooted: seqs start again, times go on
+        frame, letters = intake.accept(level_frame(seq, [T0 + 3_000_000 + seq * 1000]), SRC)
+        assert frame is not None and not letters, seq
+    frame, letters = intake.accept(level_frame(49, [T0 + 3_000_000 + 49 * 1000]), SRC)
+    assert frame is None and reasons(letters) == [Reason.DUPLICATE]
+
+
+def test_a_boot_id_gives_each_boot_its_own_sequence_space() -> None:
+    intake = Intake(None, 600_000)
+    intake.accept(level_frame(1, [T0 + 60_000], boot="boot-a"), SRC)
+    # After a reboot a late frame of the new boot reuses seq 1 with an older time: new, not a duplicate.
+    frame, letters = intake.accept(level_frame(1, [T0 + 30_000], boot="boot-b"), SRC)
+    assert frame is not None and not letters
+    frame, letters = intake.accept(level_frame(1, [T0 + 30_000], boot="boot-b"), SRC)
+    assert frame is None and reasons(letters) == [Reason.DUPLICATE]
+    for k in range(MAX_BOOTS + 3):  # boots are capped per group; the least recently used goes first
+        intake.accept(level_frame(1, [T0 + 100_000 + k], boot=f"boot-{k}"), SRC)
+    assert len(intake.clocks["FloodMonitoring|wl.vinh"].spaces) == MAX_BOOTS
+
+
+def test_a_huge_seq_is_not_a_barrier() -> None:
+    intake = Intake(None, 60_000)
+    intake.accept(level_frame(10, [T0]), SRC)
+    frame, _ = intake.accept(level_frame(2**63 - 1, [T0 + 1000]), SRC)
+    assert frame is not None
+    for seq in (11, 12):  # the sender's next frames, even out of order, still count
+        frame, letters = intake.accept(level_frame(seq, [T0 + 500 + seq]), SRC)
+        assert frame is not None and not letters
+
+
+def test_a_frame_with_no_acceptable_reading_uses_up_nothing() -> None:
+    intake = Intake(None, 60_000)
+    frame, letters = intake.accept(level_frame(7, [T0], level=99.0), SRC)  # out of range
+    assert frame is None and reasons(letters) == [Reason.OUT_OF_RANGE]
+    assert intake.clocks == {}
+    frame, letters = intake.accept(level_frame(7, [T0], level=1.0), SRC)  # the corrected resend
+    assert frame is not None and not letters
+
+
+def test_readings_from_the_future_are_refused_and_move_nothing() -> None:
+    intake = Intake(None, 60_000)
+    year = 365 * 86_400_000
+    frame, letters = intake.accept(level_frame(1, [T0, T0 + year]), SRC, limit_ms=T0 + 120_000)
+    assert frame is not None and frame.cols["dateObserved"].tolist() == [T0]
+    assert reasons(letters) == [Reason.FUTURE]
+    assert letters[0].document(1)["readings"]["dateObserved"] == [T0 + year]
+    assert intake.clocks["FloodMonitoring|wl.vinh"].watermark == T0
+    frame, letters = intake.accept(level_frame(2, [T0 + 60_000]), SRC, limit_ms=T0 + 180_000)
+    assert frame is not None and not letters  # the group's next reading is on time, not "late"
+    frame, letters = intake.accept(level_frame(3, [T0 + year]), SRC, limit_ms=T0 + 180_000)
+    assert frame is None and reasons(letters) == [Reason.FUTURE]
+
+
+def test_a_redelivered_frame_after_its_group_moved_on_is_still_a_duplicate() -> None:
+    intake = Intake(None, 600_000)
+    for seq in range(1, 3000):  # far more frames than any fixed window
+        intake.accept(level_frame(seq, [T0 + seq * 100]), SRC)
+    frame, letters = intake.accept(level_frame(5, [T0 + 500]), SRC)
+    assert frame is None and reasons(letters) == [Reason.DUPLICATE]
+    intake.accept(level_frame(5000, [T0 + 10_000_000]), SRC)  # the group moves on by hours
+    frame, letters = intake.accept(level_frame(5, [T0 + 500]), SRC)
+    assert frame is None and reasons(letters) == [Reason.LATE]
+
+
+def test_junk_groups_create_no_state() -> None:
+    from ioc.city import load_city
+
+    intake = Intake(load_city().known, 60_000)
+    for k in range(2000):
+        cols = {"id": ["WL-VIN-BT"], "dateObserved": [T0], "currentLevel": [1.0]}
+        raw = orjson.dumps({"v": 1, "type": "FloodMonitoring", "group": f"junk-{k}", "seq": 1, "tick": T0,
+                            "cols": cols})  # fmt: skip
+        frame, letters = intake.accept(raw, SRC)
+        assert frame is None and reasons(letters) == [Reason.UNKNOWN_SENSOR]
+    assert intake.clocks == {} and intake.origin == {}
