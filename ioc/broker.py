@@ -7,6 +7,7 @@ import socket
 import struct
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -61,6 +62,8 @@ class EmbeddedBroker:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready_s = 0.0
+        self.starts = 0
+        self.cluster_id = ""
 
     @property
     def bootstrap(self) -> str:
@@ -72,6 +75,7 @@ class EmbeddedBroker:
                 f"port {self.port} on {self.host} is already in use (another broker?); set IOC_BROKER_PORT"
             )
         url = f"tcp://{self.host}:{self.port}"
+        self.cluster_id = f"ioc-{uuid.uuid4().hex[:12]}"
         argv = [
             tansu_binary(),
             "broker",
@@ -82,10 +86,13 @@ class EmbeddedBroker:
             "--storage-engine",
             "memory://tansu/",
             "--cluster-id",
-            "ioc-embedded",
+            # A fresh id at every start: a restarted memory broker has lost everything, and clients that see
+            # another id know their offsets, checkpoints and topics are gone (ioc.kafka.BrokerWatch).
+            self.cluster_id,
         ]
         started = time.monotonic()
         self.proc = procs.spawn(argv, self.log)
+        self.starts += 1
         try:
             procs.wait_for(self._answering, timeout, what=f"embedded broker on {self.bootstrap}")
         except TimeoutError as exc:
@@ -98,6 +105,9 @@ class EmbeddedBroker:
         if self.proc is not None and self.proc.poll() is not None:
             raise BrokerError(f"embedded broker exited with code {self.proc.returncode}; see {self.log}")
         return api_versions_ok(self.host, self.port)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def stop(self) -> None:
         if self.proc is not None:

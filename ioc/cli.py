@@ -14,10 +14,10 @@ from types import FrameType
 import click
 
 from ioc import auth, loadtest_cli, recording_cli
-from ioc.broker import BrokerError, EmbeddedBroker
+from ioc.broker import BrokerError
 from ioc.city import load_city
 from ioc.kafka import ensure_topics
-from ioc.settings import describe, get_settings
+from ioc.settings import SECRETS, describe, get_settings
 from ioc.stack import Part, Stack, StackError
 from ioc.topics import Topics
 
@@ -36,23 +36,33 @@ def settings() -> None:
     current = get_settings()
     for var, default, doc in describe():
         value = str(getattr(current, var[4:].lower()))
+        if value != default and var in SECRETS:
+            value = "(set)"  # never print a key or password
         mark = "" if value == default else f"  (now {value})"
         click.echo(f"{var:<26} {default:<18} {doc}{mark}")
 
 
 @main.command()
 def broker() -> None:
-    """Run the embedded Tansu broker in the foreground until Ctrl-C."""
+    """Run the embedded Tansu broker with this namespace's topics until Ctrl-C; if it dies it is started
+    again (empty, as a memory broker is) and its topics are created again."""
     s = get_settings()
+    stack = Stack(s, [], s.data_dir / "logs")
+    _stop_on_sigterm()
     try:
-        with EmbeddedBroker(s.broker_host, s.broker_port) as b:
-            asyncio.run(ensure_topics(s.model_copy(update={"bootstrap": b.bootstrap}), _layout()))
-            click.echo(
-                f"broker ready on {b.bootstrap} in {b.ready_s * 1000:.0f} ms; topics created. Ctrl-C stops."
-            )
-            _wait_for_signal()
+        stack.start()
+        assert stack.broker is not None
+        click.echo(
+            f"broker ready on {stack.broker.bootstrap} (cluster {stack.broker.cluster_id}); topics created; "
+            f"log {stack.log_dir / 'broker.log'}. Ctrl-C stops."
+        )
+        stack.watch(say=lambda text: click.echo(f"{time.strftime('%H:%M:%S')} {text}"))
+    except (KeyboardInterrupt, _Stop):
+        pass
     except BrokerError as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        stack.stop()
 
 
 @main.command()
@@ -99,7 +109,8 @@ def up(
     parts = [Part("worker", [*run, "worker"]), Part("web", [*run, "web"])]
     if not no_sim:
         # An explicit --start beats the scenario's own start time; IOC_START does not.
-        parts.append(Part("simulator", [*run, "simulate", "--live", *(["--start", start] if start else [])]))
+        argv = [*run, "simulate", "--live", *(["--start", start] if start else [])]
+        parts.append(Part("simulator", argv, may_finish=True))
     stack = Stack(s, parts, s.data_dir / "logs")
     t0 = time.monotonic()
     _stop_on_sigterm()
@@ -119,8 +130,8 @@ def up(
             click.echo(
                 f"live data for {', '.join(areas)} {time.monotonic() - t0:.1f} s after start; RSS: {mem}"
             )
-        click.echo("Ctrl-C stops the stack.")
-        stack.watch()
+        click.echo("Ctrl-C stops the stack; a part that dies is started again.")
+        stack.watch(say=lambda text: click.echo(f"{time.strftime('%H:%M:%S')} {text}"))
     except (KeyboardInterrupt, _Stop):
         click.echo("\nstopping ...")
     except (StackError, BrokerError, TimeoutError) as exc:
@@ -145,15 +156,6 @@ def _stop_on_sigterm() -> None:
         raise _Stop
 
     signal.signal(signal.SIGTERM, handler)
-
-
-def _wait_for_signal() -> None:
-    _stop_on_sigterm()
-    try:
-        while True:
-            time.sleep(3600)
-    except (KeyboardInterrupt, _Stop):
-        pass
 
 
 def _layout() -> dict[str, int]:

@@ -7,10 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
+from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.structs import ConsumerRecord
 
 from ioc.settings import Settings
@@ -20,9 +21,22 @@ COMPACT = {"cleanup.policy": "compact"}
 BATCH_BYTES = 256 * 1024  # measured sweet spot for create_batch/send_batch on this broker
 
 
+def security(settings: Settings) -> dict[str, Any]:
+    """SASL/SCRAM options for a secured cluster (IOC_KAFKA_USERNAME set), else none. The embedded Tansu
+    cannot hold users (see README, "Trust"): there the documents' signatures carry the trust."""
+    if not settings.kafka_username:
+        return {}
+    return {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": settings.kafka_mechanism,
+        "sasl_plain_username": settings.kafka_username,
+        "sasl_plain_password": settings.kafka_password,
+    }
+
+
 async def ensure_topics(settings: Settings, topics: dict[str, int]) -> None:
     """Create the topics that do not exist yet, with their partition counts."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **security(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -45,6 +59,7 @@ def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
         "max_batch_size": BATCH_BYTES,
         "max_request_size": 4 * BATCH_BYTES,
         "acks": 1,
+        **security(settings),
     }
     options.update(overrides)
     return AIOKafkaProducer(**options)
@@ -59,6 +74,7 @@ def make_consumer(settings: Settings, *topics: str, **overrides: Any) -> AIOKafk
         "heartbeat_interval_ms": max(100, settings.session_timeout_ms // 4),
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
         "auto_offset_reset": "earliest",
+        **security(settings),
     }
     options.update(overrides)
     return AIOKafkaConsumer(*topics, **options)
@@ -97,8 +113,8 @@ async def read_tail(
         await consumer.stop()
 
 
-async def read_all(settings: Settings, topic: str) -> list[bytes]:
-    """Every record value of a (small) topic, all partitions from the start, without a consumer group."""
+async def read_all(settings: Settings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of a (small) topic, all partitions from the start, without a consumer group."""
     consumer = make_consumer(settings, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -108,10 +124,10 @@ async def read_all(settings: Settings, topic: str) -> list[bytes]:
         tps = [TopicPartition(topic, p) for p in parts]
         consumer.assign(tps)
         await consumer.seek_to_beginning()
-        values: list[bytes] = []
+        out: list[ConsumerRecord[bytes, bytes]] = []
         async for _, records in _read_to_end(consumer, await consumer.end_offsets(tps), settings):
-            values += [r.value for r in records if r.value is not None]
-        return values
+            out += records
+        return out
     finally:
         await consumer.stop()
 
@@ -139,6 +155,44 @@ async def _read_to_end(
 async def _refresh(consumer: AIOKafkaConsumer, topic: str) -> set[int] | None:
     await consumer._client.force_metadata_update()
     return consumer.partitions_for_topic(topic)
+
+
+async def make_client(settings: Settings) -> AIOKafkaClient:
+    """A bare protocol client (metadata requests), connected."""
+    client = AIOKafkaClient(bootstrap_servers=settings.bootstrap_servers, **security(settings))
+    await client.bootstrap()
+    return client
+
+
+async def cluster_id(client: AIOKafkaClient) -> str | None:
+    """The cluster id the broker reports (a metadata request for no topic: cheap, creates nothing)."""
+    node = client.get_random_node()
+    reply = await client.send(node, MetadataRequest([], False))
+    return getattr(reply, "cluster_id", None)
+
+
+class BrokerLost(RuntimeError):
+    """The broker now answering is not the one this process started on: a restarted memory broker (every
+    topic, offset and checkpoint gone) or another cluster."""
+
+
+class BrokerWatch:
+    """Remembers the cluster id a process started on and notices when another answers. The embedded
+    broker gets a fresh id at every start, so its restart (memory lost) shows as a new id."""
+
+    def __init__(self, client: AIOKafkaClient) -> None:
+        self.client = client
+        self.known: str | None = None
+
+    async def check(self) -> str | None:
+        """The new cluster id if the broker changed since the first check, else None."""
+        current = await cluster_id(self.client)
+        if self.known is None:
+            self.known = current
+            return None
+        if current is not None and current != self.known:
+            return current
+        return None
 
 
 def partition_for(key: bytes, partitions: int) -> int:

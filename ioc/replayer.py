@@ -25,7 +25,9 @@ from aiokafka import TopicPartition
 from ioc.kafka import BatchProducer, ensure_topics, make_consumer, make_producer
 from ioc.recording import Entry
 from ioc.settings import Settings
+from ioc.signing import Keys, load_keys
 from ioc.topics import Topics
+from ioc.trusted_time import Declaration, declare
 
 log = logging.getLogger("ioc.replay")
 HEADER = "ioc-job"
@@ -40,6 +42,10 @@ class Item:
     key: bytes
     value: bytes
     sim_ms: int  # the pacing clock when this record was produced
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def plan(entries: Iterable[Entry], topics: set[str] | None, job: str) -> list[Item]:
@@ -104,9 +110,11 @@ class Player:
     on_progress: Callable[[int], None] = lambda sent: None
     clock: Callable[[], float] = time.monotonic  # wall seconds; passed in so pacing is testable
     position: int = 0
+    keys: Keys | None = None  # None: load_keys(settings) when playing
     _running: asyncio.Event = field(default_factory=asyncio.Event)
     _announce_now: asyncio.Event = field(default_factory=asyncio.Event)
     _seek: int | None = None
+    _anchor: tuple[float, int] | None = None
 
     def __post_init__(self) -> None:
         self._running.set()
@@ -164,6 +172,7 @@ class Player:
         partitions = max([i.partition for i in self.items], default=0) + 1
         layout = Topics(self.settings.namespace).layout(max(partitions, self.settings.partitions))
         await ensure_topics(self.settings, layout)
+        self.keys = self.keys or load_keys(self.settings)
         producer = make_producer(self.settings)
         await producer.start()
         sender = BatchProducer(producer)
@@ -172,16 +181,19 @@ class Player:
         announcer = asyncio.create_task(self._announce(producer))
         listener = asyncio.create_task(self._listen(int(time.time() * 1000)))
         try:
-            anchor: tuple[float, int] | None = None  # (wall time, sim time) the pacing is measured from
             while self.position < len(self.items):
                 if not self._running.is_set():
                     await self._running.wait()
-                    anchor = None
+                    self._anchor = None
                 if self._seek is not None:
-                    self.position, self._seek, anchor = self._seek, None, None
+                    self.position, self._seek, self._anchor = self._seek, None, None
                     continue
-                if anchor is None:
-                    anchor = (self.clock(), self.items[self.position].sim_ms)
+                if self._anchor is None:
+                    # (wall time, sim time) the pacing is measured from; the namespace's clock is declared
+                    # from it before anything it covers goes out.
+                    self._anchor = anchor = (self.clock(), self.items[self.position].sim_ms)
+                    await self._declare(producer, "playing")
+                anchor = self._anchor
                 end = self._due(anchor)
                 if end == self.position:
                     await asyncio.sleep(self._wait_s(anchor))
@@ -221,11 +233,17 @@ class Player:
             while True:
                 for record in (await consumer.getmany(timeout_ms=500)).get(tp, []):
                     if record.timestamp >= since_ms:
-                        self._obey_record(record.value)
+                        self._obey_record(record)
         finally:
             await consumer.stop()
 
-    def _obey_record(self, value: bytes | None) -> None:
+    def _obey_record(self, record: Any) -> None:
+        """Commands must carry the wall's signature (control key): anyone else is ignored, and logged."""
+        assert self.keys is not None
+        value = record.value
+        if not self.keys.control.verify(record.topic, record.key, value, record.headers):
+            log.warning("unsigned replay command ignored: %r", (value or b"")[:200])
+            return
         try:
             command = orjson.loads(value or b"null")
             obeyed = isinstance(command, dict) and self.obey(command)
@@ -234,8 +252,29 @@ class Player:
         log.info("replay command %s: %s", "obeyed" if obeyed else "ignored", command)
 
     async def _publish(self, producer: Any, state: str) -> None:
+        assert self.keys is not None
         topic = Topics(self.settings.namespace).replay_status
-        await producer.send_and_wait(topic, orjson.dumps(self.status(state)), key=self.job.encode())
+        key, value = self.job.encode(), orjson.dumps(self.status(state))
+        await producer.send_and_wait(
+            topic, value, key=key, headers=self.keys.control.headers(topic, key, value)
+        )
+        await self._declare(producer, state)
+
+    async def _declare(self, producer: Any, state: str) -> None:
+        """The replay's clock for the namespace: where it is and how fast it goes (0 unless playing; as
+        fast as possible: the recording's end, a horizon it never passes)."""
+        assert self.keys is not None
+        if not self.items:
+            return
+        if self.speed is None:
+            sim, speed = self.items[-1].sim_ms, None
+        else:
+            at = self.items[min(self.position, len(self.items) - 1)].sim_ms
+            if self._anchor is not None and state == "playing":
+                at = max(at, int(self._anchor[1] + (self.clock() - self._anchor[0]) * self.speed * 1000))
+            sim, speed = at, (self.speed if state == "playing" else 0.0)
+        source = f"replay:{self.job}"
+        await declare(producer, self.settings, self.keys.control, Declaration(source, sim, _wall_ms(), speed))
 
     def _due(self, anchor: tuple[float, int]) -> int:
         """Index after the last record due now (at most CHUNK ahead)."""
@@ -259,5 +298,13 @@ class Player:
             runs.setdefault((item.topic, item.partition), []).append((item.key, item.value))
         futures: list[asyncio.Future[Any]] = []
         for (topic, partition), records in runs.items():
-            futures += await sender.send_partition(prefix + topic, partition, records, headers)
+            if topic.startswith("raw."):
+                futures += await sender.send_partition(prefix + topic, partition, records, headers)
+                continue
+            # Documents (operator actions, or aggregates and alerts if asked for) are signed for the topic
+            # they now go to: the recording's signatures name the recorded namespace.
+            assert self.keys is not None
+            for key, value in records:
+                signed = [*headers, *self.keys.document.headers(prefix + topic, key, value)]
+                futures += await sender.send_partition(prefix + topic, partition, [(key, value)], signed)
         return futures

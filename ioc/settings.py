@@ -49,6 +49,12 @@ class Settings(BaseSettings):
 
     # Processing
     allowed_lateness_s: float = Field(300.0, ge=0, description="Event-time lateness accepted before DLQ")
+    clock_tolerance_s: float = Field(
+        60.0,
+        ge=0,
+        description="How far a reading may be ahead of the trusted clock (the wall clock live, else the "
+        "simulator's or replay's declared clock) before it is refused as future",
+    )
     emit_interval_s: float = Field(
         0.5, gt=0, description="Wall-clock seconds between aggregate and alert emits (bounds alert latency)"
     )
@@ -72,11 +78,36 @@ class Settings(BaseSettings):
         "", description="Origins besides the server's own that may open the websocket or post actions"
     )
 
+    # Trust
+    document_key: str = Field(
+        "",
+        description="HMAC key of what the processors publish and the wall acts on (aggregates, alerts, "
+        "actions); empty: IOC_DATA_DIR/keys.json, made on first use",
+        repr=False,
+    )
+    control_key: str = Field(
+        "",
+        description="HMAC key of clock declarations and replay status/commands; empty: "
+        "IOC_DATA_DIR/keys.json",
+        repr=False,
+    )
+    kafka_username: str = Field("", description="SASL/SCRAM user of this process on a secured cluster")
+    kafka_password: str = Field("", description="SASL/SCRAM password of IOC_KAFKA_USERNAME", repr=False)
+    kafka_mechanism: str = Field("SCRAM-SHA-512", description="SASL mechanism on a secured cluster")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body the wall accepts")
+    feed_stale_s: float = Field(
+        10.0, gt=0, description="Seconds without news from the worker before /health and the wall turn red"
+    )
+    heartbeat_interval_s: float = Field(1.0, gt=0, description="Seconds between the worker's heartbeats")
+
     log_level: str = Field("info", description="Log level of every process")
 
     @property
     def bootstrap_servers(self) -> list[str]:
         return [s.strip() for s in self.bootstrap.split(",") if s.strip()]
+
+
+SECRETS = frozenset({"IOC_DOCUMENT_KEY", "IOC_CONTROL_KEY", "IOC_KAFKA_PASSWORD", "IOC_TOKENS"})
 
 
 @lru_cache(maxsize=1)

@@ -1,11 +1,13 @@
 """The embedded stack behind `ioc up`: broker, Faust worker, web server and simulators, started and stopped
-in order, each a child process whose log goes to the data directory."""
+in order, each a child process whose log goes to the data directory, and supervised: a part that dies is
+started again with back-off (the broker first, with its topics: a memory broker comes back empty)."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,12 +27,26 @@ class StackError(RuntimeError):
     """A part of the stack failed to start or died."""
 
 
+BACKOFF_MAX_S = 30.0
+STABLE_S = 60.0  # a part that ran this long before dying starts again after the shortest back-off
+
+
 @dataclass
 class Part:
     name: str
     argv: list[str]
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    may_finish: bool = False  # exit 0 means done (a scenario that ended), not a failure
+    restarts: int = 0
+    started: float = 0.0
+    restart_at: float | None = None  # waiting out its back-off
+    done: bool = False
+
+
+def backoff(restarts: int) -> float:
+    """1, 2, 4 ... 30 s."""
+    return min(BACKOFF_MAX_S, 2.0 ** max(restarts - 1, 0))
 
 
 @dataclass
@@ -43,6 +59,8 @@ class Stack:
     broker: EmbeddedBroker | None = None
     env: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    _broker_retry_at: float = 0.0
+    _broker_failures: int = 0
 
     @property
     def web_url(self) -> str:
@@ -64,8 +82,14 @@ class Stack:
         for part in self.parts:
             part.log = self.log_dir / f"{part.name}.log"
             part.log.write_bytes(b"")
-            part.proc = procs.spawn(part.argv, part.log, self.env)
+            self._spawn(part)
         self.timings["spawned"] = time.monotonic() - t0
+
+    def _spawn(self, part: Part) -> None:
+        assert part.log is not None
+        part.proc = procs.spawn(part.argv, part.log, self.env)
+        part.started = time.monotonic()
+        part.restart_at = None
 
     def wait_web(self, timeout: float = 60.0) -> None:
         t0 = time.monotonic()
@@ -83,10 +107,17 @@ class Stack:
         procs.wait_for(live, timeout, 0.25, f"live data for {', '.join(areas)}")
 
     def health(self) -> dict[str, Any] | None:
+        """The wall's /health body (also when it answers 503: red, with its problems), None if unreachable."""
         try:
             with urllib.request.urlopen(f"{self.web_url}/health", timeout=1) as r:
                 body: dict[str, Any] = orjson.loads(r.read())
                 return body
+        except urllib.error.HTTPError as err:
+            try:
+                red: dict[str, Any] = orjson.loads(err.read())
+                return red
+            except ValueError:
+                return None
         except (OSError, ValueError):
             return None
 
@@ -96,11 +127,62 @@ class Stack:
                 raise StackError(f"{part.name} exited with code {part.proc.returncode}; see {part.log}")
         return True
 
-    def watch(self, interval: float = 0.5, until: Callable[[], bool] = lambda: False) -> None:
-        """Block while every part runs; raise StackError naming the first one that dies."""
+    def watch(
+        self,
+        interval: float = 0.5,
+        until: Callable[[], bool] = lambda: False,
+        say: Callable[[str], None] = print,
+    ) -> None:
+        """Supervise until `until()`: restart the broker or any part that dies, with back-off."""
         while not until():
-            self.check_alive()
+            self.supervise(say)
             time.sleep(interval)
+
+    def supervise(self, say: Callable[[str], None]) -> None:
+        """One round: the broker first (the parts need it), then every part."""
+        now = time.monotonic()
+        if self.broker is not None and not self.broker.alive() and now >= self._broker_retry_at:
+            self._restart_broker(say)
+        for part in self.parts:
+            if part.done:
+                continue
+            if part.proc is None:
+                if part.restart_at is not None and now >= part.restart_at:
+                    say(f"starting {part.name} again (restart {part.restarts})")
+                    self._spawn(part)
+                continue
+            code = part.proc.poll()
+            if code is None:
+                continue
+            if code == 0 and part.may_finish:
+                part.done = True
+                say(f"{part.name} finished (exit 0); the rest of the stack keeps running")
+                continue
+            part.restarts = 1 if now - part.started >= STABLE_S else part.restarts + 1
+            delay = backoff(part.restarts)
+            say(f"{part.name} exited with code {code}; starting it again in {delay:.0f} s (log {part.log})")
+            part.proc, part.restart_at = None, now + delay
+
+    def _restart_broker(self, say: Callable[[str], None]) -> None:
+        """A memory broker that died comes back empty: start it (a new cluster id, so every client can tell)
+        and create the topics before any client does so with the broker's default partition count."""
+        assert self.broker is not None
+        code = self.broker.proc.returncode if self.broker.proc is not None else None
+        say(f"the broker died (exit {code}); starting it again: everything it held is lost")
+        self.broker.proc = None
+        try:
+            self.broker.start(self.settings.broker_ready_timeout_s)
+            settings = self.settings.model_copy(update={"bootstrap": self.broker.bootstrap})
+            asyncio.run(ensure_topics(settings, Topics(settings.namespace).layout(settings.partitions)))
+        except Exception as exc:  # the port may still be held: try again after a back-off
+            self.broker.stop()
+            self._broker_failures += 1
+            delay = backoff(self._broker_failures)
+            self._broker_retry_at = time.monotonic() + delay
+            say(f"broker restart failed ({exc}); trying again in {delay:.0f} s")
+            return
+        self._broker_failures = 0
+        say(f"broker up again as cluster {self.broker.cluster_id}; the worker, wall and simulator start over")
 
     def memory_mb(self) -> dict[str, float]:
         rows = {p.name: procs.rss_mb(p.proc.pid) for p in self.parts if p.proc is not None}

@@ -46,6 +46,16 @@ class Topics:
         return f"{self.namespace}.replay.control"
 
     @property
+    def clock(self) -> str:
+        """Declarations of the namespace's trusted clock by its time source (simulator, replay), signed."""
+        return f"{self.namespace}.clock"
+
+    @property
+    def workers(self) -> str:
+        """Each worker's heartbeat: alive, how far it has read, the broker incarnation it works on."""
+        return f"{self.namespace}.workers"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.namespace}.deadletter"
 
@@ -57,7 +67,7 @@ class Topics:
     def is_compacted(name: str) -> bool:
         """Topics read for their latest value per key (checkpoints per partition, alerts per id): compacted,
         so a takeover reads little however long the system has run."""
-        return name.endswith((".checkpoints", ".alerts"))
+        return name.endswith((".checkpoints", ".alerts", ".clock", ".workers"))
 
     def all_raw(self) -> list[str]:
         return [self.raw(d) for d in DOMAINS]
@@ -71,4 +81,6 @@ class Topics:
         topics[self.deadletter] = 1
         topics[self.replay_status] = 1
         topics[self.replay_control] = 1
+        topics[self.clock] = 1
+        topics[self.workers] = 1
         return topics

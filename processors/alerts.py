@@ -193,8 +193,8 @@ class AlertBook:
         alert = self.alerts.get(str(action.get("alert")))
         if alert is None:
             raise ActionError(f"no alert {action.get('alert')!r}")
-        what, by, at = action.get("action"), str(action.get("by") or ""), int(action.get("at") or 0)
-        comment = str(action.get("comment") or "")
+        what, by, at = action.get("action"), str(action.get("by") or "")[:128], int(action.get("at") or 0)
+        comment = str(action.get("comment") or "")[:2000]
         if what not in ACTIONS or not by:
             raise ActionError(f"action must be one of {ACTIONS} with 'by'")
         if alert.status == "resolved":
@@ -206,7 +206,7 @@ class AlertBook:
         elif what == "assign":
             if not action.get("assignee"):
                 raise ActionError("assign needs an assignee")
-            alert.assignee = str(action["assignee"])
+            alert.assignee = str(action["assignee"])[:128]
             self._move(alert, "assigned" if alert.status != "cleared" else "cleared", by, at, comment)
             alert.history[-1].update(action="assign", assignee=alert.assignee)
         elif what == "comment":
@@ -236,21 +236,32 @@ class AlertBook:
             self.changed[alert.id] = None
 
     def restore(self, docs: list[dict[str, Any]]) -> int:
-        """Take over alerts from their published documents (latest per id wins); return how many are open.
+        """Take over alerts from their published documents; return how many are open.
 
-        A worker that inherits an area continues its alerts' lifecycles instead of raising them again."""
-        latest = {d["id"]: d for d in docs if d.get("kind") == "alert"}
+        A worker that inherits an area continues its alerts' lifecycles instead of raising them again. Per id
+        the document with the longest history wins (every change adds to it), so an older copy published
+        again, or read out of order, cannot roll an alert back."""
+        latest: dict[str, dict[str, Any]] = {}
+        for d in docs:
+            if d.get("kind") == "alert" and isinstance(d.get("history"), list):
+                held = latest.get(d["id"])
+                if held is None or len(d["history"]) >= len(held["history"]):
+                    latest[d["id"]] = d
         for doc in latest.values():
-            alert = Alert(doc["id"], doc["rule"], doc["entity"], doc["category"], doc["subCategory"],
-                          doc["severity"], doc["dateIssued"], doc["status"], doc.get("assignee"),
-                          doc.get("escalations", 0), list(doc.get("history", ())))  # fmt: skip
+            try:
+                alert = Alert(doc["id"], doc["rule"], doc["entity"], doc["category"], doc["subCategory"],
+                              doc["severity"], int(doc["dateIssued"]), doc["status"], doc.get("assignee"),
+                              int(doc.get("escalations", 0)), list(doc["history"]))  # fmt: skip
+                since = int(alert.id.rsplit(":", 1)[1])  # the condition's first sighting
+            except (KeyError, TypeError, ValueError, IndexError):
+                continue  # signed by a processor, so a bug, not an attacker: skip it rather than stop
             self.alerts[alert.id] = alert
             if alert.status != "resolved":
                 key = (alert.rule, alert.entity)
                 self.open[key] = alert.id
                 if alert.status != "cleared":
-                    self.pending[key] = int(alert.id.rsplit(":", 1)[1])  # the condition's first sighting
-        return sum(d["status"] != "resolved" for d in latest.values())
+                    self.pending[key] = since
+        return sum(a.status != "resolved" for a in self.alerts.values() if a.id in latest)
 
     def forget(self, entity_in_scope: Callable[[str], bool]) -> None:
         """Drop the alerts of entities another worker now looks after."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ioc.settings import Settings, get_settings
+from ioc.signing import load_keys
 from ioc.topics import DOMAINS, Topics
 from processors.checkpoint import Ledger
 from processors.transport import LowLatencyTransport
@@ -44,6 +47,7 @@ def create_app(s: Settings) -> IocApp:
 settings = get_settings()
 app = create_app(settings)
 topics = Topics(settings.namespace)
+keys = load_keys(settings)
 app.ledger = Ledger(topics=frozenset(topics.all_raw()))
 
 aggregates_topic = app.topic(topics.aggregates, key_serializer="raw", value_serializer="raw")
@@ -51,6 +55,18 @@ deadletter_topic = app.topic(topics.deadletter, key_serializer="raw", value_seri
 alerts_topic = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")
 actions_topic = app.topic(topics.operator_actions, key_serializer="raw", value_serializer="raw")
 area_actions_topic = app.topic(topics.operator_actions_by_area, key_serializer="raw", value_serializer="raw")
+workers_topic = app.topic(topics.workers, key_serializer="raw", value_serializer="raw")
+
+
+async def signed(topic: faust.TopicT, key: bytes, value: bytes, partition: int | None = None) -> Any:
+    """Send a record signed with the document key: the wall and the area stage refuse unsigned ones."""
+    name = topic.get_topic_name()
+    headers = keys.document.headers(name, key, value)
+    return await topic.send(key=key, value=value, partition=partition, headers=headers)
+
+
+def verified(topic: str, key: bytes | None, value: bytes | None, headers: Any) -> bool:
+    return keys.document.verify(topic, key, value, headers)
 
 
 def domain_of(topic: str) -> str:

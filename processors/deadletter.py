@@ -1,26 +1,28 @@
-"""Publishing dead letters: one record per refusal on the dead-letter topic, counted per domain and reason."""
+"""Publishing dead letters: one signed record per refusal on the dead-letter topic, counted per domain and
+reason."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 import orjson
 
+from ioc.contract.deadletter import DeadLetter
 from processors import metrics
-from processors.app import deadletter_topic
-from processors.intake import DeadLetter, now_ms
+from processors.app import deadletter_topic, signed
 
 log = logging.getLogger("ioc.deadletter")
 
 
 async def publish(letters: Sequence[DeadLetter], domain: str) -> None:
-    now = now_ms()
+    now = int(time.time() * 1000)
     for letter in letters:
         doc = letter.document(now)
-        doc["domain"] = domain
+        doc.update(domain=domain, by="worker")
         key = (letter.frame.group if letter.frame is not None else "unparsed").encode()
-        await deadletter_topic.send(key=key, value=orjson.dumps(doc))
+        await signed(deadletter_topic, key, orjson.dumps(doc))
         metrics.DEADLETTERS.labels(domain, str(letter.reason)).inc()
         readings = len(letter.rows) or (letter.frame.n if letter.frame is not None else 1)
         metrics.DEADLETTER_READINGS.labels(domain, str(letter.reason)).inc(readings)

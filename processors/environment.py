@@ -117,6 +117,11 @@ class EnvironmentState:
             (g, doc) for g, doc in self.closed_hours if ("AirQualityObserved", g) not in keys
         ]
 
+    def size(self) -> int:
+        """Stations, latest readings and readings waiting for the next emit."""
+        waiting = sum(len(v) for v in self.water_readings.values()) + len(self.closed_hours)
+        return len(self.aq) + len(self.latest) + waiting
+
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         """(group, aggregate document) for every group changed since the last drain; closed air-quality hours
         first, so the open hour's document is the last a reader sees."""

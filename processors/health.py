@@ -14,6 +14,10 @@ from ioc.contract import Frame
 
 FORGET_MS = 14 * HOUR_MS  # a card never called by then went home: do not count it as waiting forever
 SNAPSHOT_MS = 5 * 60_000  # the alert rules judge a hospital every 5 min of its own event time
+# Caps per hospital, far above a real day (the Friendship General's polyclinic is designed for 1,500
+# patients a day, facts 'Hospitals'): a flood of valid-looking taps costs bounded memory, oldest go first.
+MAX_WAITING = 50_000
+MAX_HOUR_EVENTS = 100_000
 
 
 @dataclass
@@ -33,6 +37,7 @@ class HospitalState:
             strict=True,
         ):
             if step == "register":
+                self.registered.pop(card, None)  # re-inserted last: the dict stays oldest first
                 self.registered[card] = t
                 self.arrivals.append(t)
             elif step == "clinicCall":
@@ -43,6 +48,12 @@ class HospitalState:
         self._expire()
 
     def _expire(self) -> None:
+        while len(self.registered) > MAX_WAITING:
+            del self.registered[next(iter(self.registered))]
+        while len(self.arrivals) > MAX_HOUR_EVENTS:
+            self.arrivals.popleft()
+        while len(self.waits) > MAX_HOUR_EVENTS:
+            self.waits.popleft()
         horizon = self.watermark - HOUR_MS
         while self.arrivals and self.arrivals[0] <= horizon:
             self.arrivals.popleft()
@@ -104,6 +115,10 @@ class HealthState:
             self.hospitals.pop(group, None)
             self.dirty.discard(group)
         self.snapshots = [(g, doc) for g, doc in self.snapshots if g in self.hospitals]
+
+    def size(self) -> int:
+        """Cards waiting, arrivals and waits of the last hour, over all hospitals (each capped)."""
+        return sum(len(h.registered) + len(h.arrivals) + len(h.waits) for h in self.hospitals.values())
 
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         """Final snapshots taken since the last drain, then each changed hospital's indicators now."""

@@ -3,20 +3,17 @@ everything refused. Pure code (no Faust), so every rule is unit-tested on its ow
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 
 from ioc.contract import ContractError, Frame, KnownSensors, Reason, Rejection, decode, validate
+from ioc.contract.deadletter import NO_ROWS, DeadLetter, Source, refusal
 
 MAX_INTERVALS = 64  # runs of sequence numbers kept per boot; more (scattered seqs) merge the closest runs
 MAX_BOOTS = 4  # sequence spaces kept per group: the current boot and a few before it, least recent dropped
-RAW_EXCERPT = 2048  # bytes of an unparseable payload kept in its dead-letter entry
-READINGS_EXCERPT = 64 * 1024  # bytes of refused readings kept in their dead-letter entry
 
 
 @dataclass
@@ -114,67 +111,6 @@ class GroupClock:
         return sum(len(s.lo) for s in self.spaces.values())
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where a record came from, for the dead-letter entry."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-
-
-@dataclass
-class DeadLetter:
-    reason: Reason
-    detail: str
-    source: Source
-    frame: Frame | None
-    rows: np.ndarray
-    raw: bytes | None = None
-
-    def document(self, now_ms: int) -> dict[str, Any]:
-        """The dead-letter record: reason, origin and the refused readings (or the raw bytes)."""
-        doc: dict[str, Any] = {
-            "v": 1,
-            "reason": str(self.reason),
-            "detail": self.detail,
-            "at": now_ms,
-            "source": {
-                "topic": self.source.topic,
-                "partition": self.source.partition,
-                "offset": self.source.offset,
-                "key": self.source.key.decode("utf-8", "replace") if self.source.key else None,
-            },
-        }
-        if self.frame is not None:
-            doc.update(type=self.frame.type, group=self.frame.group, seq=self.frame.seq)
-            if self.frame.boot:
-                doc["boot"] = self.frame.boot
-            readings = _rows(self.frame, self.rows)
-            # Bounded however big the refused values were (a 5 MB object in one cell), so the entry is
-            # always publishable; an engineer still sees the start of what was sent.
-            text = orjson.dumps(readings)
-            if len(text) <= READINGS_EXCERPT:
-                doc["readings"] = readings
-            else:
-                doc["readings_excerpt"] = text[:READINGS_EXCERPT].decode("utf-8", "replace")
-        elif self.raw is not None:
-            doc["raw"] = self.raw[:RAW_EXCERPT].decode("utf-8", "replace")
-        return doc
-
-
-def _rows(frame: Frame, rows: np.ndarray) -> dict[str, list[Any]]:
-    # The refused readings exactly as received (raw_cols), so an engineer sees the offending values.
-    cols = frame.raw_cols if frame.raw_cols is not None else frame.cols
-    picked = rows if len(rows) else np.arange(frame.n)
-    return {k: [_plain(v[i]) for i in picked] for k, v in cols.items()}
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
-
-
 @dataclass
 class Parsed:
     """A decoded frame: the readings that passed the contract and what was refused, not yet admitted."""
@@ -207,7 +143,7 @@ class Intake:
         try:
             original = decode(raw)
         except ContractError as exc:
-            return None, [DeadLetter(exc.reason, exc.detail, source, None, np.empty(0, dtype=np.int64), raw)]
+            return None, [refusal(exc.reason, exc.detail, source, raw)]
         valid, rejections = validate(original, self.known)
         letters = [DeadLetter(r.reason, r.detail, source, original, r.rows) for r in rejections]
         return Parsed(original, valid, rejections), letters
@@ -224,7 +160,7 @@ class Intake:
             if future is not None:
                 ahead = (int(future.cols["dateObserved"].max()) - limit_ms) / 1000
                 detail = f"{future.n} readings up to {ahead:,.0f} s later than the trusted clock allows"
-                letters.append(DeadLetter(Reason.FUTURE, detail, source, future, _NONE))
+                letters.append(DeadLetter(Reason.FUTURE, detail, source, future, NO_ROWS))
         if valid.n == 0:
             return None, letters  # nothing acceptable: no clock is made, no sequence number used
         key = f"{valid.type}|{valid.group}"
@@ -232,11 +168,11 @@ class Intake:
         t = valid.cols["dateObserved"]
         if clock.is_duplicate(valid.boot, valid.seq, int(t.min())):
             detail = f"frame {valid.frame_id} was already processed"
-            letters.append(DeadLetter(Reason.DUPLICATE, detail, source, valid, _NONE))
+            letters.append(DeadLetter(Reason.DUPLICATE, detail, source, valid, NO_ROWS))
             return None, letters
         valid, late = _split(valid, t < clock.watermark - self.allowed_lateness_ms)
         if late is not None:
-            letters.append(DeadLetter(Reason.LATE, self._late_detail(late, clock), source, late, _NONE))
+            letters.append(DeadLetter(Reason.LATE, self._late_detail(late, clock), source, late, NO_ROWS))
         if valid.n == 0:
             return None, letters
         if key not in self.clocks:
@@ -290,15 +226,8 @@ class Intake:
         return {"groups": len(self.clocks), "seq_runs": sum(c.size() for c in self.clocks.values())}
 
 
-_NONE = np.empty(0, dtype=np.int64)
-
-
 def _split(frame: Frame, out: np.ndarray) -> tuple[Frame, Frame | None]:
     """(the readings not in `out`, the readings in `out` or None if there are none)."""
     if not out.any():
         return frame, None
     return frame.select(~out), frame.select(out)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -81,6 +81,9 @@ class KpiBoard:
             out["health"] = (max(waits), len(waits))
         return out
 
+    def size(self) -> int:
+        return sum(len(d) for d in (self.traffic, self.aqi, self.flood, self.lighting, self.health))
+
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         out = []
         for area in sorted(self.dirty):

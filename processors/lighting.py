@@ -189,6 +189,10 @@ class LightingState:
         for _, group in keys:
             self.partition_clock.pop(self.partition_of(group), None)
 
+    def size(self) -> int:
+        """Cabinets (fixed by the city) and silence judgements waiting for the next emit."""
+        return len(self.cabinets) + len(self.judgements)
+
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         # A cabinet going silent changes nothing by itself: look for fresh offline ones on every drain.
         now = self.now()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 FRAMES = Counter("ioc_frames_total", "Raw frames read", ["domain"])
 READINGS = Counter("ioc_readings_accepted_total", "Readings that passed intake", ["domain"])
@@ -14,3 +14,15 @@ AGGREGATES = Counter("ioc_aggregate_records_total", "Aggregate records emitted",
 ALERTS = Counter("ioc_alert_updates_total", "Alert documents published", ["rule", "status"])
 ACTIONS = Counter("ioc_operator_actions_total", "Operator actions applied or refused", ["action", "outcome"])
 CHECKPOINTS = Counter("ioc_checkpoints_total", "Partition checkpoints written or restored", ["domain", "op"])
+REROUTED = Counter(
+    "ioc_rerouted_frames_total",
+    "Frames sent on to their group's partition (a device's partitioner)",
+    ["domain"],
+)
+REFUSED = Counter(
+    "ioc_refused_records_total",
+    "Records read outside an agent (checkpoints, alerts) and refused",
+    ["topic", "reason"],
+)
+STATE = Gauge("ioc_state_entries", "Entries the worker holds, per part of its state", ["part"])
+CHECKPOINT_BYTES = Gauge("ioc_checkpoint_bytes", "Size of the last checkpoint written per domain", ["domain"])

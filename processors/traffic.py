@@ -201,6 +201,11 @@ class TrafficState:
             self.watermark.pop(name, None)
             self.dirty.discard(name)
 
+    def size(self) -> int:
+        """Windows held (open and recently closed); accepted readings lie within lateness of the watermark
+        and before the trusted clock's limit, so this is bounded."""
+        return sum(len(g.windows) + len(g.closed) for g in self.groups.values())
+
     def drain(self) -> list[tuple[str, dict[str, Any]]]:
         """Each newly closed window once (final), then the group's open window so far (provisional)."""
         out = []

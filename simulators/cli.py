@@ -15,17 +15,21 @@ from typing import Any
 
 import click
 import orjson
+from aiokafka.errors import KafkaError
 
 from ioc.city import load_city
 from ioc.clock import SimClock, local_iso, parse_duration, parse_start
-from ioc.kafka import ensure_topics
+from ioc.kafka import BrokerLost, ensure_topics
 from ioc.settings import Settings, get_settings
+from ioc.signing import load_keys
 from ioc.topics import Topics
+from ioc.trusted_time import TimeSource
 from simulators import domains, runner
 from simulators import scenario as scenarios_mod
 from simulators.rate import RatePlan, constant, parse_ramp, parse_rate
 
 log = logging.getLogger("ioc.simulate")
+EXIT_BROKER = 75  # EX_TEMPFAIL: try again on the broker that is there now
 
 
 @dataclass
@@ -123,8 +127,16 @@ def simulate(**options: Any) -> None:
         return
     if plan.real_time:  # building the city took a while: start the sensors' clock at the real now
         plan.start_ms = parse_start("now")
+    sim.boot = f"sim-{plan.start_ms}"  # deterministic for one start; a restarted live run gets a new one
     clock = SimClock(plan.paced_from or plan.start_ms, plan.speed)
-    stats = asyncio.run(_run(sim, clock, plan, o.out, o.quiet))
+    try:
+        stats = asyncio.run(_run(sim, clock, plan, o.out, o.quiet))
+    except (BrokerLost, KafkaError) as exc:
+        # Supervised (`ioc up`), a fresh simulator starts on the broker that is there now.
+        click.echo(
+            f"simulator: the broker is gone or lost its data ({exc!r}); exiting with {EXIT_BROKER}", err=True
+        )
+        sys.exit(EXIT_BROKER)
     click.echo(f"simulated {local_iso(stats.sim_from_ms)} .. {local_iso(stats.sim_to_ms)}: {stats.summary()}")
     if sim.faults.counts:
         click.echo(f"faults injected: {sim.faults.counts}")
@@ -197,6 +209,8 @@ async def _run(
         topics = Topics(s.namespace)
         await ensure_topics(s, topics.layout(s.partitions))
         kafka = runner.KafkaSink(s, topics)
+        source = f"simulate:{sim.boot}:{plan.shard[0]}"
+        kafka.time_source = TimeSource(kafka.producer, s, load_keys(s).control, source, clock)
         await kafka.start()
         sink = kafka
     progress = None if quiet or plan.rate is None else _print_progress
@@ -208,7 +222,7 @@ async def _run(
         )  # fmt: skip
     finally:
         with contextlib.suppress(Exception):
-            await sink.close()
+            await asyncio.wait_for(sink.close(), 30)
     stats.acknowledged(sink.take_latencies())  # the batches close() waited for
     return stats
 

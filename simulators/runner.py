@@ -13,16 +13,18 @@ from typing import IO, Any, Protocol
 
 from ioc.clock import SimClock
 from ioc.contract import Frame, encode
-from ioc.kafka import BatchProducer, make_producer
+from ioc.kafka import BatchProducer, BrokerLost, BrokerWatch, make_producer
 from ioc.latency import Histogram, merged
 from ioc.settings import Settings
 from ioc.topics import Topics
+from ioc.trusted_time import TimeSource
 from simulators.faults import FaultInjector, Record
 from simulators.overrides import Overrides
 from simulators.rate import RatePlan
 from simulators.scenario import Scenario
 
 MAX_IN_FLIGHT = 64  # batches awaiting broker acks before the loop waits: bounds memory at max speed
+BROKER_CHECK_S = 2.0  # how often a Kafka sink makes sure its broker has not been replaced by an empty one
 
 
 class Model(Protocol):
@@ -114,12 +116,15 @@ class Simulation:
     scenario: Scenario | None = None
     scenario_start_ms: int = 0
     fault_targets: set[str] = field(default_factory=set)  # sensor ids, groups and domains faults may name
+    boot: str = ""  # on every frame: a restarted run numbers its frames from 0 in a sequence space of its own
     _applied: dict[str, Overrides] | None = None
 
     def step(self, t_ms: int, due: Sequence[Model]) -> tuple[list[Record], int]:
         """Records for the models due at t_ms, and how many readings they carry."""
         self._apply_scenario(t_ms)
         frames = [f for m in due for f in m.step(t_ms)]
+        for f in frames:
+            f.boot = self.boot
         frames = self.faults.frames(frames)
         records = [Record(f.schema.domain, f.group.encode(), encode(f), t_ms) for f in frames]
         if self.faults.active:
@@ -204,20 +209,41 @@ class NullSink:
 
 
 class KafkaSink:
-    """Records to their domain's raw topic, keyed by group, one batch per partition per step."""
+    """Records to their domain's raw topic, keyed by group, one batch per partition per step. With a time
+    source, the namespace's clock is declared before the records it covers; a broker that comes back empty
+    (another cluster id) raises BrokerLost."""
 
     def __init__(self, settings: Settings, topics: Topics, headers: Sequence[tuple[str, bytes]] = ()) -> None:
         self.topics = topics
         self.producer = make_producer(settings)
         self.batches = BatchProducer(self.producer)
         self.headers = list(headers)
+        self.time_source: TimeSource | None = None
         self._pending: list[asyncio.Future[Any]] = []
         self._latencies: list[float] = []
+        self._watch: BrokerWatch | None = None
+        self._checked = 0.0
 
     async def start(self) -> None:
         await self.producer.start()
+        self._watch = BrokerWatch(self.producer.client)
+        await self._watch.check()
+        self._checked = time.monotonic()
+        if self.time_source is not None:
+            await self.time_source.announce()
+
+    async def _check_broker(self) -> None:
+        if self._watch is None or time.monotonic() - self._checked < BROKER_CHECK_S:
+            return
+        self._checked = time.monotonic()
+        changed = await self._watch.check()
+        if changed is not None:
+            raise BrokerLost(f"cluster {self._watch.known} is now {changed}")
 
     async def write(self, records: Sequence[Record]) -> int:
+        await self._check_broker()
+        if self.time_source is not None and records:
+            await self.time_source.cover(max(r.t_ms for r in records))
         by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
         size = 0
         for r in records:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from ioc.city import load_city
 from ioc.contract import Frame, decode, encode
 from ioc.kafka import ensure_topics, make_producer, partition_for, read_tail
 from ioc.settings import Settings
+from ioc.signing import Keys, Signer
 from ioc.topics import Topics
 from processors.traffic import WINDOW_MS
 
@@ -33,6 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("IOC_TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
 _counter = itertools.count()
 TOKENS = auth.dev_tokens()  # fresh per test run, like `ioc up`'s
+# Keys of the processors and wall (documents) and of the time sources (control), fresh per test run.
+DOCUMENT_KEY = secrets.token_urlsafe(24)
+CONTROL_KEY = secrets.token_urlsafe(24)
+KEYS = Keys(Signer(DOCUMENT_KEY.encode()), Signer(CONTROL_KEY.encode()))
 
 
 def token(role: str) -> str:
@@ -87,6 +93,8 @@ def service_env(bootstrap: str, namespace: str, **extra: str) -> dict[str, str]:
             "IOC_WEB_PORT": str(procs.free_port()),
             "IOC_LOG_LEVEL": "info",
             "IOC_TOKENS": TOKENS,
+            "IOC_DOCUMENT_KEY": DOCUMENT_KEY,
+            "IOC_CONTROL_KEY": CONTROL_KEY,
         }
     )
     env.update(extra)
@@ -94,7 +102,12 @@ def service_env(bootstrap: str, namespace: str, **extra: str) -> dict[str, str]:
 
 
 def settings_for(env: dict[str, str]) -> Settings:
-    return Settings(bootstrap=env["IOC_BOOTSTRAP"], namespace=env["IOC_NAMESPACE"])
+    return Settings(
+        bootstrap=env["IOC_BOOTSTRAP"],
+        namespace=env["IOC_NAMESPACE"],
+        document_key=env.get("IOC_DOCUMENT_KEY", DOCUMENT_KEY),
+        control_key=env.get("IOC_CONTROL_KEY", CONTROL_KEY),
+    )
 
 
 def http_json(url: str, timeout: float = 2.0, role: str | None = None) -> Any:
@@ -171,12 +184,16 @@ def wait_http(url: str, timeout: float, services: Services | None = None) -> Non
     procs.wait_for(ok, timeout, 0.1, url)
 
 
-async def produce(settings: Settings, topic: str, records: Iterable[tuple[bytes, bytes]]) -> None:
+async def produce(
+    settings: Settings, topic: str, records: Iterable[tuple[bytes, bytes]], signer: Signer | None = None
+) -> None:
+    """Send records one by one, signed by `signer` if given (as the processors or the wall would)."""
     producer = make_producer(settings, linger_ms=0)
     await producer.start()
     try:
         for key, value in records:
-            await producer.send_and_wait(topic, value, key=key)
+            headers = signer.headers(topic, key, value) if signer is not None else None
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
     finally:
         await producer.stop()
 

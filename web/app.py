@@ -9,16 +9,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ioc.auth import TokenBook, dev_tokens
 from ioc.city import load_city
 from ioc.settings import Settings, get_settings
+from ioc.signing import load_keys
 from web.context import WallContext
 from web.direct import KeepServerSend
 from web.feed import Feed
+from web.guard import Guard
 from web.hub import Hub
 from web.routes import alerts, city, deadletter, health, kpis, replay, sensors, state, ws
 from web.state import WallState
@@ -34,11 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ctx: WallContext
     hub = Hub(wall_state, s.push_hz, s.client_queue, mode=lambda: ctx.mode())
     origins = frozenset(o.strip() for o in s.allowed_origins.split(",") if o.strip())
-    ctx = WallContext(s, city_model, wall_state, hub, Feed(s, wall_state), _tokens(s), origins)
+    feed = Feed(s, wall_state, load_keys(s))
+    feed.on_reset = hub.resnapshot_all
+    ctx = WallContext(s, city_model, wall_state, hub, feed, _tokens(s), origins)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(ctx.feed.run()), asyncio.create_task(ctx.hub.run())]
+        tasks = [asyncio.create_task(c) for c in (feed.run(), hub.run(), feed.watch_health())]
         try:
             yield
         finally:
@@ -52,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Nghệ An IOC wall", version="0.1.0", lifespan=lifespan)
     app.state.wall = ctx
     app.add_middleware(KeepServerSend)
+    app.add_middleware(Guard, max_body=s.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _invalid)
     for module in (health, state, kpis, sensors, alerts, city, deadletter, replay, ws):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -61,6 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(str(STATIC.joinpath("index.html")))
 
     return app
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming what is wrong, without echoing the input back (it may be large, or someone's script)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")} for e in errors[:20]]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 def _tokens(s: Settings) -> TokenBook:

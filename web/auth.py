@@ -1,5 +1,6 @@
-"""Request guards: a bearer token (header, or `?token=` where a browser cannot set headers) with a role
-allowing the permission, and an Origin that is the server's own or configured."""
+"""Request guards: a bearer token (the Authorization header; `?token=` only on the websocket, where a browser
+cannot set headers) with a role allowing the permission, and an Origin that is the server's own or
+configured."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def presented_token(conn: HTTPConnection) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value:
         return value.strip()
-    return conn.query_params.get("token")
+    # A token in a URL ends up in logs and history: accepted only where there is no other way.
+    return conn.query_params.get("token") if conn.scope["type"] == "websocket" else None
 
 
 def origin_allowed(conn: HTTPConnection, allowed: frozenset[str]) -> bool:

@@ -131,6 +131,11 @@ class Hub:
             self._resnapshot(client)
         return False
 
+    def resnapshot_all(self) -> None:
+        """Every client starts over from a snapshot (the state was reset)."""
+        for client in list(self.clients):
+            self._resnapshot(client)
+
     def _resnapshot(self, client: Client) -> None:
         while not client.queue.empty():
             client.queue.get_nowait()

@@ -18,3 +18,6 @@ PUSH_SECONDS = Histogram(
 )
 REFUSED = Counter("ioc_web_refused_total", "Requests refused by auth or origin checks", ["reason"])
 ACTIONS = Counter("ioc_web_operator_actions_total", "Operator actions written to Kafka", ["action"])
+FEED_REFUSED = Counter(
+    "ioc_web_feed_refused_total", "Records the wall refused to show (dead-lettered)", ["topic", "reason"]
+)

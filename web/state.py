@@ -31,8 +31,8 @@ class Subscription:
     domains: frozenset[str] = frozenset()
 
     def wants(self, item: dict[str, Any]) -> bool:
-        if item.get("kind") == "replay":
-            return True  # the replay's status concerns every wall
+        if item.get("kind") in ("replay", "health"):
+            return True  # the replay's status and whether the data is current concern every wall
         return (not self.areas or item.get("area") in self.areas) and (
             not self.domains or item.get("domain") in self.domains
         )
@@ -95,11 +95,15 @@ class WallState:
 
     def __init__(self, city: City) -> None:
         self.city = city
+        self.version = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (the broker lost it); the version keeps counting so clients see the change."""
         self.items: dict[str, dict[str, Any]] = {}  # what a snapshot holds
         self.alerts: dict[str, dict[str, Any]] = {}  # every alert seen, oldest first, bounded
         self.trends: dict[str, deque[tuple[int, float]]] = {}  # KPI key → (sim time, value)
         self._changes: dict[str, dict[str, Any]] = {}  # since the last take_changes(), in order
-        self.version = 0
         self.sim_time_ms = 0
         self.records = 0
         self.replay: dict[str, Any] | None = None  # the latest status of a replay into this namespace
@@ -124,6 +128,12 @@ class WallState:
             if entry is not None and self._put(entry):
                 changed += 1
         return changed
+
+    def set_health(self, verdict: dict[str, Any]) -> None:
+        """Whether the data is current (web.liveness), as an item every client gets."""
+        entry = {"key": "health:status", "kind": "health", **verdict}
+        self.items[entry["key"]] = entry
+        self._changed(entry)
 
     def _entry(self, kind: str, doc: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
         entity = str(item.get("id", ""))
@@ -177,6 +187,9 @@ class WallState:
         alert_id, entity = doc.get("id"), str(doc.get("entity", ""))
         if not alert_id or doc.get("status") is None:
             return 0
+        held = self.alerts.get(alert_id)
+        if held is not None and len(doc.get("history") or ()) < len(held.get("history") or ()):
+            return 0  # an older copy of the alert (every change adds to its history): never roll back
         self.records += 1
         entry = {k: v for k, v in doc.items() if k != "v"}
         entry.update(

@@ -23,6 +23,7 @@ from ioc.clock import parse_start
 from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.helpers import (
+    KEYS,
     Services,
     aq_frame,
     create_topics,
@@ -81,8 +82,10 @@ def wall(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def open_wall(browser: Browser, wall: Wall, role: str) -> tuple[Page, list[str]]:
-    # One context per role: the page keeps its token in the context's local storage.
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    # One context per role: the page keeps its token in the context's local storage. Playwright's
+    # wait_for_function runs its predicate through eval, which the wall's CSP forbids; the CSP itself is
+    # enforced in tests/e2e/test_hostile.py.
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -181,9 +184,9 @@ def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser,
     expect(mode).to_have_text("REPLAY ×10")  # no status from a replay yet: the configured speed
     topic = Topics(wall.settings.namespace).replay_status
 
-    def status(speed: float | None, state: str) -> None:
+    def status(speed: float | None, state: str) -> None:  # as the replay publishes it, signed
         doc = {"v": 1, "kind": "replay", "job": "e2e-job", "speed": speed, "state": state, "sim_ms": T0}
-        run(produce(wall.settings, topic, [(b"e2e-job", orjson.dumps(doc))]))
+        run(produce(wall.settings, topic, [(b"e2e-job", orjson.dumps(doc))], KEYS.control))
 
     status(30, "paused")
     expect(mode).to_have_text("REPLAY ×30 · TẠM DỪNG")

@@ -17,6 +17,7 @@ from ioc.broker import EmbeddedBroker
 from ioc.clock import parse_start
 from ioc.topics import Topics
 from tests.helpers import (
+    KEYS,
     Services,
     create_topics,
     metric,
@@ -66,7 +67,8 @@ def test_flood_alert_is_raised_acknowledged_survives_a_worker_kill_and_is_cleare
             "at": T0 + 60_000,
             "comment": "ok",
         }
-        asyncio.run(produce(settings, topics.operator_actions, [(raised["id"].encode(), orjson.dumps(ack))]))
+        action = (raised["id"].encode(), orjson.dumps(ack))
+        asyncio.run(produce(settings, topics.operator_actions, [action], KEYS.document))  # as the wall signs
         docs = alert_docs(lambda d: d["status"] == "acknowledged")
         acked = next(d for d in docs if d["status"] == "acknowledged")
         assert acked["history"][-1] == {

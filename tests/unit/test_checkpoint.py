@@ -7,12 +7,13 @@ from functools import cache
 from typing import Any
 
 from ioc.contract import Reason
+from ioc.contract.deadletter import Source
 from ioc.kafka import partition_for
 from ioc.topics import Topics
 from processors.checkpoint import TP, Checkpointed, Ledger
 from processors.environment import EnvironmentState
 from processors.health import HealthState
-from processors.intake import Intake, Source
+from processors.intake import Intake
 from processors.lighting import LightingState
 from processors.traffic import TrafficState
 from simulators.faults import Record

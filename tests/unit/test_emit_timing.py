@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
+from ioc.contract.deadletter import Source
 from ioc.kafka import partition_for
 from ioc.topics import Topics
 from processors.alerts import AlertBook
 from processors.environment import EnvironmentState
 from processors.health import HealthState
-from processors.intake import Intake, Source
+from processors.intake import Intake
 from processors.lighting import LightingState
 from processors.traffic import TrafficState
 from simulators.faults import Record

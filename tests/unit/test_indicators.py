@@ -9,9 +9,10 @@ import pytest
 
 from ioc.clock import parse_start
 from ioc.contract import Frame, encode
+from ioc.contract.deadletter import Source
 from ioc.sun import lights_expected
 from processors.health import HealthState
-from processors.intake import Intake, Source
+from processors.intake import Intake
 from processors.kpi import KpiBoard, standing
 from processors.lighting import LightingState
 from processors.traffic import WINDOW_MS, TrafficState, congestion_level

@@ -7,7 +7,8 @@ import numpy as np
 import orjson
 
 from ioc.contract import Frame, Reason, encode
-from processors.intake import MAX_BOOTS, MAX_INTERVALS, GroupClock, Intake, SeqSpace, Source
+from ioc.contract.deadletter import DeadLetter, Source
+from processors.intake import MAX_BOOTS, MAX_INTERVALS, GroupClock, Intake, SeqSpace
 
 T0 = 1_763_800_000_000
 SRC = Source("ioc.raw.environment", 2, 41, b"wl.vinh")
@@ -25,7 +26,7 @@ def level_frame(
     return encode(Frame("FloodMonitoring", group, seq, max(times), cols, boot=boot))
 
 
-def reasons(letters: list) -> list[Reason]:  # type: ignore[type-arg]
+def reasons(letters: list[DeadLetter]) -> list[Reason]:
     return [letter.reason for letter in letters]
 
 

@@ -13,14 +13,21 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health(wall: Wall) -> dict[str, Any]:
+async def health(wall: Wall, response: Response) -> dict[str, Any]:
+    """Whether the wall shows current data: 200 when it does (or is starting), 503 with the problems when
+    not (no worker heartbeat, a worker or the feed not advancing while data waits, the broker lost)."""
+    verdict = wall.feed.publish_health()
+    if verdict["status"] == "red":
+        response.status_code = 503
     return {
-        "status": "ok",
+        **verdict,
         "feed": {
             "connected": wall.feed.connected,
             "caught_up": wall.feed.caught_up.is_set(),
             "records": wall.state.records,
             "errors": wall.feed.errors,
+            "refused": wall.feed.refused,
+            "cluster": wall.feed.watch.known if wall.feed.watch else None,
         },
         "areas": wall.state.areas_live(),
         "entities": len(wall.state.items),

@@ -64,22 +64,24 @@ const AreaMaps = {
   resize() { for (const map of this.maps.values()) map.invalidateSize(); },
 };
 
+// Built as DOM nodes, never as HTML text: every string here came over the feed.
 function siteTooltip(site) {
   const item = wall.items.get(site.key);
   const alert = wall.worstAlert.get(site.id);
   let value = "";
   if (item) {
     if (site.kind === "aqi") value = `VN_AQI ${item.aqi ?? "–"}`;
-    else if (site.kind === "water") value = `${item.currentLevel.toFixed(2)} m · ${t("flood." + item.status)}`;
+    else if (site.kind === "water") value = `${Number(item.currentLevel).toFixed(2)} m · ${t("flood." + item.status)}`;
     else if (site.kind === "traffic") value = `${item.speed} km/h · ${item.volume_h} xe/h · ${item.congestion}`;
     else if (site.kind === "lighting") value = `${item.online ? "online" : "OFFLINE"} · ${item.lit}/${item.lamps} · ${item.kw} kW`;
-    else if (site.kind === "weather") value = `${item.temperature.toFixed(1)} °C · ${item.windSpeed.toFixed(1)} m/s`;
+    else if (site.kind === "weather") value = `${Number(item.temperature).toFixed(1)} °C · ${Number(item.windSpeed).toFixed(1)} m/s`;
     else if (site.kind === "hospital") value = `p90 ${item.wait_p90_min ?? "–"} min · ${item.waiting ?? 0}`;
   }
-  const warn = alert ? `<br><b style="color:${SEVERITY_COLOUR[alert.severity]}">${t("rule." + alert.rule)} · ${t("severity." + alert.severity)}</b>` : "";
-  return `<b>${escapeHtml(site.name)}</b><br>${escapeHtml(value)}${warn}`;
-}
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  const box = el("div", {}, el("b", {}, String(site.name)), el("br"), value);
+  if (alert) {
+    const warn = el("b", {}, `${t("rule." + alert.rule)} · ${t("severity." + alert.severity)}`);
+    warn.style.color = SEVERITY_COLOUR[alert.severity] || "#fff";
+    box.append(el("br"), warn);
+  }
+  return box;
 }

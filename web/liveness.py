@@ -1,0 +1,70 @@
+"""Is the wall telling the truth? From the workers' heartbeats and the feed's own progress: red when no
+worker has reported for a while, when a worker's partition has data waiting and its position stands still,
+or when the feed has lost the broker; and what was lost when the broker restarted empty, and since when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Progress:
+    """A position and since when it has not moved while there was more to read."""
+
+    position: int
+    stuck_since: int | None = None
+
+
+@dataclass
+class Liveness:
+    stale_ms: int
+    started_ms: int
+    cluster: str | None = None  # the broker the feed reads now
+    beats: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # worker → (received, doc)
+    progress: dict[tuple[str, str], Progress] = field(default_factory=dict)  # (worker, partition)
+    feed_down_since: int | None = None
+    loss: dict[str, Any] | None = None  # the last time the broker came back empty
+
+    def heartbeat(self, doc: dict[str, Any], now_ms: int) -> None:
+        worker = str(doc.get("id", "?"))[:128]
+        if self.cluster is not None and doc.get("cluster") not in (None, self.cluster):
+            return  # a worker still on the lost broker: its news is about data that no longer exists
+        self.beats[worker] = (now_ms, doc)
+        for part, pair in dict(doc.get("partitions") or {}).items():
+            position, high = [*pair, None, None][:2] if isinstance(pair, list) else (None, None)
+            if not isinstance(position, int):
+                continue
+            held = self.progress.get((worker, part))
+            waiting = isinstance(high, int) and high > position
+            if held is None or held.position != position or not waiting:
+                self.progress[(worker, part)] = Progress(position)
+            elif held.stuck_since is None:
+                held.stuck_since = now_ms
+
+    def broker_lost(self, now_ms: int, why: str, last_sim_ms: int, cluster: str | None) -> None:
+        """Everything before `now_ms` is gone; `last_sim_ms` is the newest event time the wall had shown."""
+        self.loss = {"at": now_ms, "last_sim": last_sim_ms or None, "why": why}
+        self.cluster = cluster
+        self.beats.clear()
+        self.progress.clear()
+
+    def verdict(self, now_ms: int) -> dict[str, Any]:
+        """{"status": ok | starting | red, "problems": [{code, ...}], "data_loss": ...}; problems are codes
+        the page words in the operator's language."""
+        problems: list[dict[str, Any]] = []
+        if self.feed_down_since is not None and now_ms - self.feed_down_since >= self.stale_ms:
+            problems.append({"code": "feed_down", "since": self.feed_down_since})
+        fresh = {w: doc for w, (at, doc) in self.beats.items() if now_ms - at < self.stale_ms}
+        if not fresh:
+            last = max((at for at, _ in self.beats.values()), default=None)
+            problems.append({"code": "no_worker", "since": last if last is not None else self.started_ms})
+        for (worker, part), p in sorted(self.progress.items()):
+            if worker in fresh and p.stuck_since is not None and now_ms - p.stuck_since >= self.stale_ms:
+                problems.append({"code": "worker_stuck", "worker": worker, "partition": part,
+                                 "since": p.stuck_since})  # fmt: skip
+        status = "red" if problems else "ok"
+        only_waiting = not self.beats and all(p["code"] == "no_worker" for p in problems)
+        if only_waiting and now_ms - self.started_ms < self.stale_ms:
+            status = "starting"  # a worker joins its group after half the session timeout
+        return {"status": status, "problems": problems, "data_loss": self.loss, "workers": len(fresh)}
