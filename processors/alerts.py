@@ -193,10 +193,11 @@ class AlertBook:
         alert = self.alerts.get(str(action.get("alert")))
         if alert is None:
             raise ActionError(f"no alert {action.get('alert')!r}")
-        what, by, at = action.get("action"), str(action.get("by") or "")[:128], int(action.get("at") or 0)
+        what, by, at = action.get("action"), action.get("by"), action.get("at") or 0
         comment = str(action.get("comment") or "")[:2000]
-        if what not in ACTIONS or not by:
-            raise ActionError(f"action must be one of {ACTIONS} with 'by'")
+        if what not in ACTIONS or not isinstance(by, str) or not by or type(at) is not int:
+            raise ActionError(f"action must be one of {ACTIONS} with 'by' (a name) and 'at' (epoch ms)")
+        by = by[:128]
         if alert.status == "resolved":
             raise ActionError(f"{alert.id} is already resolved")
         if what == "acknowledge":

@@ -61,6 +61,13 @@ const I18N = {
     },
     flood: { normal: "bình thường", alert1: "BĐ1", alert2: "BĐ2", alert3: "BĐ3" },
     forbidden: "Không có quyền",
+    health: {
+      red: "DỮ LIỆU KHÔNG CẬP NHẬT",
+      no_worker: "Không có tin từ bộ xử lý dữ liệu từ {since}: số liệu trên màn hình có thể đã cũ.",
+      worker_stuck: "Bộ xử lý dừng ở {partition} từ {since} trong khi dữ liệu mới đang chờ.",
+      feed_down: "Mất kết nối tới máy chủ dữ liệu (Kafka) từ {since}.",
+      lost: "Lúc {at}, máy chủ dữ liệu (Kafka) khởi động lại và mất toàn bộ dữ liệu đang lưu: cảnh báo, số liệu và xu hướng đến {last} không còn. Màn hình chỉ hiển thị dữ liệu đến sau đó.",
+    },
   },
   en: {
     title: "Nghệ An Intelligent Operations Centre",
@@ -121,6 +128,13 @@ const I18N = {
     },
     flood: { normal: "normal", alert1: "AL1", alert2: "AL2", alert3: "AL3" },
     forbidden: "Not allowed",
+    health: {
+      red: "DATA NOT CURRENT",
+      no_worker: "No news from the data processors since {since}: the figures shown may be stale.",
+      worker_stuck: "A processor has been stuck on {partition} since {since} while new data waits.",
+      feed_down: "Lost the connection to the data broker (Kafka) since {since}.",
+      lost: "At {at} the data broker (Kafka) restarted and lost everything it held: alerts, readings and trends up to {last} are gone. The wall shows only what has arrived since.",
+    },
   },
 };
 
@@ -131,6 +145,11 @@ function t(key) {
   let node = I18N[LANG];
   for (const p of path) node = node == null ? undefined : node[p];
   return node == null ? key : node;
+}
+
+// t() with {name} placeholders filled in (as text: the caller puts the result into textContent).
+function tf(key, values) {
+  return String(t(key)).replace(/\{(\w+)\}/g, (m, name) => (name in values ? String(values[name]) : m));
 }
 
 function applyStaticLabels() {

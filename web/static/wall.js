@@ -7,7 +7,7 @@ const ENV_KINDS = ["aqi", "weather", "water"];
 const POLLUTANT_LABEL = { pm25: "PM2.5", pm10: "PM10", no2: "NO₂", o3: "O₃", co: "CO", so2: "SO₂" };
 
 const wall = {
-  city: null, me: null, items: new Map(), worstAlert: new Map(), siteById: new Map(),
+  city: null, me: null, items: new Map(), worstAlert: new Map(), siteById: new Map(), health: null,
   version: 0, messages: 0, snapshots: 0, simTime: 0, simAnchorReal: 0, mode: null,
   trends: Trends, alerts: Alerts, sound: Sound, maps: AreaMaps,
 };
@@ -33,6 +33,7 @@ function vnTime(ms) {
 }
 function simNow() {
   if (!wall.simTime) return 0;
+  if (wall.health && wall.health.status === "red") return wall.simTime;  // no news: the clock must not run on
   if (wall.mode && wall.mode.state && wall.mode.state !== "playing") return wall.simTime;  // paused, or done
   const speed = (wall.mode && wall.mode.speed) || 1;
   return wall.simTime + (Date.now() - wall.simAnchorReal) * speed;
@@ -155,6 +156,7 @@ function renderStatus() {
     mode.title = m.job ? `${t("replayJob")} ${m.job} · ${m.namespace}` : m.namespace;
     renderReplayControls(m);
   }
+  renderHealth();
   if (wall.me) document.getElementById("role").textContent = `${t("role." + wall.me.role)} · ${wall.me.name}`;
   const conn = document.getElementById("conn");
   conn.textContent = t({ open: "connOpen", closed: "connLost", connecting: "connecting" }[conn.dataset.state]);
@@ -192,6 +194,31 @@ function wireReplayControls() {
     const value = document.getElementById("replay-at").value; // "2025-10-14T18:00", read as ICT
     if (value) replayCommand("seek", { sim_ms: Date.parse(`${value.slice(0, 16)}:00+07:00`) });
   };
+}
+
+// Whether the data is current: red with the problems in plain words; the broker's loss, with since when.
+function vnDateTime(ms) {
+  return new Date(ms).toLocaleString(LANG === "en" ? "en-GB" : "vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });
+}
+
+function renderHealth() {
+  const h = wall.health;
+  const box = document.getElementById("health");
+  const lines = [];
+  if (h) {
+    for (const p of h.problems || []) {
+      if (h.status !== "red") continue;
+      lines.push(tf(`health.${p.code}`, { since: vnDateTime(p.since), partition: p.partition || "" }));
+    }
+    if (h.data_loss) {
+      const last = h.data_loss.last_sim ? vnDateTime(h.data_loss.last_sim) : vnDateTime(h.data_loss.at);
+      lines.push(tf("health.lost", { at: vnDateTime(h.data_loss.at), last }));
+    }
+  }
+  box.hidden = lines.length === 0;
+  box.dataset.status = h ? h.status : "";
+  document.getElementById("health-state").textContent = h && h.status === "red" ? t("health.red") : "";
+  document.getElementById("health-text").replaceChildren(...lines.map((line) => el("span", {}, line)));
 }
 
 // The clock runs between data ticks: the newest event time, advanced at the run's speed.
@@ -246,7 +273,10 @@ function onMessage(event) {
   }
   const alerts = [];
   for (const item of msg.items) {
-    if (item.kind === "alert") {
+    if (item.kind === "health") {
+      wall.health = item;
+      if (msg.type === "delta") wall.simAnchorReal = Date.now();  // a frozen clock resumes from where it stood
+    } else if (item.kind === "alert") {
       if (ACTIVE.includes(item.status)) wall.items.set(item.key, item); else wall.items.delete(item.key);
       alerts.push(item);
     } else {
