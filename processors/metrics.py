@@ -5,6 +5,9 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge
 
 FRAMES = Counter("ioc_frames_total", "Raw frames read", ["domain"])
+SKIPPED = Counter(
+    "ioc_frames_in_checkpoint_total", "Frames re-read that a restored checkpoint has", ["domain"]
+)
 READINGS = Counter("ioc_readings_accepted_total", "Readings that passed intake", ["domain"])
 DEADLETTERS = Counter("ioc_deadletter_total", "Dead-letter entries written", ["domain", "reason"])
 DEADLETTER_READINGS = Counter(

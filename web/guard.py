@@ -3,6 +3,7 @@ security headers that keep the wall out of foreign frames and its page from runn
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web import metrics
@@ -22,10 +23,6 @@ SECURITY_HEADERS = [
 ]
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class Guard:
     """ASGI middleware: refuses bodies over `max_body` bytes with 413 (declared or streamed) and adds the
     security headers to every HTTP response."""
@@ -42,29 +39,23 @@ class Guard:
         if not declared.isdigit() or int(declared) > self.max_body:
             await self._refuse(send)
             return
-        started = False
         seen = 0
 
         async def counted_receive() -> Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_body:  # a chunked body that did not declare its length
-                raise BodyTooLarge
+            if seen > self.max_body:  # a chunked body that did not declare its length: stop reading it
+                metrics.REFUSED.labels("body_size").inc()
+                raise HTTPException(413, f"request body larger than {self.max_body} bytes")
             return message
 
         async def secured_send(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
             await send(message)
 
-        try:
-            await self.app(scope, counted_receive, secured_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, counted_receive, secured_send)
 
     async def _refuse(self, send: Send) -> None:
         metrics.REFUSED.labels("body_size").inc()

@@ -1,0 +1,121 @@
+"""Chaos cases against real processes: a real broker, a real worker and wall, devices on confluent-kafka.
+Each case adds a row (inputs tried, faults injected, valid readings sent and lost) to a summary printed at
+the end of the run and written to tests/artifacts/chaos-summary.md; lost must be 0 in every row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ioc.broker import EmbeddedBroker
+from ioc.settings import Settings
+from tests.helpers import (
+    ARTIFACTS,
+    Services,
+    create_topics,
+    metric,
+    service_env,
+    settings_for,
+    unique_namespace,
+    wait_http,
+)
+
+
+@dataclass
+class Row:
+    case: str
+    inputs: str
+    faults: str
+    sent: int
+    accepted: int
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.accepted
+
+
+ROWS: list[Row] = []
+
+
+def record(case: str, inputs: str, faults: str, sent: int, accepted: int) -> None:
+    """A row of the summary; the caller asserts nothing was lost after recording it, so a failing case
+    still shows its figures."""
+    ROWS.append(Row(case, inputs, faults, sent, accepted))
+
+
+def summary() -> str:
+    lines = [
+        "| case | inputs tried | faults injected | valid readings sent | lost |",
+        "|---|---|---|---|---|",
+        *(f"| {r.case} | {r.inputs} | {r.faults} | {r.sent:,} | {r.lost:,} |" for r in ROWS),
+    ]
+    return "\n".join(lines)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if ROWS:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "chaos-summary.md").write_text(summary() + "\n")
+        terminalreporter.write_sep("=", "chaos summary (tests/artifacts/chaos-summary.md)")
+        terminalreporter.write_line(summary())
+
+
+@dataclass
+class Stack:
+    """A worker and a wall on the session's broker, in a namespace of their own."""
+
+    broker: EmbeddedBroker
+    env: dict[str, str]
+    settings: Settings
+    services: Services
+    worker_port: str = field(init=False)
+    web: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.worker_port = self.env["IOC_WORKER_WEB_PORT"]
+        self.web = f"http://127.0.0.1:{self.env['IOC_WEB_PORT']}"
+
+    def accepted(self, domain: str) -> float:
+        return metric(self.worker_port, "ioc_readings_accepted_total", domain=domain)
+
+    def letters(self, reason: str, domain: str | None = None) -> float:
+        labels = {"reason": reason, **({"domain": domain} if domain else {})}
+        return metric(self.worker_port, "ioc_deadletter_total", **labels)
+
+    def refused_readings(self, reason: str) -> float:
+        return metric(self.worker_port, "ioc_deadletter_readings_total", reason=reason)
+
+    def restart_worker(self) -> None:
+        """A clean stop (its last checkpoints written) and a fresh worker process."""
+        self.services.stop("worker")
+        self.services.start("worker", "worker")
+        wait_http(f"http://127.0.0.1:{self.worker_port}/metrics", 30, self.services)
+
+
+@pytest.fixture(scope="module")
+def stack(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    env = service_env(
+        broker.bootstrap,
+        unique_namespace("chaos"),
+        IOC_CHECKPOINT_INTERVAL_S="0.5",
+        IOC_FEED_STALE_S="4",
+        IOC_HEARTBEAT_INTERVAL_S="0.5",
+    )
+    settings = settings_for(env)
+    create_topics(settings)
+    services = Services(env, Path(tmp_path_factory.mktemp("chaos")))
+    s = Stack(broker, env, settings, services)
+    try:
+        services.start("worker", "worker")
+        services.start("web", "web")
+        wait_http(f"{s.web}/docs", 30, services)
+        wait_http(f"http://127.0.0.1:{s.worker_port}/metrics", 30, services)
+        yield s
+        services.assert_running()
+        for name in ("worker", "web"):
+            assert "Traceback" not in services.log(name), services.log(name)[-4000:]
+    finally:
+        services.stop()
