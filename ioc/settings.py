@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(1.0, gt=0, description="Seconds between the worker's heartbeats")
 
     log_level: str = Field("info", description="Log level of every process")
+
+    @model_validator(mode="after")
+    def _tolerance_within_lateness(self) -> Settings:
+        # A reading inside the tolerance moves its group's watermark by at most the tolerance; within the
+        # lateness, that can never make an on-time reading late.
+        if self.clock_tolerance_s > self.allowed_lateness_s:
+            raise ValueError("IOC_CLOCK_TOLERANCE_S must not exceed IOC_ALLOWED_LATENESS_S")
+        return self
 
     @property
     def bootstrap_servers(self) -> list[str]:

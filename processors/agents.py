@@ -24,7 +24,7 @@ from ioc.contract.deadletter import DeadLetter, Source, refusal
 from ioc.kafka import BrokerWatch, ensure_topics, make_client, partition_for, read_all, read_tail
 from ioc.topics import DOMAINS
 from ioc.trusted_time import ClockWatch, TrustedClock
-from processors import areas, deadletter, metrics
+from processors import areas, checkpoint, deadletter, metrics
 from processors.alerts import ActionError, AlertBook
 from processors.app import (
     actions_topic,
@@ -51,7 +51,7 @@ from processors.traffic import TrafficState
 
 log = logging.getLogger("ioc.agents")
 EXIT_BROKER_LOST = 75  # EX_TEMPFAIL: the supervisor starts a fresh worker on the new broker
-CHECKPOINT_TAIL = 64  # records read back per checkpoint partition to find its last signed one
+CHECKPOINT_TAIL = 2 * checkpoint.MAX_PARTS  # records read back to find the last complete signed checkpoint
 
 
 class State(Checkpointed, Protocol):
@@ -180,9 +180,10 @@ async def _restore(topic: str) -> None:
         if forged := len(tails.get(partition, [])) - len(records):
             metrics.REFUSED.labels(name, str(Reason.UNAUTHENTICATED)).inc(forged)
             log.warning("%d unsigned checkpoint records on %s:%d ignored", forged, name, partition)
-        if records and records[-1].value is not None:
+        found = checkpoint.latest([r.value for r in records if r.value is not None])
+        if found is not None:
             try:
-                offset = ledger.restore(tp, records[-1].value, intake, states[domain])
+                offset = ledger.restore(tp, found, intake, states[domain])
             except Exception:
                 log.exception("checkpoint of %s:%d unusable; the partition starts afresh", topic, partition)
             else:
@@ -194,17 +195,20 @@ async def _restore(topic: str) -> None:
 async def _write_checkpoints(tps: list[TP]) -> None:
     async with _checkpointing:
         snaps = [(tp, *ledger.snapshot(tp, intake, states[domain_of(tp[0])])) for tp in tps]
-        # One record per partition per round, each its own batch: Tansu's reported end then finds it.
-        sends = []
-        for (topic, p), _, raw in snaps:
-            name, key = topics.checkpoints(domain_of(topic)), f"{topic}:{p}".encode()
-            headers = keys.document.headers(name, key, raw)
-            sends.append(app.producer.send_and_wait(name, key, raw, p, None, headers))
-            metrics.CHECKPOINT_BYTES.labels(domain_of(topic)).set(len(raw))
-        await asyncio.gather(*sends)
+        await asyncio.gather(*(_send_checkpoint(tp, parts) for tp, _, parts in snaps))
         for tp, offset, _ in snaps:
             ledger.durable(tp, offset)
             metrics.CHECKPOINTS.labels(domain_of(tp[0]), "written").inc()
+
+
+async def _send_checkpoint(tp: TP, parts: list[bytes]) -> None:
+    """The parts of one partition's checkpoint in order, each its own batch (Tansu's reported end then
+    finds the last one), each signed: a restore believes only the processors."""
+    topic, p = tp
+    name, key = topics.checkpoints(domain_of(topic)), f"{topic}:{p}".encode()
+    for part in parts:
+        await app.producer.send_and_wait(name, key, part, p, None, keys.document.headers(name, key, part))
+    metrics.CHECKPOINT_BYTES.labels(domain_of(topic)).set(sum(map(len, parts)))
 
 
 @app.timer(interval=settings.checkpoint_interval_s)

@@ -3,13 +3,22 @@
 A checkpoint holds, for one raw partition, the state its groups built (open windows, queues, rings) together
 with the intake's sequence clocks of those groups and the offset it covers. Offsets are committed only up to
 what a durable checkpoint covers. A new owner restores the latest checkpoint and re-reads from the committed
-offset: frames already inside the checkpoint are recognised by the restored clocks as duplicates, so at-least-
-once delivery never counts a reading twice, and nothing after the checkpoint is skipped.
+offset: frames already inside the checkpoint are skipped by offset (and would be recognised by the restored
+clocks as duplicates), so at-least-once delivery never counts a reading twice, and nothing after the
+checkpoint is skipped.
+
+On the wire a checkpoint is compressed and cut into parts of at most PART_BYTES, each a record of its own
+that names its checkpoint, index and count: no size of state makes a record too large for the broker and
+stops the offsets from advancing. Every part of the state is capped, so a checkpoint has at most MAX_PARTS.
 """
 
 from __future__ import annotations
 
+import struct
+import uuid
+import zlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,7 +28,11 @@ from processors.intake import Intake
 
 TP = tuple[str, int]  # (topic, partition)
 GroupKey = tuple[str, str]  # (entity type, group)
-VERSION = 1
+VERSION = 2
+PART_BYTES = 256 * 1024
+MAX_PARTS = 32
+_PART = struct.Struct(">4s16sHH")  # magic, checkpoint id, index, count
+_MAGIC = b"IOCP"
 
 
 class Checkpointed(Protocol):
@@ -51,8 +64,8 @@ class Ledger:
         """Partitions processed further than their last checkpoint."""
         return sorted(tp for tp, off in self.processed.items() if off > self.written.get(tp, -1))
 
-    def snapshot(self, tp: TP, intake: Intake, state: Checkpointed) -> tuple[int, bytes]:
-        """(covered offset, checkpoint bytes) of a partition; synchronous, so one consistent moment."""
+    def snapshot(self, tp: TP, intake: Intake, state: Checkpointed) -> tuple[int, list[bytes]]:
+        """(covered offset, checkpoint parts) of a partition; synchronous, so one consistent moment."""
         offset = self.processed.get(tp, 0)
         doc = {
             "v": VERSION,
@@ -63,15 +76,16 @@ class Ledger:
             "clocks": intake.export(*tp),
             "state": state.export(self.keys[tp]),
         }
+        parts = pack(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY))
         self.written[tp] = offset
-        return offset, orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
+        return offset, parts
 
     def durable(self, tp: TP, offset: int) -> None:
         self.covered[tp] = max(self.covered.get(tp, 0), offset)
 
-    def restore(self, tp: TP, raw: bytes, intake: Intake, state: Checkpointed) -> int:
+    def restore(self, tp: TP, parts: Sequence[bytes], intake: Intake, state: Checkpointed) -> int:
         """Replace what this worker knows of a partition by its checkpoint; return the covered offset."""
-        doc = orjson.loads(raw)
+        doc = orjson.loads(unpack(parts))
         if doc.get("v") != VERSION or (doc["topic"], doc["partition"]) != tp:
             raise ValueError(f"checkpoint for {tp} is not a v{VERSION} checkpoint of that partition")
         self.forget(tp, intake, state)
@@ -96,3 +110,50 @@ class Ledger:
     def committable(self, tps: set[TP]) -> dict[TP, int]:
         """Offsets safe to commit now: covered by a durable checkpoint and beyond the last commit."""
         return {tp: off for tp in tps if (off := self.covered.get(tp, 0)) > self.committed.get(tp, 0)}
+
+
+def pack(raw: bytes) -> list[bytes]:
+    """A checkpoint compressed and cut into parts, each carrying the checkpoint's id, its index and count."""
+    blob = zlib.compress(raw, 1)
+    chunks = [blob[i : i + PART_BYTES] for i in range(0, len(blob), PART_BYTES)] or [b""]
+    if len(chunks) > MAX_PARTS:
+        raise ValueError(f"checkpoint of {len(blob):,} compressed bytes exceeds {MAX_PARTS} parts")
+    ident = uuid.uuid4().bytes
+    return [_PART.pack(_MAGIC, ident, i, len(chunks)) + c for i, c in enumerate(chunks)]
+
+
+def unpack(parts: Sequence[bytes]) -> bytes:
+    """The checkpoint from all its parts (in any order)."""
+    by_index = {}
+    idents = set()
+    for part in parts:
+        magic, ident, i, n = _PART.unpack_from(part)
+        if magic != _MAGIC:
+            raise ValueError("not a checkpoint part")
+        idents.add((ident, n))
+        by_index[i] = part[_PART.size :]
+    (_, n), *more = idents
+    if more or sorted(by_index) != list(range(n)):
+        raise ValueError("parts of different or incomplete checkpoints")
+    return zlib.decompress(b"".join(by_index[i] for i in range(n)))
+
+
+def latest(values: Sequence[bytes]) -> list[bytes] | None:
+    """The parts of the last complete checkpoint among a partition's last records (oldest first), None if
+    there is none (a writer that died between parts leaves an incomplete one: the one before counts)."""
+    groups: dict[bytes, dict[int, bytes]] = {}
+    counts: dict[bytes, int] = {}
+    order: list[bytes] = []
+    for value in values:
+        if len(value) < _PART.size or value[:4] != _MAGIC:
+            continue
+        _, ident, i, n = _PART.unpack_from(value)
+        groups.setdefault(ident, {})[i] = value
+        counts[ident] = n
+        if ident in order:
+            order.remove(ident)
+        order.append(ident)
+    for ident in reversed(order):
+        if len(groups[ident]) == counts[ident]:
+            return [groups[ident][i] for i in range(counts[ident])]
+    return None

@@ -6,13 +6,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import orjson
+
 from ioc.contract import Reason
 from ioc.contract.deadletter import Source
 from ioc.kafka import partition_for
 from ioc.topics import Topics
+from processors import checkpoint
 from processors.checkpoint import TP, Checkpointed, Ledger
 from processors.environment import EnvironmentState
-from processors.health import HealthState
+from processors.health import MAX_HOUR_EVENTS, MAX_WAITING, HealthState, HospitalState
 from processors.intake import Intake
 from processors.lighting import LightingState
 from processors.traffic import TrafficState
@@ -117,3 +120,31 @@ def test_forgetting_a_partition_drops_its_groups_and_clocks() -> None:
     w.ledger.forget(tp, w.intake, w.state_of(tp))
     assert not groups & set(w.states["traffic"].groups)
     assert tp not in w.ledger.owned() and not w.intake.export(*tp)
+
+
+def test_checkpoints_are_cut_into_parts_and_the_last_complete_one_counts() -> None:
+    raw = orjson.dumps({"blob": [str(k) for k in range(400_000)]})
+    parts = checkpoint.pack(raw)
+    assert len(parts) > 1 and all(len(p) <= checkpoint.PART_BYTES + 32 for p in parts)
+    assert checkpoint.unpack(list(reversed(parts))) == raw
+    older = checkpoint.pack(b'{"older": true}')
+    # A writer died after the first part of a newer checkpoint: the older complete one is used.
+    assert checkpoint.latest([*older, parts[0], b"junk"]) == older
+    assert checkpoint.latest([*older, *parts]) == parts
+    assert checkpoint.latest([b"junk"]) is None
+
+
+def test_a_hospital_at_every_cap_still_checkpoints_within_the_part_limit() -> None:
+    """The health state's caps bound its checkpoint: a flood of valid-looking taps cannot make one that
+    the broker refuses (which would stop the offsets from advancing)."""
+    state = HealthState()
+    h = state.hospitals["hc.hn-friendship"] = HospitalState()
+    t0 = 1_763_800_000_000
+    h.registered = {f"card-{k:08d}": t0 + k for k in range(MAX_WAITING)}
+    h.arrivals.extend(t0 + k for k in range(MAX_HOUR_EVENTS))
+    h.waits.extend((t0 + k, 60_000 + k, k % 7 == 0) for k in range(MAX_HOUR_EVENTS))
+    state.hospitals["hc.vinh-general"] = h  # two such hospitals on one partition
+    snap = state.export({("HealthCardTap", "hc.hn-friendship"), ("HealthCardTap", "hc.vinh-general")})
+    parts = checkpoint.pack(orjson.dumps({"state": snap}))
+    assert len(parts) <= checkpoint.MAX_PARTS
+    assert orjson.loads(checkpoint.unpack(parts))["state"] == orjson.loads(orjson.dumps(snap))

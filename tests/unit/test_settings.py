@@ -32,3 +32,11 @@ def test_every_setting_is_described() -> None:
     rows = describe()
     assert len(rows) == len(Settings.model_fields)
     assert all(var.startswith("IOC_") and doc for var, _default, doc in rows)
+
+
+def test_the_clock_tolerance_stays_within_the_lateness(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IOC_ALLOWED_LATENESS_S", "30")
+    with pytest.raises(pydantic.ValidationError, match="IOC_CLOCK_TOLERANCE_S"):
+        Settings()
+    monkeypatch.setenv("IOC_CLOCK_TOLERANCE_S", "30")
+    assert Settings().clock_tolerance_s == 30
