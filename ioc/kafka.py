@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
@@ -26,12 +27,15 @@ def security(settings: Settings) -> dict[str, Any]:
     cannot hold users (see README, "Trust"): there the documents' signatures carry the trust."""
     if not settings.kafka_username:
         return {}
-    return {
-        "security_protocol": "SASL_PLAINTEXT",
+    options: dict[str, Any] = {
+        "security_protocol": "SASL_SSL" if settings.kafka_tls else "SASL_PLAINTEXT",
         "sasl_mechanism": settings.kafka_mechanism,
         "sasl_plain_username": settings.kafka_username,
         "sasl_plain_password": settings.kafka_password,
     }
+    if settings.kafka_tls:
+        options["ssl_context"] = ssl.create_default_context()
+    return options
 
 
 async def ensure_topics(settings: Settings, topics: dict[str, int]) -> None:

@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     kafka_username: str = Field("", description="SASL/SCRAM user of this process on a secured cluster")
     kafka_password: str = Field("", description="SASL/SCRAM password of IOC_KAFKA_USERNAME", repr=False)
     kafka_mechanism: str = Field("SCRAM-SHA-512", description="SASL mechanism on a secured cluster")
+    kafka_tls: bool = Field(False, description="TLS to the brokers (SASL_SSL, system CA store)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body the wall accepts")
     feed_stale_s: float = Field(
         10.0, gt=0, description="Seconds without news from the worker before /health and the wall turn red"

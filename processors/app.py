@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import faust
@@ -25,9 +26,18 @@ class IocApp(faust.App):
 
 def create_app(s: Settings) -> IocApp:
     session = s.session_timeout_ms / 1000
+    credentials = None
+    if s.kafka_username:  # a secured cluster: the processors' own principal (deploy/kafka, "Security")
+        credentials = faust.SASLCredentials(
+            username=s.kafka_username,
+            password=s.kafka_password,
+            mechanism=s.kafka_mechanism,
+            ssl_context=ssl.create_default_context() if s.kafka_tls else None,
+        )
     return IocApp(
         f"{s.namespace}-processors",
         broker=[f"kafka://{host}" for host in s.bootstrap_servers],
+        broker_credentials=credentials,
         store="memory://",
         topic_partitions=s.partitions,
         topic_replication_factor=1,

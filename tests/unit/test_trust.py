@@ -93,3 +93,20 @@ def test_liveness_turns_red_without_heartbeats_or_progress_and_tells_what_was_lo
     live.heartbeat({**beat, "cluster": "b"}, T0 + 43_000)
     verdict = live.verdict(T0 + 43_000)
     assert verdict["status"] == "ok" and verdict["data_loss"]["last_sim"] == T0 - 5_000
+
+
+def test_a_secured_cluster_gets_each_process_its_own_principal() -> None:
+    """On Apache Kafka with SASL/SCRAM (deploy/kafka, "Security"): every client of a process logs in as
+    IOC_KAFKA_USERNAME. (The embedded Tansu cannot hold users, so this is not run against a broker here.)"""
+    from faust.auth import SASLCredentials
+
+    from ioc.kafka import security
+    from processors.app import create_app
+
+    assert security(Settings()) == {}
+    s = Settings(kafka_username="ioc-processors", kafka_password="pw-0123456789", kafka_tls=True)
+    options = security(s)
+    assert options["security_protocol"] == "SASL_SSL" and options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_username"] == "ioc-processors" and options["ssl_context"] is not None
+    credentials = create_app(s).conf.broker_credentials
+    assert isinstance(credentials, SASLCredentials) and credentials.username == "ioc-processors"
