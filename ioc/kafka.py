@@ -117,12 +117,16 @@ async def read_tail(
         await consumer.stop()
 
 
-async def read_all(settings: Settings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of a (small) topic, all partitions from the start, without a consumer group."""
+async def read_all(
+    settings: Settings, topic: str, partitions: Iterable[int] | None = None
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of a (small) topic, all partitions (or some) from the start, without a consumer group."""
     consumer = make_consumer(settings, enable_auto_commit=False)
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(topic) or await _refresh(consumer, topic)
+        if partitions is not None:
+            parts = (parts or set()) & set(partitions)
         if not parts:
             return []
         tps = [TopicPartition(topic, p) for p in parts]

@@ -28,7 +28,11 @@ from ioc.topics import Topics
 
 log = logging.getLogger("ioc.trusted_time")
 SLACK_REAL_S = 2.0  # real seconds of skew between a paced source and a reader, scaled by the speed
-HORIZON_MS = 3_600_000  # how far ahead a source running as fast as possible declares at a time
+# How far ahead a source running as fast as possible declares at a time, and renews when half is left: at
+# full speed half a day of simulated time passes between a renewal and the frames that need it, long enough
+# for every reader to have seen it (a reader that has not re-reads the clock topic once per MIN_SYNC_GAP_S).
+HORIZON_MS = 24 * 3_600_000
+MIN_SYNC_GAP_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class ClockWatch:
         self.refused = 0
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
+        self._synced_at = 0.0
 
     async def start(self) -> None:
         consumer = make_consumer(self.settings, enable_auto_commit=False, group_id=None)
@@ -116,10 +121,16 @@ class ClockWatch:
         self._consumer = consumer
         await self.sync()
 
+    def may_sync(self) -> bool:
+        """At most one sync on doubt per MIN_SYNC_GAP_S: a flood of readings from the future costs a fetch
+        every half second, not one per reading (which stalled a domain at ~20 frames/s)."""
+        return time.monotonic() - self._synced_at >= MIN_SYNC_GAP_S
+
     async def sync(self) -> None:
         """Apply every declaration published so far."""
         if self._consumer is None:
             return
+        self._synced_at = time.monotonic()
         async with self._lock:
             tp = TopicPartition(self.topic, 0)
             end = (await self._consumer.end_offsets([tp]))[tp]
@@ -140,13 +151,15 @@ class ClockWatch:
     def _apply(self, key: bytes | None, value: bytes | None, headers: Any) -> None:
         if not self.signer.verify(self.topic, key, value, headers):
             self.refused += 1
-            log.warning("unsigned clock declaration on %s ignored", self.topic)
+            if self.refused <= 10 or self.refused % 1000 == 0:
+                log.warning("unsigned clock declaration on %s ignored (%d so far)", self.topic, self.refused)
             return
         try:
             declaration = Declaration.parse(value or b"")
         except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
             self.refused += 1
-            log.warning("unreadable clock declaration ignored: %s", exc)
+            if self.refused <= 10 or self.refused % 1000 == 0:
+                log.warning("unreadable clock declaration ignored: %s", str(exc)[:200])
             return
         before = self.clock.describe()
         self.clock.declare(declaration)
@@ -172,7 +185,7 @@ class TimeSource:
     """A namespace's time source (a simulator): declares its clock before sending what that clock covers.
 
     Paced, one declaration carries it (the reader extrapolates); as fast as possible, it declares a horizon
-    an hour ahead at a time, renewed before the frames reach it."""
+    a day ahead at a time, renewed half a day before the frames reach it."""
 
     def __init__(
         self, producer: AIOKafkaProducer, settings: Settings, signer: Signer, source: str, clock: SimClock

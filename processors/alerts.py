@@ -137,6 +137,7 @@ class AlertBook:
     open: dict[tuple[str, str], str] = field(default_factory=dict)  # (rule, entity) → alert id
     pending: dict[tuple[str, str], int] = field(default_factory=dict)  # condition first seen at
     absent: dict[tuple[str, str], int] = field(default_factory=dict)  # an active alert's condition gone since
+    judged: dict[tuple[str, str], int] = field(default_factory=dict)  # event time last judged
     changed: dict[str, None] = field(default_factory=dict)
 
     def observe(self, doc: dict[str, Any], now_ms: int | None = None) -> None:
@@ -152,6 +153,9 @@ class AlertBook:
 
     def _check(self, rule: Rule, entity: str, severity: str | None, t: int) -> None:
         key = (rule.id, entity)
+        if t < self.judged.get(key, t):
+            return  # older than what was judged (a document published again): never re-raise the past
+        self.judged[key] = t
         alert = self.alerts.get(self.open.get(key, ""))
         if severity is None:
             self.pending.pop(key, None)
@@ -271,6 +275,7 @@ class AlertBook:
             self.open.pop((alert.rule, alert.entity), None)
             self.pending.pop((alert.rule, alert.entity), None)
             self.absent.pop((alert.rule, alert.entity), None)
+            self.judged.pop((alert.rule, alert.entity), None)
             self.changed.pop(alert_id, None)
 
     def drain(self) -> list[dict[str, Any]]:

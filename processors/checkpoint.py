@@ -9,7 +9,8 @@ checkpoint is skipped.
 
 On the wire a checkpoint is compressed and cut into parts of at most PART_BYTES, each a record of its own
 that names its checkpoint, index and count: no size of state makes a record too large for the broker and
-stops the offsets from advancing. Every part of the state is capped, so a checkpoint has at most MAX_PARTS.
+stops the offsets from advancing. Every part of the state is capped, so in practice a checkpoint has far
+fewer than MAX_PARTS, the records a restore reads back first (more are found by reading further back).
 """
 
 from __future__ import annotations
@@ -116,8 +117,6 @@ def pack(raw: bytes) -> list[bytes]:
     """A checkpoint compressed and cut into parts, each carrying the checkpoint's id, its index and count."""
     blob = zlib.compress(raw, 1)
     chunks = [blob[i : i + PART_BYTES] for i in range(0, len(blob), PART_BYTES)] or [b""]
-    if len(chunks) > MAX_PARTS:
-        raise ValueError(f"checkpoint of {len(blob):,} compressed bytes exceeds {MAX_PARTS} parts")
     ident = uuid.uuid4().bytes
     return [_PART.pack(_MAGIC, ident, i, len(chunks)) + c for i, c in enumerate(chunks)]
 

@@ -84,7 +84,9 @@ class KpiBoard:
     def size(self) -> int:
         return sum(len(d) for d in (self.traffic, self.aqi, self.flood, self.lighting, self.health))
 
-    def drain(self) -> list[tuple[str, dict[str, Any]]]:
+    def drain(self, at_ms: int = 0) -> list[tuple[str, dict[str, Any]]]:
+        """One document per changed area; `at_ms` (wall time) orders KPI documents for the wall, which never
+        goes back to an older one (KPIs have no event time of their own)."""
         out = []
         for area in sorted(self.dirty):
             items = [
@@ -97,6 +99,7 @@ class KpiBoard:
                     "value": round(value, 2),
                     "standing": standing(kpi, value),
                     "entities": n,  # lanes, stations, gauges, cabinets or hospitals behind the value
+                    "at": at_ms,
                 }
                 for kpi, (value, n) in self.values(area).items()
             ]

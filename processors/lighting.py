@@ -42,7 +42,8 @@ class Cabinet:
         self.t = max(self.t, t)
         self.kw, self.energy = kw, energy
         day = (t + VN_OFFSET_MS) // DAY_MS
-        if day != self.day or self.day_start_energy is None:
+        # A new day, or a meter that went backwards (replaced, reset): today's count starts from here.
+        if day != self.day or self.day_start_energy is None or energy < self.day_start_energy:
             self.day, self.day_start_energy = day, self.energy
 
     def document(self, now: int) -> dict[str, Any]:

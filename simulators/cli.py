@@ -23,7 +23,7 @@ from ioc.kafka import BrokerLost, ensure_topics
 from ioc.settings import Settings, get_settings
 from ioc.signing import load_keys
 from ioc.topics import Topics
-from ioc.trusted_time import TimeSource
+from ioc.trusted_time import ClockWatch, TimeSource, TrustedClock
 from simulators import domains, runner
 from simulators import scenario as scenarios_mod
 from simulators.rate import RatePlan, constant, parse_ramp, parse_rate
@@ -203,11 +203,22 @@ async def _run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sink: runner.Sink
+    start_ms, other = plan.start_ms, int(s.warmup_other_h * 3_600_000)
     if out is not None:
         sink = runner.FileSink(out)
     else:
         topics = Topics(s.namespace)
         await ensure_topics(s, topics.layout(s.partitions))
+        if plan.paced_from is not None:
+            # A live run started again (a crash, a broker restart): the history its predecessor already sent
+            # is not sent twice; only the gap since it stopped is simulated before going live. Looked up
+            # before this run declares its own clock.
+            covered = await _covered_until(s)
+            if covered is not None and covered > start_ms:
+                log.info("a previous run of this namespace got to %s: history goes on from there",
+                         local_iso(covered))  # fmt: skip
+                start_ms = min(covered, plan.paced_from)
+                other = min(other, plan.paced_from - start_ms)
         kafka = runner.KafkaSink(s, topics)
         source = f"simulate:{sim.boot}:{plan.shard[0]}"
         kafka.time_source = TimeSource(kafka.producer, s, load_keys(s).control, source, clock)
@@ -215,9 +226,8 @@ async def _run(
         sink = kafka
     progress = None if quiet or plan.rate is None else _print_progress
     try:
-        other = int(s.warmup_other_h * 3_600_000)
         stats = await runner.run(
-            sim, sink, clock, plan.start_ms, plan.end_ms, plan.paced_from, stop, plan.rate, progress,
+            sim, sink, clock, start_ms, plan.end_ms, plan.paced_from, stop, plan.rate, progress,
             history_ms={d: other for d in ("traffic", "health", "lighting")},
         )  # fmt: skip
     finally:
@@ -225,6 +235,20 @@ async def _run(
             await asyncio.wait_for(sink.close(), 30)
     stats.acknowledged(sink.take_latencies())  # the batches close() waited for
     return stats
+
+
+async def _covered_until(s: Settings) -> int | None:
+    """Where the last paced simulator of this namespace had got to, by its clock declaration (or None)."""
+    clock = TrustedClock(0)
+    watch = ClockWatch(s, clock, load_keys(s).control)
+    try:
+        await watch.start()
+    finally:
+        await watch.stop()
+    d = clock.declared
+    if d is None or not d.source.startswith("simulate:") or not d.speed:
+        return None
+    return clock.now_ms()
 
 
 def _print_progress(stats: runner.Stats, target: float | None) -> None:

@@ -7,13 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+BEHIND_STALE = 3  # a partition with data waiting all along for this many stale periods is falling behind
+
 
 @dataclass
 class Progress:
-    """A position and since when it has not moved while there was more to read."""
+    """A position, since when it has not moved while there was more to read, and since when there has been
+    more to read without a break (a worker slower than its input never catches up)."""
 
     position: int
     stuck_since: int | None = None
+    behind_since: int | None = None
+    lag: int = 0
 
 
 @dataclass
@@ -36,11 +41,18 @@ class Liveness:
             if not isinstance(position, int):
                 continue
             held = self.progress.get((worker, part))
-            waiting = isinstance(high, int) and high > position
-            if held is None or held.position != position or not waiting:
+            lag = high - position if isinstance(high, int) else 0
+            if lag <= 0:
                 self.progress[(worker, part)] = Progress(position)
+                continue
+            if held is None:
+                held = self.progress[(worker, part)] = Progress(position, behind_since=now_ms)
+            if held.position != position:
+                held.position, held.stuck_since = position, None
             elif held.stuck_since is None:
                 held.stuck_since = now_ms
+            held.behind_since = held.behind_since or now_ms
+            held.lag = lag
 
     def broker_lost(self, now_ms: int, why: str, last_sim_ms: int, cluster: str | None) -> None:
         """Everything before `now_ms` is gone; `last_sim_ms` is the newest event time the wall had shown."""
@@ -60,9 +72,13 @@ class Liveness:
             last = max((at for at, _ in self.beats.values()), default=None)
             problems.append({"code": "no_worker", "since": last if last is not None else self.started_ms})
         for (worker, part), p in sorted(self.progress.items()):
-            if worker in fresh and p.stuck_since is not None and now_ms - p.stuck_since >= self.stale_ms:
-                problems.append({"code": "worker_stuck", "worker": worker, "partition": part,
-                                 "since": p.stuck_since})  # fmt: skip
+            if worker not in fresh:
+                continue
+            where = {"worker": worker, "partition": part, "lag": p.lag}
+            if p.stuck_since is not None and now_ms - p.stuck_since >= self.stale_ms:
+                problems.append({"code": "worker_stuck", **where, "since": p.stuck_since})
+            elif p.behind_since is not None and now_ms - p.behind_since >= BEHIND_STALE * self.stale_ms:
+                problems.append({"code": "worker_behind", **where, "since": p.behind_since})
         status = "red" if problems else "ok"
         only_waiting = not self.beats and all(p["code"] == "no_worker" for p in problems)
         if only_waiting and now_ms - self.started_ms < self.stale_ms:

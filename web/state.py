@@ -167,6 +167,8 @@ class WallState:
         if entry["kind"] == "kpi":
             if old is not None and old["value"] == entry["value"] and old["entities"] == entry["entities"]:
                 return False
+            if old is not None and int(entry.get("at") or 0) < int(old.get("at") or 0):
+                return False  # an older KPI document (published again): never go back
             entry["t"] = self.sim_time_ms  # KPIs carry no event time: stamp them with the wall's clock
             self._trend(key, entry["t"], float(entry["value"]))
         elif old == entry or (old is not None and int(entry.get("t") or 0) < int(old.get("t") or 0)):

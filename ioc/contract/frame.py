@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ioc.contract.schemas import EPOCH_MS_MAX, EPOCH_MS_MIN, SCHEMAS, Field, Schema
+from ioc.contract.schemas import EPOCH_MS_MAX, EPOCH_MS_MIN, MAX_TEXT_VALUE, SCHEMAS, Field, Schema
 
 SCHEMA_VERSION = 1
 MAX_READINGS = 100_000
@@ -338,7 +338,12 @@ def _value_ok(f: Field, v: Any) -> bool:
 
 
 def _out_of_range(f: Field, values: np.ndarray, raw: Any) -> np.ndarray | None:
-    """Rows outside the field's range or choices, or None if there are none."""
+    """Rows outside the field's range or choices (or text longer than MAX_TEXT_VALUE), or None."""
+    if f.kind == "s" and values.dtype.kind == "U" and values.dtype.itemsize // 4 > MAX_TEXT_VALUE:
+        too_long = np.char.str_len(values) > MAX_TEXT_VALUE  # only looked at when some value could be
+        if too_long.any():
+            other = _out_of_range(f, np.where(too_long, "", values), None)
+            return too_long if other is None else too_long | other
     if f.choices:
         # The usual case, every value a known choice, is settled on the decoded list's few distinct values.
         if values.dtype.kind == "U" and _all_chosen(raw, f.choices):
@@ -366,6 +371,8 @@ def _all_chosen(raw: Any, choices: tuple[str, ...]) -> bool:
 
 
 def _range_text(f: Field) -> str:
+    if f.kind == "s" and not f.choices:
+        return f"{f.name} must be at most {MAX_TEXT_VALUE} characters"
     if f.choices:
         return f"{f.name} must be one of {list(f.choices)}"
     return f"{f.name} must lie in [{f.lo}, {f.hi}] {f.unit}".rstrip()

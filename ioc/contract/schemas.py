@@ -11,6 +11,7 @@ Kind = Literal["f", "i", "s", "b"]  # float, integer, string, boolean
 # Event times are epoch milliseconds (UTC); anything outside 2000..2100 is a broken clock.
 EPOCH_MS_MIN = 946_684_800_000
 EPOCH_MS_MAX = 4_102_444_800_000
+MAX_TEXT_VALUE = 64  # characters of a text value (ids, card tokens, states): state keeps them, so bounded
 
 
 @dataclass(frozen=True)

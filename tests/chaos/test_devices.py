@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
 import time
 import zlib
 from collections.abc import Callable
@@ -17,7 +15,6 @@ import pytest
 from aiokafka import TopicPartition
 
 from ioc import procs
-from ioc.clock import local_iso
 from ioc.kafka import make_consumer, partition_for
 from ioc.signing import Signer
 from ioc.topics import Topics
@@ -281,23 +278,3 @@ def test_junk_groups_create_no_state_and_offsets_advance(stack: Stack) -> None:
     record("75,000 unknown groups", "75,000 frames", effect, 0, 0)
     assert groups == groups0  # no clock for a junk group
     assert checkpoint < 64 * 1024
-
-
-def test_a_restarted_simulator_loses_nothing(stack: Stack) -> None:
-    """Runs last in this module: a simulator at full speed declares the namespace's clock (a horizon)."""
-    start = minute_now() - 3 * 3600_000
-    accepted = sent = 0
-    dup0 = stack.letters("duplicate")
-    for part in range(2):  # the same device fleet, run, stopped and run again: its seqs start from 0
-        env0 = stack.accepted("environment")
-        out = subprocess.run(
-            [sys.executable, "-m", "ioc", "simulate", "--domain", "environment", "--start",
-             local_iso(start + part * 1800_000), "--duration", "30m", "--speed", "max", "--quiet"],
-            env=stack.env, check=True, capture_output=True, text=True,
-        ).stdout  # fmt: skip
-        readings = int(out.split(" readings")[0].rsplit(", ", 1)[1].replace(",", ""))
-        accepted += count(lambda before=env0: stack.accepted("environment") - before, readings)  # type: ignore[misc]
-        sent += readings
-    record("simulator stopped and started again", "two 30-minute runs", "seqs from 0 again", sent, accepted)
-    assert accepted == sent
-    assert stack.letters("duplicate") == dup0

@@ -173,13 +173,24 @@ def test_a_worker_taking_over_continues_the_published_alerts() -> None:
     assert heir.drain() == [] and list(heir.alerts) == [raised["id"]]
     heir.observe(water(60 * M, "alert2"))  # acknowledged before the takeover: escalation stays stopped
     assert heir.drain() == []
-    heir.observe(water(3 * M, "normal"))
-    heir.observe(water(13 * M, "normal"))
+    heir.observe(water(63 * M, "normal"))
+    heir.observe(water(73 * M, "normal"))
     (cleared,) = heir.drain()
     assert cleared["id"] == raised["id"] and cleared["status"] == "cleared"
     assert [h["action"] for h in cleared["history"]] == ["raise", "acknowledged", "cleared"]
-    heir.act({"alert": raised["id"], "action": "resolve", "by": "op-lan", "at": 14 * M})
+    heir.act({"alert": raised["id"], "action": "resolve", "by": "op-lan", "at": 74 * M})
     assert heir.drain()[0]["status"] == "resolved"
 
     heir.forget(lambda entity: entity == "WL-VIN-NVC")
     assert not heir.alerts and not heir.open
+
+
+def test_an_old_document_published_again_cannot_re_raise_a_cleared_alert() -> None:
+    book = AlertBook()
+    old = water(0, "alert2")
+    book.observe(old)
+    book.observe(water(M, "normal"))
+    book.observe(water(12 * M, "normal"))
+    assert book.drain()[-1]["status"] == "cleared"
+    book.observe(old)  # the same signed document, replayed onto the topic
+    assert book.drain() == []

@@ -8,7 +8,8 @@ import orjson
 
 from ioc.contract import Frame, Reason, encode
 from ioc.contract.deadletter import DeadLetter, Source
-from processors.intake import MAX_BOOTS, MAX_INTERVALS, GroupClock, Intake, SeqSpace
+from processors.duplicates import MAX_BOOTS, MAX_INTERVALS, RING, ReadingRing, SeqSpace
+from processors.intake import GroupClock, Intake
 
 T0 = 1_763_800_000_000
 SRC = Source("ioc.raw.environment", 2, 41, b"wl.vinh")
@@ -48,10 +49,15 @@ def test_seq_space_keeps_runs_and_joins_the_closest_when_full() -> None:
 
 
 def test_group_clock_round_trips() -> None:
-    c = GroupClock()
+    c = GroupClock(ReadingRing())
+    rows = c.ring.rows(np.array(["B", "A"]))
+    c.ring.remember(rows, np.array([T0, T0 + 1]), np.zeros(2, dtype=np.int64))
     c.admit("", 5, T0, 60_000)
     c.admit("b1", 1, T0 + 10, 60_000)
-    assert GroupClock.restore(orjson.loads(orjson.dumps(c.snapshot()))) == c
+    back = GroupClock.restore(orjson.loads(orjson.dumps(c.snapshot())))
+    assert back.snapshot() == c.snapshot() and back.ring.seen(
+        rows, np.array([T0, T0]), np.zeros(2, np.int64)
+    ).tolist() == [True, False]
 
 
 def test_duplicate_frame_is_dead_lettered_once() -> None:
@@ -61,7 +67,9 @@ def test_duplicate_frame_is_dead_lettered_once() -> None:
     frame, letters = intake.accept(level_frame(1, [T0]), SRC)
     assert frame is None
     assert [letter.reason for letter in letters] == [Reason.DUPLICATE]
-    assert "wl.vinh#1" in letters[0].detail
+    assert "already accepted" in letters[0].detail
+    frame, letters = intake.accept(level_frame(1, [T0], boot="b"), SRC)  # same content, any number: known
+    assert frame is None and reasons(letters) == [Reason.DUPLICATE]
 
 
 def test_same_seq_in_another_group_is_not_a_duplicate() -> None:
@@ -214,15 +222,68 @@ def test_readings_from_the_future_are_refused_and_move_nothing() -> None:
     assert frame is None and reasons(letters) == [Reason.FUTURE]
 
 
-def test_a_redelivered_frame_after_its_group_moved_on_is_still_a_duplicate() -> None:
+def test_a_sender_with_a_boot_id_is_deduplicated_at_any_rate() -> None:
+    """10 readings a second of one sensor: far more than its ring holds. A sender that names its boot is
+    still recognised by (boot, seq) however far its group has moved on."""
     intake = Intake(None, 600_000)
-    for seq in range(1, 3000):  # far more frames than any fixed window
-        intake.accept(level_frame(seq, [T0 + seq * 100]), SRC)
-    frame, letters = intake.accept(level_frame(5, [T0 + 500]), SRC)
+    for seq in range(1, 3000):
+        intake.accept(level_frame(seq, [T0 + seq * 100], boot="gw-1"), SRC)
+    frame, letters = intake.accept(level_frame(5, [T0 + 500], boot="gw-1"), SRC)
     assert frame is None and reasons(letters) == [Reason.DUPLICATE]
-    intake.accept(level_frame(5000, [T0 + 10_000_000]), SRC)  # the group moves on by hours
-    frame, letters = intake.accept(level_frame(5, [T0 + 500]), SRC)
+    intake.accept(level_frame(5000, [T0 + 10_000_000], boot="gw-1"), SRC)  # the group moves on by hours
+    frame, letters = intake.accept(level_frame(5, [T0 + 500], boot="gw-2"), SRC)
     assert frame is None and reasons(letters) == [Reason.LATE]
+
+
+def test_without_a_boot_id_content_decides_within_each_sensors_last_readings() -> None:
+    intake = Intake(None, 600_000)
+    for seq in range(RING + 3):
+        intake.accept(level_frame(seq, [T0 + seq * 60_000]), SRC)
+    frame, letters = intake.accept(level_frame(999, [T0 + RING * 60_000]), SRC)  # among the last RING
+    assert frame is None and reasons(letters) == [Reason.DUPLICATE]
+    frame, letters = intake.accept(level_frame(999, [T0 + 30_000]), SRC)  # new, late but in the lateness
+    assert frame is not None and not letters
+
+
+def test_two_devices_counting_in_one_group_lose_nothing() -> None:
+    """Two gauges of wl.vinh publish on their own, each numbering its frames 1, 2, 3 ... with no boot id,
+    one clock 0.7 s behind the other."""
+    intake = Intake(None, 60_000)
+    for seq in range(1, 11):
+        t = T0 + seq * 60_000
+        for sensor, offset in (("WL-VIN-BT", 0), ("WL-VIN-LN", -700)):
+            cols = {
+                "id": np.array([sensor]),
+                "dateObserved": np.array([t + offset]),
+                "currentLevel": np.array([1.0]),
+            }
+            frame, letters = intake.accept(encode(Frame("FloodMonitoring", "wl.vinh", seq, t, cols)), SRC)
+            assert frame is not None and not letters, (seq, sensor)
+
+
+def test_a_restarted_sender_resending_its_recent_readings_is_not_counted_twice() -> None:
+    intake = Intake(None, 300_000)
+    for seq in range(10):
+        intake.accept(level_frame(seq, [T0 + seq * 60_000], boot="run-1"), SRC)
+    # Restarted (a new boot), it sends its history again, overlapping the last minutes, then goes on.
+    got = [intake.accept(level_frame(seq, [T0 + (5 + seq) * 60_000], boot="run-2"), SRC) for seq in range(8)]
+    assert [reasons(letters) for _, letters in got] == [[Reason.DUPLICATE]] * 5 + [[]] * 3
+
+
+def test_card_taps_are_told_apart_by_card() -> None:
+    intake = Intake(None, 300_000)
+
+    def taps(seq: int, cards: list[str]) -> bytes:
+        n = len(cards)
+        cols = {"id": np.array(["HC-1"] * n), "dateObserved": np.full(n, T0), "card": np.array(cards),
+                "step": np.array(["register"] * n), "priority": np.zeros(n, bool),
+                "ticket": np.arange(n)}  # fmt: skip
+        return encode(Frame("HealthCardTap", "hc.x", seq, T0, cols))
+
+    frame, letters = intake.accept(taps(1, ["c1", "c2", "c1"]), SRC)  # one reader, one millisecond
+    assert frame is not None and frame.n == 2 and reasons(letters) == [Reason.DUPLICATE]
+    frame, letters = intake.accept(taps(2, ["c3", "c2"]), SRC)
+    assert frame is not None and frame.cols["card"].tolist() == ["c3"]
 
 
 def test_junk_groups_create_no_state() -> None:

@@ -110,3 +110,16 @@ def test_a_secured_cluster_gets_each_process_its_own_principal() -> None:
     assert options["sasl_plain_username"] == "ioc-processors" and options["ssl_context"] is not None
     credentials = create_app(s).conf.broker_credentials
     assert isinstance(credentials, SASLCredentials) and credentials.username == "ioc-processors"
+
+
+def test_a_worker_that_moves_but_never_catches_up_is_behind() -> None:
+    """Positions move (so nothing is stuck) but data waits all along: after three stale periods, red."""
+    live = Liveness(stale_ms=10_000, started_ms=T0)
+    for k in range(40):
+        beat = {"id": "w1", "partitions": {"ioc.raw.environment:2": [100 + k, 1000 + 10 * k]}}
+        live.heartbeat(beat, T0 + k * 1000)
+    verdict = live.verdict(T0 + 39_000)
+    assert [p["code"] for p in verdict["problems"]] == ["worker_behind"]
+    assert verdict["problems"][0]["lag"] == 1000 + 390 - 139
+    live.heartbeat({"id": "w1", "partitions": {"ioc.raw.environment:2": [1400, 1400]}}, T0 + 40_000)
+    assert live.verdict(T0 + 40_000)["status"] == "ok"

@@ -48,7 +48,7 @@ async def alerts(
 async def alert(alert_id: str, wall: Wall, _: Reader) -> dict[str, Any]:
     found = wall.state.alerts.get(alert_id)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id[:120]}")
     return found
 
 
@@ -68,7 +68,7 @@ class Comment(BaseModel):
 async def _act(wall: Wall, who: Actor, alert_id: str, action: str, **fields: Any) -> dict[str, Any]:
     found = wall.state.alerts.get(alert_id)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id[:120]}")
     if found["status"] == "resolved":
         raise HTTPException(status.HTTP_409_CONFLICT, f"{alert_id} is already resolved")
     if action == "acknowledge" and found["status"] != "raised":

@@ -208,7 +208,7 @@ function renderHealth() {
   if (h) {
     for (const p of h.problems || []) {
       if (h.status !== "red") continue;
-      lines.push(tf(`health.${p.code}`, { since: vnDateTime(p.since), partition: p.partition || "" }));
+      lines.push(tf(`health.${p.code}`, { since: vnDateTime(p.since), partition: p.partition || "", lag: p.lag ?? "" }));
     }
     if (h.data_loss) {
       const last = h.data_loss.last_sim ? vnDateTime(h.data_loss.last_sim) : vnDateTime(h.data_loss.at);
