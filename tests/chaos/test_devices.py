@@ -63,7 +63,7 @@ def test_a_reading_a_year_ahead_costs_its_group_nothing(stack: Stack) -> None:
         device.send("lighting", lamps)
 
     minutes(range(0, 8))
-    poison_times = [t0 + 8 * MINUTE] * (len(cabinets) - 1) + [t0 + YEAR]
+    poison_times = [t0 + 8 * MINUTE - 30_000] * (len(cabinets) - 1) + [t0 + YEAR]  # its own, valid time
     device.send("environment", [(FLOOD[1], frame(*FLOOD, 1000, t0 + YEAR))])
     device.send(
         "lighting", [(CABINETS[1], frame(*CABINETS, 1000, t0 + 8 * MINUTE, dateObserved=poison_times))]
@@ -140,9 +140,9 @@ def test_records_that_crashed_the_intake_are_dead_lettered_and_nothing_stalls(st
     for k in range(420):
         t = t0 + k * 1000
         stream.append((group[1], frame(*group, k, t)))
-        if k in broken_after:
+        if k in broken_after:  # its valid readings are of their own time: new readings, not duplicates
             bad = {"totalActivePower": ragged} if len(stream) % 2 else {"workingMode": objects}
-            stream.append((group[1], frame(*group, 10_000 + k, t, **bad)))
+            stream.append((group[1], frame(*group, 10_000 + k, t + 500, **bad)))
     lit0, bad0, err0 = (
         stack.accepted("lighting"),
         stack.letters("bad_value_type"),
