@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
@@ -203,8 +204,10 @@ class BrokerWatch:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2), as Java clients, librdkafka 'murmur2_random' and Faust use."""
+    """Kafka's default partitioner (murmur2), as Java clients, librdkafka 'murmur2_random' and Faust use.
+    (aiokafka's murmur2 is pure Python; a process meets the same few hundred group keys again and again.)"""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 

@@ -55,14 +55,25 @@ class ReadingRing:
         self.times: np.ndarray = times if times is not None else np.full((n, size), -1, dtype=np.int64)
         self.tags: np.ndarray = tags if tags is not None else np.zeros((n, size), dtype=np.int64)
         self.pos: np.ndarray = pos if pos is not None else np.zeros(n, dtype=np.int64)
+        # A group's frames nearly always list the same ids in the same order: their rows are kept.
+        self._last: tuple[np.ndarray, np.ndarray, bool] | None = None
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """Row of each id, adding rows for ids not seen before (the city has vetted them)."""
+        if self._last is not None and np.array_equal(self._last[0], ids):
+            return self._last[1]
         found = np.searchsorted(self.ids, ids).clip(0, max(len(self.ids) - 1, 0))
         if len(self.ids) == 0 or not (self.ids[found] == ids).all():
             self._grow(ids)
             found = np.searchsorted(self.ids, ids)
+        self._last = (ids, found, len(np.unique(found)) == len(found))
         return found
+
+    def _unique(self, rows: np.ndarray) -> bool:
+        """Whether no sensor appears twice among `rows` (known for the ids `rows` was last asked for)."""
+        if self._last is not None and self._last[1] is rows:
+            return self._last[2]
+        return len(np.unique(rows)) == len(rows)
 
     def _grow(self, ids: np.ndarray) -> None:
         merged = np.union1d(self.ids, ids)[:MAX_SENSORS]
@@ -72,10 +83,16 @@ class ReadingRing:
         pos = np.zeros(len(merged), dtype=np.int64)
         times[old], tags[old], pos[old] = self.times, self.tags, self.pos
         self.ids, self.times, self.tags, self.pos = merged, times, tags, pos
+        self._last = None
 
     def seen(self, rows: np.ndarray, t: np.ndarray, tag: np.ndarray) -> np.ndarray:
         """Readings accepted before, or repeated earlier in the same frame."""
-        before = ((self.times[rows] == t[:, None]) & (self.tags[rows] == tag[:, None])).any(axis=1)
+        same = self.times[rows] == t[:, None]
+        if tag.any():  # card taps: the same reader and millisecond, another card, is another reading
+            same &= self.tags[rows] == tag[:, None]
+        before = same.any(axis=1)
+        if self._unique(rows) and not tag.any():
+            return before  # one reading per sensor: none repeats another of the frame
         key = (rows.astype(np.int64) << _T_BITS) | t
         if len(np.unique(key)) < len(key) or tag.any():
             both = np.stack([key, tag], axis=1)
@@ -86,7 +103,7 @@ class ReadingRing:
         return before
 
     def remember(self, rows: np.ndarray, t: np.ndarray, tag: np.ndarray) -> None:
-        if len(np.unique(rows)) == len(rows):  # one reading per sensor: the usual frame
+        if self._unique(rows):  # one reading per sensor: the usual frame
             slot = self.pos[rows]
             self.times[rows, slot], self.tags[rows, slot] = t, tag
             self.pos[rows] = (slot + 1) % self.size

@@ -305,12 +305,19 @@ def _column(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | N
 
 def _plain_types(f: Field, values: Sequence[Any], arr: np.ndarray) -> bool:
     """numpy's own conversion hides two wrong types: numbers among strings become text, and true/false
-    among numbers become 1/0. Strings are checked one by one (cheap), booleans only where a 0 or 1 is."""
+    among numbers become 1/0. str.join refuses anything but strings (in C); booleans are looked for only
+    where numpy saw a 0 or a 1."""
     if f.kind == "s":
-        return all(v.__class__ is str for v in values)
+        try:
+            "".join(values)
+        except TypeError:
+            return False
+        return True
     if f.kind in "fi":
-        suspects = np.flatnonzero((arr == 0) | (arr == 1)).tolist()
-        return not any(values[i].__class__ is bool for i in suspects)
+        suspects = np.flatnonzero((arr == 0) | (arr == 1))
+        if len(suspects) > 32:
+            return bool not in set(map(type, values))
+        return not any(values[i].__class__ is bool for i in suspects.tolist())
     return True
 
 

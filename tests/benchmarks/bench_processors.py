@@ -101,11 +101,11 @@ def worker_rate(proc: subprocess.Popen[bytes], url: str, total: int, log: Path) 
         time.sleep(0.25)  # every scrape costs the worker: Prometheus text for all counters
 
 
-def flood_frame(seq: int, t_ms: int, level: float) -> bytes:
+def flood_frame(seq: int, times: list[int], level: float) -> bytes:
     # A street gauge of Vinh's group (alert levels 0.2/0.4/0.7 m), with sequence numbers past the workload's.
-    ids = ["WL-VIN-NVC"]
-    cols = {"id": ids, "dateObserved": np.array([t_ms]), "currentLevel": np.array([level])}
-    return encode(Frame("FloodMonitoring", "wl.vinh", 1_000_000 + seq, t_ms, cols, "bench"))
+    n = len(times)
+    cols = {"id": ["WL-VIN-NVC"] * n, "dateObserved": np.array(times), "currentLevel": np.full(n, level)}
+    return encode(Frame("FloodMonitoring", "wl.vinh", 1_000_000 + seq, max(times), cols, "bench"))
 
 
 async def alert_latency(settings: Settings, n: int, t0_ms: int) -> tuple[np.ndarray, int]:
@@ -120,11 +120,14 @@ async def alert_latency(settings: Settings, n: int, t0_ms: int) -> tuple[np.ndar
         consumer.assign([TopicPartition(topics.alerts, 0)])
         await consumer.seek_to_end()
         out, missed = [], 0
+        t_ms = t0_ms
         for i in range(-1, n):
             level = 0.5 if i % 2 == 0 else 0.0  # above alert level 2, then dry: raised, cleared, raised …
-            t_ms = t0_ms + (i + 1) * 60_000
+            # A flood alert clears after 10 min below the level: a dry spell is 11 readings a minute apart.
+            times = [t_ms + 60_000] if level else [t_ms + k * 60_000 for k in range(1, 12)]
+            t_ms = times[-1]
             sent = time.perf_counter()
-            frame = flood_frame(i + 2, t_ms, level)
+            frame = flood_frame(i + 2, times, level)
             await producer.send_and_wait(topics.raw("environment"), frame, key=b"wl.vinh")
             if await _answered(consumer, t_ms, "raised" if level else "cleared", 10.0 if i >= 0 else 2.0):
                 if i >= 0:
