@@ -95,6 +95,7 @@ _taking = asyncio.Lock()
 def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
     state = states[domain]
     frames_read, skipped = metrics.FRAMES.labels(domain), metrics.SKIPPED.labels(domain)
+    accepted = metrics.READINGS.labels(domain)
 
     async def consume(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
@@ -107,7 +108,7 @@ def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
                 continue
             frames_read.inc()
             source = Source(msg.topic, msg.partition, msg.offset, msg.key)
-            key, letters = await _take_in(domain, state, event.value, msg.headers, source)
+            key, letters = await _take_in(domain, state, accepted, event.value, msg.headers, source)
             # _take_in does not await after admitting the frame: intake, state and ledger move together,
             # so a checkpoint never sees one without the others.
             ledger.record(tp, msg.offset, key)
@@ -120,7 +121,7 @@ def _agent(domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
 
 
 async def _take_in(
-    domain: str, state: State, raw: bytes | None, headers: Any, source: Source
+    domain: str, state: State, accepted: Any, raw: bytes | None, headers: Any, source: Source
 ) -> tuple[GroupKey | None, list[DeadLetter]]:
     """Intake of one record into `state`; (the group it fed, if any, and its dead letters). Never raises."""
     key: GroupKey | None = None
@@ -138,7 +139,7 @@ async def _take_in(
         letters += more
         if frame is not None:
             key = (frame.type, frame.group)
-            metrics.READINGS.labels(domain).inc(frame.n)
+            accepted.inc(frame.n)
             state.add(frame)
         return key, letters
     except Exception as exc:  # a bug meeting an input: refuse the record, keep the agent
@@ -292,7 +293,12 @@ async def watch_broker() -> None:
     """A new broker makes this worker exit; a partition whose position is past its end (topics recreated,
     or a commit a lost broker's worker left) is read again from the start."""
     await _confirm_broker()
-    for tp in await app.consumer.past_end():  # type: ignore[attr-defined]
+    try:
+        past_end = await app.consumer.past_end()  # type: ignore[attr-defined]
+    except Exception as exc:  # a rebalance in progress: the next round looks again
+        log.debug("positions not readable now: %s", exc)
+        return
+    for tp in past_end:
         log.warning(
             "%s:%d: position past the partition's end; reading it again from 0", tp.topic, tp.partition
         )
@@ -307,10 +313,13 @@ async def heartbeat() -> None:
     """Alive, on which broker, how far each raw partition is read against its end: the wall turns red when
     this stops, or when a partition has data waiting and its position stands still."""
     parts = {}
-    for tp in app.consumer.assignment():
-        if tp.topic in ledger.topics:
-            parts[f"{tp.topic}:{tp.partition}"] = [ledger.processed.get((tp.topic, tp.partition), 0),
-                                                   app.consumer.highwater(tp)]  # fmt: skip
+    try:
+        for tp in app.consumer.assignment():
+            if tp.topic in ledger.topics:
+                parts[f"{tp.topic}:{tp.partition}"] = [ledger.processed.get((tp.topic, tp.partition), 0),
+                                                       app.consumer.highwater(tp)]  # fmt: skip
+    except Exception as exc:  # the consumer not started yet, or between assignments: alive all the same
+        log.debug("partitions not readable now: %s", exc)
     sizes = _state_sizes()
     for part, n in sizes.items():
         metrics.STATE.labels(part).set(n)
@@ -383,9 +392,14 @@ async def area_operator_actions(stream: faust.StreamT[bytes]) -> None:
         try:
             alerts.act(action)
             metrics.ACTIONS.labels(str(action.get("action"))[:32], "applied").inc()
-        except (ActionError, TypeError, ValueError) as exc:
+        except ActionError as exc:
             metrics.ACTIONS.labels("?", "refused").inc()
             log.warning("operator action refused: %s", exc)
+        except Exception as exc:  # signed by the wall, so a bug: refused with a reason, the stage goes on
+            log.exception("operator action failed")
+            source = Source(event.message.topic, event.message.partition, event.message.offset, None)
+            letter = refusal(Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}", source, event.value)
+            await deadletter.publish([letter], "operator-actions")
         await _publish_alerts()
 
 
@@ -435,7 +449,10 @@ async def _take_areas(partition: int) -> None:
             if not verified(topics.alerts, r.key, r.value, r.headers):
                 metrics.REFUSED.labels(topics.alerts, str(Reason.UNAUTHENTICATED)).inc()
                 continue
-            doc = orjson.loads(r.value or b"null")
+            try:
+                doc = orjson.loads(r.value or b"null")
+            except orjson.JSONDecodeError:
+                continue  # signed but unreadable: a bug, and the wall dead-letters it
             if isinstance(doc, dict) and areas.of_alert(city, str(doc.get("id", ""))) in mine:
                 docs.append(doc)
         log.info("read %d alert documents (%d signed, of these areas)", len(records), len(docs))
