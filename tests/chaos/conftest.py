@@ -4,10 +4,14 @@ the end of the run and written to tests/artifacts/chaos-summary.md; lost must be
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from ioc.broker import EmbeddedBroker
@@ -87,6 +91,15 @@ class Stack:
 
     def refused_readings(self, reason: str) -> float:
         return metric(self.worker_port, "ioc_deadletter_readings_total", reason=reason)
+
+    def health(self) -> dict[str, Any]:
+        """/health's body, also when it is red (503): a restarted worker is missed for a few seconds."""
+        try:
+            with urllib.request.urlopen(f"{self.web}/health", timeout=2) as r:
+                body: dict[str, Any] = orjson.loads(r.read())
+        except urllib.error.HTTPError as err:
+            body = orjson.loads(err.read())
+        return body
 
     def restart_worker(self) -> None:
         """A clean stop (its last checkpoints written) and a fresh worker process."""
