@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ioc.city import City
+from ioc.contract.schemas import EPOCH_MS_MAX
 
 SENSOR_KINDS = ("aqi", "weather", "water", "traffic", "lighting")
 KPI_DOMAIN = {
@@ -167,14 +168,14 @@ class WallState:
         if entry["kind"] == "kpi":
             if old is not None and old["value"] == entry["value"] and old["entities"] == entry["entities"]:
                 return False
-            if old is not None and int(entry.get("at") or 0) < int(old.get("at") or 0):
+            if old is not None and _time(entry.get("at")) < _time(old.get("at")):
                 return False  # an older KPI document (published again): never go back
             entry["t"] = self.sim_time_ms  # KPIs carry no event time: stamp them with the wall's clock
             self._trend(key, entry["t"], float(entry["value"]))
-        elif old == entry or (old is not None and int(entry.get("t") or 0) < int(old.get("t") or 0)):
+        elif old == entry or (old is not None and _time(entry.get("t")) < _time(old.get("t"))):
             return False  # unchanged, or a late reading older than the one shown
         else:
-            self.sim_time_ms = max(self.sim_time_ms, int(entry.get("t") or 0))
+            self.sim_time_ms = max(self.sim_time_ms, _time(entry.get("t")))
         self.items[key] = entry
         self._changed(entry)
         return True
@@ -264,3 +265,12 @@ class WallState:
             if item["kind"] == "aqi" and item.get("aqi") is not None
         )
         return {area: counts.get(area, 0) for area in self.city.areas}
+
+
+def _time(value: Any) -> int:
+    """An entity's time in epoch ms; ValueError (the feed refuses the document) outside the contract's range,
+    so one absurd time can never hide every later reading of its entity."""
+    t = 0 if value is None else value
+    if type(t) is not int or not 0 <= t <= EPOCH_MS_MAX:
+        raise ValueError(f"time must be an integer in 0..{EPOCH_MS_MAX}")
+    return t

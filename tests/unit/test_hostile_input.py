@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ioc.contract import Frame, Reason
@@ -197,6 +197,8 @@ documents = st.binary(min_size=48, max_size=48).map(document)
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(documents, min_size=20, max_size=20))
+@example([{"kind": "water", "items": [{"id": "WL-VIN-BT", "t": 2**63}]}])  # CI: an absurd time hid the rest
+@example([{"kind": "water", "items": [{"id": "WL-VIN-BT", "t": "1763800000000"}]}])
 def test_a_bad_document_never_costs_the_wall_the_good_ones(docs: list[dict[str, Any]]) -> None:
     """The feed refuses what WallState cannot take (web.feed catches and dead-letters); whatever came before,
     a good reading after it is still shown."""
