@@ -1,5 +1,5 @@
 """`python -m ioc` runs the ioc command line."""
 
-from ioc.cli import main
+from ioc.ops.cli import main
 
 main()

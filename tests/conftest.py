@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ioc import procs
-from ioc.broker import EmbeddedBroker
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
 from tests.helpers import ARTIFACTS
 
 

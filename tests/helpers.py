@@ -22,10 +22,11 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
-from ioc import auth, procs
+from ioc import auth
 from ioc.city import load_city
 from ioc.contract import Frame, decode, encode
 from ioc.kafka import ensure_topics, make_producer, partition_for, read_tail
+from ioc.ops import procs
 from ioc.settings import Settings
 from ioc.signing import Keys, Signer
 from ioc.topics import Topics

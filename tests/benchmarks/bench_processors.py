@@ -26,11 +26,11 @@ import numpy as np
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ioc import procs
-from ioc.broker import EmbeddedBroker
 from ioc.clock import parse_start
 from ioc.contract import Frame, encode
 from ioc.kafka import ensure_topics, make_producer
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import Topics
 from simulators import runner

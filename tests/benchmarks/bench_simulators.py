@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from ioc import procs
-from ioc.broker import EmbeddedBroker
 from ioc.city import load_city
 from ioc.clock import HOUR_MS, SimClock, parse_start
 from ioc.kafka import BatchProducer, ensure_topics, make_producer
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import DOMAINS, Topics
 from simulators import domains, runner

@@ -33,10 +33,11 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.server import broadcast, serve
 
-from ioc import auth, procs
-from ioc.broker import EmbeddedBroker
+from ioc import auth
 from ioc.city import load_city
 from ioc.kafka import ensure_topics, make_producer
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import Topics
 

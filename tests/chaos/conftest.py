@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ioc.broker import EmbeddedBroker
+from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from tests.helpers import (
     ARTIFACTS,

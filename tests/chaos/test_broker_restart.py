@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ioc import procs
+from ioc.ops import procs
 from tests.chaos.conftest import record
 from tests.chaos.device import MINUTE, Device, frame, minute_now, sensors
 from tests.helpers import CONTROL_KEY, DOCUMENT_KEY, TOKENS, metric, unique_namespace

@@ -14,8 +14,8 @@ import orjson
 import pytest
 from aiokafka import TopicPartition
 
-from ioc import procs
 from ioc.kafka import make_consumer, partition_for
+from ioc.ops import procs
 from ioc.signing import Signer
 from ioc.topics import Topics
 from tests.chaos.conftest import Stack, record

@@ -13,8 +13,8 @@ from typing import Any
 import orjson
 import pytest
 
-from ioc import procs
 from ioc.kafka import read_all
+from ioc.ops import procs
 from ioc.signing import Signer
 from ioc.topics import Topics
 from ioc.trusted_time import Declaration

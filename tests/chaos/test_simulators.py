@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ioc import procs
 from ioc.clock import local_iso
+from ioc.ops import procs
 from tests.chaos.conftest import Stack, record
 from tests.chaos.device import minute_now
 from tests.chaos.test_devices import count

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, Dialog, Page
 
-from ioc.broker import EmbeddedBroker
+from ioc.ops.broker import EmbeddedBroker
 from ioc.topics import Topics
 from tests.helpers import (
     KEYS,

@@ -18,8 +18,8 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from ioc.broker import EmbeddedBroker
 from ioc.clock import parse_start
+from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.helpers import (

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from ioc import procs
 from ioc.city import load_city
+from ioc.ops import procs
 from ioc.vn_aqi import BANDS
 from tests.helpers import TOKENS, http_json, token
 

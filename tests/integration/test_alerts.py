@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 import pytest
 
-from ioc import procs
-from ioc.broker import EmbeddedBroker
 from ioc.clock import parse_start
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
 from ioc.topics import Topics
 from tests.helpers import (
     KEYS,

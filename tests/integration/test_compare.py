@@ -15,8 +15,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ioc import procs, recording
-from ioc.broker import EmbeddedBroker
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
+from ioc.ops.recording import file as recording
 from tests.helpers import Services, metric, service_env, unique_namespace, wait_http
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from ioc import procs
-from ioc.broker import EmbeddedBroker
 from ioc.city import load_city
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
 from ioc.topics import Topics
 from tests.helpers import (
     Services,

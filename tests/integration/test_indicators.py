@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ioc.broker import EmbeddedBroker
+from ioc.ops.broker import EmbeddedBroker
 from ioc.topics import Topics
 from tests.helpers import (
     Services,

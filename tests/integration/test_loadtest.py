@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ioc import procs
-from ioc.loadreport import CHARTS
+from ioc.ops import procs
+from ioc.ops.loadtest.report import CHARTS
 
 pytestmark = pytest.mark.integration
 

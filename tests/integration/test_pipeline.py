@@ -11,8 +11,8 @@ import orjson
 import pytest
 import websockets
 
-from ioc.broker import EmbeddedBroker
 from ioc.clock import HOUR_MS
+from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.helpers import (

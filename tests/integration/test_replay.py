@@ -19,8 +19,9 @@ import orjson
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from ioc import procs, recording
-from ioc.broker import EmbeddedBroker
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
+from ioc.ops.recording import file as recording
 from tests.helpers import Services, http_call, service_env, token, unique_namespace, wait_http
 
 pytestmark = pytest.mark.integration

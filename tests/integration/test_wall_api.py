@@ -14,9 +14,9 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from ioc import procs
-from ioc.broker import EmbeddedBroker
 from ioc.clock import parse_start
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.helpers import (

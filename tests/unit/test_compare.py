@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from ioc import compare
-from ioc.recording import Entry
+from ioc.ops.recording import compare
+from ioc.ops.recording.file import Entry
 
 
 def alert(alert_id: str, severity: str, steps: list[tuple[str, int]]) -> Entry:

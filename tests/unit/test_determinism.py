@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
-from ioc.cli import main
 from ioc.clock import HOUR_MS, parse_start
+from ioc.ops.cli import main
 
 
 def simulate(tmp_path: Path, name: str, *args: str) -> tuple[str, int]:

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from ioc.latency import Histogram, merged
-from ioc.loadreport import build
-from ioc.loadtest import WallWatch
+from ioc.ops.loadtest.report import build
+from ioc.ops.loadtest.run import WallWatch
 
 
 def test_histogram_quantiles_are_within_a_bin_and_merge_like_one() -> None:

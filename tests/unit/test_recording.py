@@ -8,8 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ioc import recording, replayer
-from ioc.recording import Entry, RecordingError
+from ioc.ops.recording import file as recording
+from ioc.ops.recording import replayer
+from ioc.ops.recording.file import Entry, RecordingError
 from ioc.settings import Settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from ioc.cli import main
+from ioc.ops.cli import main
 from simulators.scenario import ScenarioError, parse
 
 BASE = """

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from ioc import procs
+from ioc.ops import procs
 
 
 class BrokerError(RuntimeError):

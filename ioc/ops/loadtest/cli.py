@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 import orjson
 
-from ioc import loadreport, loadtest
 from ioc.clock import parse_duration
 from ioc.settings import get_settings
 
@@ -43,6 +42,9 @@ def loadtest_command(
         raise click.UsageError("give --rate (with --duration) or --ramp")
     if rate and not duration:
         raise click.UsageError("--rate needs --duration")
+    from ioc.ops.loadtest import report as loadreport  # matplotlib and the metrics parser: only when it runs
+    from ioc.ops.loadtest import run as loadtest
+
     plan = loadtest.Plan(rate, ramp, duration, processes, parse_duration(drain), parse_duration(baseline))
     raw = loadtest.run(get_settings(), plan, report_dir, embedded_broker=not external)
     report_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from ioc.kafka import make_consumer
-from ioc.recording import Entry, Writer
+from ioc.ops.recording.file import Entry, Writer
 from ioc.settings import Settings
 from ioc.topics import DOMAINS
 

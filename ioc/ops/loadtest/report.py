@@ -1,4 +1,4 @@
-"""The load-test report: per-second series and a summary from a run's raw figures (ioc.loadtest), written as
+"""The load-test report: per-second series and a summary from a run's raw figures (loadtest.run), written as
 report.json, PNG charts (matplotlib) and an index.html that shows them.
 
 Consumer lag is counted, not read from offsets: readings the simulators handed to Kafka (their own per-second

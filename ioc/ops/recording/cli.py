@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 
-from ioc import compare, recorder, recording, replayer
 from ioc.clock import parse_duration, parse_start
+from ioc.ops.recording import compare, recorder, replayer
+from ioc.ops.recording import file as recording
 from ioc.settings import get_settings
 
 SIZE_UNITS = {"kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}

@@ -23,7 +23,7 @@ import orjson
 from aiokafka import TopicPartition
 
 from ioc.kafka import BatchProducer, ensure_topics, make_consumer, make_producer
-from ioc.recording import Entry
+from ioc.ops.recording.file import Entry
 from ioc.settings import Settings
 from ioc.signing import Keys, load_keys
 from ioc.topics import Topics

@@ -1,7 +1,7 @@
 """`ioc loadtest`: the whole pipeline under a target rate. Starts broker, worker and wall in a namespace of
 their own, drives `ioc simulate --rate/--ramp` (over several processes if asked), and watches both ends: the
 worker's counters every second, and a websocket client on the wall timing each new reading from its sensor
-time to its delivery. Then a raw aiokafka baseline on the same broker, and the report (ioc.loadreport)."""
+time to its delivery. Then a raw aiokafka baseline on the same broker, and the report (loadtest.report)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ import orjson
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from ioc import auth, procs
+from ioc import auth
 from ioc.kafka import ensure_topics, make_producer
 from ioc.latency import Histogram
+from ioc.ops import procs
+from ioc.ops.stack import Part, Stack
 from ioc.settings import Settings
-from ioc.stack import Part, Stack
 from ioc.topics import Topics
 
 # Wall items whose `t` is the newest reading's sensor time (a traffic item's `t` is its window's start).
@@ -172,7 +173,7 @@ def simulate_argv(plan: Plan, report: Path) -> list[str]:
 
 
 def run(s: Settings, plan: Plan, out: Path, embedded_broker: bool = True) -> dict[str, Any]:
-    """Run the load test; return the raw figures (ioc.loadreport turns them into the report)."""
+    """Run the load test; return the raw figures (ioc.ops.loadtest.report turns them into the report)."""
     namespace = f"loadtest-{secrets.token_hex(3)}"
     tokens = s.tokens or auth.dev_tokens()
     s = s.model_copy(update={"namespace": namespace, "tokens": tokens})

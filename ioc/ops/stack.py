@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from ioc import procs
-from ioc.broker import EmbeddedBroker
 from ioc.kafka import ensure_topics
+from ioc.ops import procs
+from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import Topics
 

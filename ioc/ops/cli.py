@@ -8,21 +8,43 @@ import os
 import signal
 import sys
 import time
+from importlib import import_module
 from importlib.metadata import entry_points
 from types import FrameType
+from typing import Any
 
 import click
 
-from ioc import auth, loadtest_cli, recording_cli
-from ioc.broker import BrokerError
+from ioc import auth
 from ioc.city import load_city
 from ioc.kafka import ensure_topics
+from ioc.ops.broker import BrokerError
+from ioc.ops.stack import Part, Stack, StackError
 from ioc.settings import SECRETS, describe, get_settings
-from ioc.stack import Part, Stack, StackError
 from ioc.topics import Topics
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they run (or --help lists them), so `ioc worker` never pays
+    for the load test's matplotlib or the wall's FastAPI."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = {}  # command name → "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.pop(cmd_name, None)
+        if target is not None:
+            self.add_command(_load(cmd_name, target), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}
+)
 def main() -> None:
     """Nghệ An IOC: simulators, processors and the operations-centre wall on Kafka.
 
@@ -163,12 +185,14 @@ def _layout() -> dict[str, int]:
     return Topics(s.namespace).layout(s.partitions)
 
 
-def _plug_in_commands() -> None:
-    for ep in entry_points(group="ioc.commands"):
-        try:
-            main.add_command(ep.load(), ep.name)
-        except Exception as exc:  # a broken plugin must not take the whole CLI down
-            main.add_command(_broken(ep.name, exc), ep.name)
+def _load(name: str, target: str) -> click.Command:
+    module, _, attribute = target.partition(":")
+    try:
+        command = getattr(import_module(module), attribute)
+    except Exception as exc:  # a broken plugin must not take the whole CLI down
+        return _broken(name, exc)
+    assert isinstance(command, click.Command), target
+    return command
 
 
 def _broken(name: str, exc: Exception) -> click.Command:
@@ -180,9 +204,12 @@ def _broken(name: str, exc: Exception) -> click.Command:
     return command
 
 
-main.add_command(recording_cli.record)
-main.add_command(recording_cli.replay)
-main.add_command(recording_cli.recording_group)
-main.add_command(recording_cli.compare_runs)
-main.add_command(loadtest_cli.loadtest_command)
-_plug_in_commands()
+assert isinstance(main, LazyGroup)
+main.lazy.update(
+    record="ioc.ops.recording.cli:record",
+    replay="ioc.ops.recording.cli:replay",
+    recording="ioc.ops.recording.cli:recording_group",
+    compare="ioc.ops.recording.cli:compare_runs",
+    loadtest="ioc.ops.loadtest.cli:loadtest_command",
+)
+main.lazy.update({ep.name: ep.value for ep in entry_points(group="ioc.commands")})  # the siblings' commands

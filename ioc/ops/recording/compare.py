@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from ioc.clock import VN_TZ
-from ioc.recording import Entry
+from ioc.ops.recording.file import Entry
 
 Step = tuple[str, int]  # (lifecycle action, simulated time ms)
 
