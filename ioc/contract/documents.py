@@ -1,0 +1,188 @@
+"""The output documents' vocabulary, in one place: the kinds the processors publish, alert severities,
+statuses and the lifecycle of operator actions, flood statuses, map states, the replay status, the wall's
+health verdict and the worker's metric names. Processors, the wall, its REST models, the tools and (through
+`/api/vocabulary`) the page's scripts all read them from here."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Aggregate kinds: each sensor kind's indicator document, the hospital's, and the area KPIs.
+SENSOR_KINDS = ("aqi", "weather", "water", "traffic", "lighting")
+AGGREGATE_KINDS = (*SENSOR_KINDS, "hospital", "kpi")
+ALERT_KIND = "alert"
+REPLAY_KIND = "replay"
+HEALTH_KIND = "health"
+# Readings whose own sensor time a load test can follow from device to screen (one reading, one item).
+TIMED_KINDS = ("aqi", "weather", "water", "lighting")
+# The device type an aggregate kind summarises (lighting's documents are per area, the hospital's per site).
+TYPE_OF_KIND = {
+    "traffic": "TrafficFlowObserved",
+    "aqi": "AirQualityObserved",
+    "weather": "WeatherObserved",
+    "water": "FloodMonitoring",
+    "lighting": "StreetlightControlCabinet",
+}
+KIND_OF_TYPE = {t: k for k, t in TYPE_OF_KIND.items()}
+KPI_DOMAIN = {  # KPI name → domain
+    "traffic": "traffic",
+    "air": "environment",
+    "flood": "environment",
+    "lighting": "lighting",
+    "health": "health",
+}
+
+Severity = Literal["informational", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("informational", "low", "medium", "high", "critical")  # mildest first
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+AlertStatus = Literal["raised", "acknowledged", "assigned", "cleared", "resolved"]
+ALERT_STATUSES: tuple[AlertStatus, ...] = ("raised", "acknowledged", "assigned", "cleared", "resolved")
+ACTIVE_STATUSES: tuple[AlertStatus, ...] = ("raised", "acknowledged", "assigned")  # shown as active
+OPEN_STATUSES: tuple[AlertStatus, ...] = ("raised", "acknowledged", "assigned", "cleared")  # not resolved
+
+Action = Literal["acknowledge", "assign", "comment", "resolve"]
+ACTIONS: tuple[Action, ...] = ("acknowledge", "assign", "comment", "resolve")
+# The lifecycle: the statuses in which an operator may take each action. One definition for the worker
+# (AlertBook.act) and the REST API (which refuses at once what the worker would refuse later).
+ALLOWED: dict[Action, tuple[AlertStatus, ...]] = {
+    "acknowledge": ("raised",),
+    "assign": OPEN_STATUSES,
+    "comment": OPEN_STATUSES,
+    "resolve": OPEN_STATUSES,
+}
+
+
+def refusal(action: str, status: str, alert_id: str) -> str | None:
+    """Why `action` is not allowed on an alert in `status`, or None when it is."""
+    allowed = ALLOWED.get(action)  # type: ignore[call-overload]
+    if allowed is None:
+        return f"action must be one of {', '.join(ACTIONS)}"
+    if status in allowed:
+        return None
+    if status == "resolved":
+        return f"{alert_id} is already resolved"
+    return f"{alert_id} is {status}; {action} needs it {' or '.join(allowed)}"
+
+
+def status_after(action: Action, status: AlertStatus) -> AlertStatus:
+    """The alert's status once an allowed action is taken (a cleared alert stays cleared when assigned)."""
+    if action == "acknowledge":
+        return "acknowledged"
+    if action == "assign":
+        return "cleared" if status == "cleared" else "assigned"
+    if action == "resolve":
+        return "resolved"
+    return status
+
+
+FloodStatus = Literal["normal", "alert1", "alert2", "alert3"]
+FLOOD_STATUSES: tuple[FloodStatus, ...] = ("normal", "alert1", "alert2", "alert3")  # báo động 1-3
+
+MapState = Literal["ok", "warning", "alarm", "offline", "no-data"]
+MAP_STATES: tuple[MapState, ...] = ("ok", "warning", "alarm", "offline", "no-data")
+
+ReplayState = Literal["playing", "paused", "finished"]
+REPLAY_STATES: tuple[ReplayState, ...] = ("playing", "paused", "finished")
+REPLAY_PREFIX = "replay-"  # a replay's namespace; never live topics
+
+
+def is_replay(namespace: str) -> bool:
+    return namespace.startswith(REPLAY_PREFIX)
+
+
+class HistoryEntry(BaseModel):
+    """One step of an alert's lifecycle: raise, escalate, worsened, acknowledge, assign, comment, ..."""
+
+    model_config = ConfigDict(extra="allow")
+    action: str
+    by: str
+    at: int = Field(description="simulated ms since epoch")
+    comment: str = ""
+    severity: Severity | None = None
+    assignee: str | None = None
+
+
+class AlertDocument(BaseModel):
+    """An alert as published on `<ns>.alerts` (FIWARE Alert vocabulary) and served by the wall."""
+
+    model_config = ConfigDict(extra="allow")
+    v: int = 1
+    kind: Literal["alert"] = "alert"
+    id: str = Field(description="<rule>:<entity>:<condition first seen, ms>")
+    type: Literal["Alert"] = "Alert"
+    rule: str
+    entity: str
+    category: str
+    subCategory: str
+    severity: Severity
+    dateIssued: int
+    status: AlertStatus
+    assignee: str | None = None
+    escalations: int = 0
+    history: list[HistoryEntry]
+    area: str | None = None
+    domain: str | None = None
+
+
+class ReplayStatus(BaseModel):
+    """What a replay publishes on `<ns>.replay`: the wall's banner follows it."""
+
+    model_config = ConfigDict(extra="allow")
+    v: int = 1
+    kind: Literal["replay"] = "replay"
+    job: str
+    speed: float | None = Field(description="simulated seconds per real second; None = as fast as possible")
+    state: ReplayState
+    sim_ms: int | None
+    position: int
+    records: int
+    at: int = Field(description="wall-clock ms when published")
+
+
+def replay_status(doc: Any) -> ReplayStatus | None:
+    """A replay status document, or None when it is not one."""
+    try:
+        return ReplayStatus.model_validate(doc)
+    except ValueError:
+        return None
+
+
+# The wall's verdict on whether its data is current (web.liveness → /health and the page's banner).
+LivenessProblem = Literal["no_worker", "worker_stuck", "worker_behind", "feed_down", "data_loss"]
+LIVENESS_PROBLEMS: tuple[LivenessProblem, ...] = (
+    "no_worker",
+    "worker_stuck",
+    "worker_behind",
+    "feed_down",
+    "data_loss",
+)
+
+
+class WorkerMetric:
+    """Names of the worker's Prometheus counters that the tools read."""
+
+    READINGS_ACCEPTED = "ioc_readings_accepted_total"
+    FRAMES = "ioc_frames_total"
+    DEADLETTER_READINGS = "ioc_deadletter_readings_total"
+
+
+def vocabulary() -> dict[str, Any]:
+    """Everything above that the page needs, as served by `/api/vocabulary`."""
+    return {
+        "sensorKinds": SENSOR_KINDS,
+        "kindOfType": KIND_OF_TYPE,
+        "kpiDomain": KPI_DOMAIN,
+        "severities": SEVERITIES,
+        "alertStatuses": ALERT_STATUSES,
+        "activeStatuses": ACTIVE_STATUSES,
+        "actions": ACTIONS,
+        "allowed": ALLOWED,
+        "floodStatuses": FLOOD_STATUSES,
+        "mapStates": MAP_STATES,
+        "replayStates": REPLAY_STATES,
+        "replayPrefix": REPLAY_PREFIX,
+        "livenessProblems": LIVENESS_PROBLEMS,
+    }
