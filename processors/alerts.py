@@ -8,10 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ioc.contract.documents import (
+    ACTIONS,
+    ACTIVE_STATUSES,
+    SEVERITIES,
+    SEVERITY_RANK,
+    Action,
+    AlertStatus,
+    FloodStatus,
+    Kind,
+    Severity,
+    refusal,
+    status_after,
+)
 from processors.detectors import DropAnomaly, RiseRate
-
-SEVERITIES = ("informational", "low", "medium", "high", "critical")
-ACTIONS = ("acknowledge", "assign", "comment", "resolve")
 
 
 @dataclass(frozen=True)
@@ -20,44 +30,47 @@ class Rule:
     kind: str  # the aggregate document kind it watches
     category: str
     sub_category: str
-    severity: Callable[[dict[str, Any]], str | None]  # None = condition not met
+    severity: Callable[[dict[str, Any]], Severity | None]  # None = condition not met
     hold_ms: int = 0  # the condition must hold this long (event time) before raising
     description: str = ""
-    final: bool = False  # watches closed windows only (each judged once) instead of the live documents
     clear_hold_ms: int = 0  # the condition must be gone this long (event time) before the alert clears
 
 
-def _flood(item: dict[str, Any]) -> str | None:
-    return {"alert1": "medium", "alert2": "high", "alert3": "critical"}.get(item.get("status", ""))
+FLOOD_SEVERITY = {FloodStatus.ALERT1: Severity.MEDIUM, FloodStatus.ALERT2: Severity.HIGH,
+                  FloodStatus.ALERT3: Severity.CRITICAL}  # fmt: skip
 
 
-def _air(item: dict[str, Any]) -> str | None:
+def _flood(item: dict[str, Any]) -> Severity | None:
+    return FLOOD_SEVERITY.get(item.get("status", ""))
+
+
+def _air(item: dict[str, Any]) -> Severity | None:
     aqi = item.get("aqi")
     return (
         None
         if aqi is None or aqi <= 150
-        else ("medium" if aqi <= 200 else "high" if aqi <= 300 else "critical")
+        else (Severity.MEDIUM if aqi <= 200 else Severity.HIGH if aqi <= 300 else Severity.CRITICAL)
     )
 
 
-def _jam(item: dict[str, Any]) -> str | None:
-    return "high" if item.get("level", 0) >= 4 else None
+def _jam(item: dict[str, Any]) -> Severity | None:
+    return Severity.HIGH if item.get("level", 0) >= 4 else None
 
 
-def _offline(item: dict[str, Any]) -> str | None:
-    return "medium" if item.get("online") is False else None
+def _offline(item: dict[str, Any]) -> Severity | None:
+    return Severity.MEDIUM if item.get("online") is False else None
 
 
-def _waits(item: dict[str, Any]) -> str | None:
+def _waits(item: dict[str, Any]) -> Severity | None:
     p90 = item.get("wait_p90_min")
-    return None if p90 is None or p90 <= 120 else ("high" if p90 > 180 else "medium")
+    return None if p90 is None or p90 <= 120 else (Severity.HIGH if p90 > 180 else Severity.MEDIUM)
 
 
-def _rising(detector: RiseRate) -> Callable[[dict[str, Any]], str | None]:
+def _rising(detector: RiseRate) -> Callable[[dict[str, Any]], Severity | None]:
     """Rise measured in the gauge's own alert steps (level 2 − level 1): 0.2 m at a street, 1 m on the river,
     so the tide at the coast (≈0.16 m per 30 min, facts 'Tide') never trips it but a street filling does."""
 
-    def severity(item: dict[str, Any]) -> str | None:
+    def severity(item: dict[str, Any]) -> Severity | None:
         levels: list[float] = list(item.get("levels") or [])
         level = item.get("currentLevel")
         if len(levels) < 2 or level is None or levels[1] <= levels[0]:
@@ -69,24 +82,24 @@ def _rising(detector: RiseRate) -> Callable[[dict[str, Any]], str | None]:
 
 def default_rules() -> tuple[Rule, ...]:
     """The rule set, with fresh state for the stateful detectors (one set per AlertBook)."""
-    rising = RiseRate("steps", 30 * 60_000, ((1.0, "medium"), (2.0, "high")))
+    rising = RiseRate("steps", 30 * 60_000, ((1.0, Severity.MEDIUM), (2.0, Severity.HIGH)))
     # Speed of closed 5-min windows vs the lane's exponentially weighted level (α 0.1 ≈ the last 50 min).
-    slow = DropAnomaly("speed", 0.1, ((-4.0, "medium"), (-6.0, "high")), warmup=6, sd_floor=2.0)
+    slow = DropAnomaly("speed", 0.1, ((-4.0, Severity.MEDIUM), (-6.0, Severity.HIGH)), warmup=6, sd_floor=2.0)
     return (
-        Rule("flood-level", "water", "naturalDisaster", "flood", _flood, 0, "Water above alert level 1-3",
-             final=True, clear_hold_ms=10 * 60_000),  # a tide or noise at the line must not flap it
-        Rule("flood-rising", "water", "naturalDisaster", "flood", _rising(rising), 0,
-             "Water rose by one alert step (level 2 − level 1) or more within 30 min", final=True),
-        Rule("air-quality", "aqi", "environment", "airPollution", _air, 0,
-             "Hourly VN_AQI above 150 (Kém)", final=True),
-        Rule("traffic-jam", "traffic", "traffic", "trafficJam", _jam, 10 * 60_000, "Severe or jammed 10 min",
-             final=True),
-        Rule("traffic-anomaly", "traffic", "traffic", "hazardOnRoad", slow, 0,
-             "Lane speed 4 sd or more below its recent level (possible incident)", final=True),
-        Rule("cabinet-offline", "lighting", "security", "streetlightOutage", _offline, 0,
-             "Cabinet silent 5 min", final=True),
-        Rule("hospital-waits", "hospital", "health", "hospitalOvercrowding", _waits, 30 * 60_000,
-             "p90 wait > 2 h", final=True),
+        Rule("flood-level", Kind.WATER, "naturalDisaster", "flood", _flood, 0, "Water above alert level 1-3",
+             clear_hold_ms=10 * 60_000),  # a tide or noise at the line must not flap it
+        Rule("flood-rising", Kind.WATER, "naturalDisaster", "flood", _rising(rising), 0,
+             "Water rose by one alert step (level 2 − level 1) or more within 30 min"),
+        Rule("air-quality", Kind.AQI, "environment", "airPollution", _air, 0,
+             "Hourly VN_AQI above 150 (Kém)"),
+        Rule("traffic-jam", Kind.TRAFFIC, "traffic", "trafficJam", _jam, 10 * 60_000,
+             "Severe or jammed 10 min"),
+        Rule("traffic-anomaly", Kind.TRAFFIC, "traffic", "hazardOnRoad", slow, 0,
+             "Lane speed 4 sd or more below its recent level (possible incident)"),
+        Rule("cabinet-offline", Kind.LIGHTING, "security", "streetlightOutage", _offline, 0,
+             "Cabinet silent 5 min"),
+        Rule("hospital-waits", Kind.HOSPITAL, "health", "hospitalOvercrowding", _waits, 30 * 60_000,
+             "p90 wait > 2 h"),
     )  # fmt: skip
 
 
@@ -97,9 +110,9 @@ class Alert:
     entity: str
     category: str
     sub_category: str
-    severity: str
+    severity: Severity
     raised_at: int
-    status: str = "raised"  # raised, acknowledged, assigned, cleared, resolved
+    status: AlertStatus = AlertStatus.RAISED
     assignee: str | None = None
     escalations: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -107,7 +120,7 @@ class Alert:
     def document(self) -> dict[str, Any]:
         return {
             "v": 1,
-            "kind": "alert",
+            "kind": Kind.ALERT,
             "id": self.id,
             "type": "Alert",
             "rule": self.rule,
@@ -140,18 +153,19 @@ class AlertBook:
     judged: dict[tuple[str, str], int] = field(default_factory=dict)  # event time last judged
     changed: dict[str, None] = field(default_factory=dict)
 
-    def observe(self, doc: dict[str, Any], now_ms: int | None = None) -> None:
-        # Rules judge final documents (each reading, closed window or snapshot once), so a re-run or a replay
-        # raises the same alerts whatever the emit timing; `final=False` rules would judge the live ones.
-        final = bool(doc.get("final"))
+    def observe(self, doc: dict[str, Any]) -> None:
+        # Rules judge final documents only (each reading, closed window or snapshot once), so a re-run or a
+        # replay raises the same alerts whatever the emit timing.
+        if not doc.get("final"):
+            return
         for rule in self.rules:
-            if rule.kind != doc.get("kind") or rule.final != final:
+            if rule.kind != doc.get("kind"):
                 continue
             for item in doc.get("items", ()):
-                t = int(item.get("t") or now_ms or 0)
+                t = int(item.get("t") or 0)
                 self._check(rule, str(item["id"]), rule.severity(item), t)
 
-    def _check(self, rule: Rule, entity: str, severity: str | None, t: int) -> None:
+    def _check(self, rule: Rule, entity: str, severity: Severity | None, t: int) -> None:
         key = (rule.id, entity)
         if t < self.judged.get(key, t):
             return  # older than what was judged (a document published again): never re-raise the past
@@ -159,27 +173,27 @@ class AlertBook:
         alert = self.alerts.get(self.open.get(key, ""))
         if severity is None:
             self.pending.pop(key, None)
-            if alert is not None and alert.status not in ("cleared", "resolved"):
+            if alert is not None and alert.status in ACTIVE_STATUSES:
                 gone = self.absent.setdefault(key, t)
                 if t - gone >= rule.clear_hold_ms:
-                    self._move(alert, "cleared", "system", t, "condition no longer holds")
+                    self._move(alert, AlertStatus.CLEARED, "system", t, "condition no longer holds")
                     self.absent.pop(key)
             return
         self.absent.pop(key, None)
         if alert is not None:
             self._escalate(alert, t)  # only while the condition holds: one on its way out is not stepped up
         since = self.pending.setdefault(key, t)
-        if alert is None or alert.status == "resolved":
+        if alert is None or alert.status == AlertStatus.RESOLVED:
             if t - since >= rule.hold_ms:
                 self._raise(rule, entity, severity, since, t)
-        elif alert.status == "cleared":
-            self._move(alert, "raised", "system", t, "condition returned")
-        elif SEVERITIES.index(severity) > SEVERITIES.index(alert.severity):
+        elif alert.status == AlertStatus.CLEARED:
+            self._move(alert, AlertStatus.RAISED, "system", t, "condition returned")
+        elif SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
             alert.severity = severity
             alert.history.append({"action": "worsened", "by": "system", "at": t, "severity": severity})
             self.changed[alert.id] = None
 
-    def _raise(self, rule: Rule, entity: str, severity: str, since: int, t: int) -> None:
+    def _raise(self, rule: Rule, entity: str, severity: Severity, since: int, t: int) -> None:
         alert_id = f"{rule.id}:{entity}:{since}"  # deterministic: a re-run raises the same ids
         alert = Alert(alert_id, rule.id, entity, rule.category, rule.sub_category, severity, t)
         alert.history.append({"action": "raise", "by": "system", "at": t, "comment": rule.description})
@@ -187,7 +201,7 @@ class AlertBook:
         self.open[(rule.id, entity)] = alert_id
         self.changed[alert_id] = None
 
-    def _move(self, alert: Alert, status: str, by: str, at: int, comment: str = "") -> None:
+    def _move(self, alert: Alert, status: AlertStatus, by: str, at: int, comment: str = "") -> None:
         alert.status = status
         alert.history.append({"action": status, "by": by, "at": at, "comment": comment})
         self.changed[alert.id] = None
@@ -201,24 +215,22 @@ class AlertBook:
         comment = str(action.get("comment") or "")[:2000]
         if what not in ACTIONS or not isinstance(by, str) or not by or type(at) is not int:
             raise ActionError(f"action must be one of {ACTIONS} with 'by' (a name) and 'at' (epoch ms)")
-        by = by[:128]
-        if alert.status == "resolved":
-            raise ActionError(f"{alert.id} is already resolved")
-        if what == "acknowledge":
-            if alert.status != "raised":
-                raise ActionError(f"{alert.id} is {alert.status}, only a raised alert is acknowledged")
-            self._move(alert, "acknowledged", by, at, comment)
-        elif what == "assign":
-            if not action.get("assignee"):
-                raise ActionError("assign needs an assignee")
-            alert.assignee = str(action["assignee"])[:128]
-            self._move(alert, "assigned" if alert.status != "cleared" else "cleared", by, at, comment)
-            alert.history[-1].update(action="assign", assignee=alert.assignee)
-        elif what == "comment":
+        by, what = by[:128], Action(what)
+        why = refusal(what, alert.status, alert.id)
+        if why is not None:
+            raise ActionError(why)
+        if what == Action.ASSIGN and not action.get("assignee"):
+            raise ActionError("assign needs an assignee")
+        if what == Action.COMMENT:
             alert.history.append({"action": "comment", "by": by, "at": at, "comment": comment})
             self.changed[alert.id] = None
+        elif what == Action.ASSIGN:
+            alert.assignee = str(action["assignee"])[:128]
+            self._move(alert, status_after(what, alert.status), by, at, comment)
+            alert.history[-1].update(action="assign", assignee=alert.assignee)
         else:
-            self._move(alert, "resolved", by, at, comment)
+            self._move(alert, status_after(what, alert.status), by, at, comment)
+        if what == Action.RESOLVE:
             self.open.pop((alert.rule, alert.entity), None)
             self.pending.pop((alert.rule, alert.entity), None)  # a condition still holding starts a new alert
             self.absent.pop((alert.rule, alert.entity), None)
@@ -229,11 +241,11 @@ class AlertBook:
         per period passed, dated when it fell due; acknowledging stops it. Judged when the alert's own entity
         is next judged, on that entity's event time: the order in which partitions are read (a catch-up, a
         replay) cannot escalate an alert whose clearing is merely still on its way."""
-        while alert.status == "raised" and SEVERITIES.index(alert.severity) < len(SEVERITIES) - 1:
+        while alert.status == AlertStatus.RAISED and SEVERITY_RANK[alert.severity] < len(SEVERITIES) - 1:
             due = alert.raised_at + (alert.escalations + 1) * self.escalate_after_ms
             if now_ms <= due:  # a condition that ends just as it falls due is not escalated
                 return
-            alert.severity = SEVERITIES[SEVERITIES.index(alert.severity) + 1]
+            alert.severity = SEVERITIES[SEVERITY_RANK[alert.severity] + 1]
             alert.escalations += 1
             alert.history.append(
                 {"action": "escalate", "by": "system", "at": due, "severity": alert.severity}
@@ -248,25 +260,26 @@ class AlertBook:
         again, or read out of order, cannot roll an alert back."""
         latest: dict[str, dict[str, Any]] = {}
         for d in docs:
-            if d.get("kind") == "alert" and isinstance(d.get("history"), list):
+            if d.get("kind") == Kind.ALERT and isinstance(d.get("history"), list):
                 held = latest.get(d["id"])
                 if held is None or len(d["history"]) >= len(held["history"]):
                     latest[d["id"]] = d
         for doc in latest.values():
             try:
                 alert = Alert(doc["id"], doc["rule"], doc["entity"], doc["category"], doc["subCategory"],
-                              doc["severity"], int(doc["dateIssued"]), doc["status"], doc.get("assignee"),
+                              Severity(doc["severity"]), int(doc["dateIssued"]), AlertStatus(doc["status"]),
+                              doc.get("assignee"),
                               int(doc.get("escalations", 0)), list(doc["history"]))  # fmt: skip
                 since = int(alert.id.rsplit(":", 1)[1])  # the condition's first sighting
             except (KeyError, TypeError, ValueError, IndexError):
                 continue  # signed by a processor, so a bug, not an attacker: skip it rather than stop
             self.alerts[alert.id] = alert
-            if alert.status != "resolved":
+            if alert.status != AlertStatus.RESOLVED:
                 key = (alert.rule, alert.entity)
                 self.open[key] = alert.id
-                if alert.status != "cleared":
+                if alert.status != AlertStatus.CLEARED:
                     self.pending[key] = since
-        return sum(a.status != "resolved" for a in self.alerts.values() if a.id in latest)
+        return sum(a.status != AlertStatus.RESOLVED for a in self.alerts.values() if a.id in latest)
 
     def forget(self, entity_in_scope: Callable[[str], bool]) -> None:
         """Drop the alerts of entities another worker now looks after."""

@@ -6,24 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from ioc.city import City
-
-KIND_TYPE = {
-    "traffic": "TrafficFlowObserved",
-    "aqi": "AirQualityObserved",
-    "weather": "WeatherObserved",
-    "water": "FloodMonitoring",
-}
+from ioc.contract.documents import TYPE_OF_KIND, Kind
 
 
 def of_document(city: City, doc: dict[str, Any]) -> str | None:
     """The area of an indicator document (every sensor group lies within one area)."""
     kind, group = doc.get("kind"), str(doc.get("group", ""))
-    if kind in ("lighting", "kpi"):
+    if kind in (Kind.LIGHTING, Kind.KPI):
         return group if group in city.areas else None
-    if kind == "hospital":
+    if kind == Kind.HOSPITAL:
         hospital = city.hospitals.get(group.removeprefix("hc."))
         return hospital.area if hospital else None
-    sensors = city.groups.get((KIND_TYPE.get(str(kind), ""), group))
+    sensors = city.groups.get((TYPE_OF_KIND.get(Kind(kind), "") if kind in TYPE_OF_KIND else "", group))
     return sensors[0].area if sensors else None
 
 

@@ -14,14 +14,16 @@ def worker(without_web: bool) -> None:
     # Imported here, not at module level: loading Faust costs ~0.5 s on every `ioc` invocation otherwise.
     from faust import Worker
 
-    from processors import agents
-    from processors.app import settings
+    from ioc.settings import get_settings
+    from processors.worker import build
 
+    settings = get_settings()
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
+    app = build(settings)
     if without_web:
-        agents.app.conf.web_enabled = False
+        app.conf.web_enabled = False
     level = settings.log_level.upper()
-    w = Worker(agents.app, loglevel=level, quiet=True, redirect_stdouts=False)
+    w = Worker(app, loglevel=level, quiet=True, redirect_stdouts=False)
     # Faust leaves the root logger at DEBUG whatever the level asked; that costs ~15 % throughput.
     logging.getLogger().setLevel(level)
     for name in ("aiokafka", "faust", "mode"):  # else their per-message debug calls build log records

@@ -8,6 +8,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ioc.contract.documents import Severity
+
 
 @dataclass
 class RiseRate:
@@ -19,10 +21,10 @@ class RiseRate:
 
     attr: str
     window_ms: int
-    steps: tuple[tuple[float, str], ...]
+    steps: tuple[tuple[float, Severity], ...]
     history: dict[str, deque[tuple[int, float]]] = field(default_factory=dict)
 
-    def __call__(self, item: dict[str, Any]) -> str | None:
+    def __call__(self, item: dict[str, Any]) -> Severity | None:
         value, t = item.get(self.attr), int(item.get("t") or 0)
         if value is None or not math.isfinite(value):
             return None
@@ -41,7 +43,7 @@ class Baseline:
     var: float = 0.0
     n: int = 0
     last_t: int = -1
-    verdict: str | None = None  # for the sample at last_t, repeated if that sample is seen again
+    verdict: Severity | None = None  # for the sample at last_t, repeated if that sample is seen again
 
 
 @dataclass
@@ -55,12 +57,12 @@ class DropAnomaly:
 
     attr: str
     alpha: float
-    steps: tuple[tuple[float, str], ...]
+    steps: tuple[tuple[float, Severity], ...]
     warmup: int = 6
     sd_floor: float = 1.0
     baselines: dict[str, Baseline] = field(default_factory=dict)
 
-    def __call__(self, item: dict[str, Any]) -> str | None:
+    def __call__(self, item: dict[str, Any]) -> Severity | None:
         x, t = item.get(self.attr), int(item.get("t") or 0)
         if x is None or not math.isfinite(x):
             return None
@@ -71,7 +73,7 @@ class DropAnomaly:
         self._learn(b, float(x), t)
         return b.verdict
 
-    def _judge(self, b: Baseline, x: float) -> str | None:
+    def _judge(self, b: Baseline, x: float) -> Severity | None:
         z = (x - b.mean) / max(math.sqrt(b.var), self.sd_floor)
         return next((sev for bound, sev in reversed(self.steps) if z <= bound), None)
 

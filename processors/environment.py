@@ -10,6 +10,7 @@ from ioc import vn_aqi
 from ioc.city import City
 from ioc.clock import HOUR_MS
 from ioc.contract import POLLUTANTS, Frame
+from ioc.contract.documents import FLOOD_STATUSES, Kind
 from processors.airquality import AirQualityGroup
 
 WEATHER_FIELDS = (
@@ -21,7 +22,6 @@ WEATHER_FIELDS = (
     "atmosphericPressure",
 )
 VN_OFFSET_H = 7
-FLOOD_STATUS = ("normal", "alert1", "alert2", "alert3")  # báo động 1-3
 
 
 def _num(x: Any) -> float | None:
@@ -130,7 +130,7 @@ class EnvironmentState:
             if type_ == "AirQualityObserved":
                 out.append((group, self.aqi_document(group)))
             elif type_ == "WeatherObserved":
-                out.append((group, self._latest_document("weather", type_, group)))
+                out.append((group, self._latest_document(Kind.WEATHER, type_, group)))
             else:
                 out.append((group, self._water_document(group)))
         self.dirty.clear()
@@ -165,7 +165,7 @@ class EnvironmentState:
             )
         return {
             "v": 1,
-            "kind": "aqi",
+            "kind": Kind.AQI,
             "group": group,
             "hour": hour * HOUR_MS,
             "provisional": closed_hour is None,
@@ -183,10 +183,10 @@ class EnvironmentState:
         """Every reading since the last drain, in arrival order: the rules judge each reading once however
         often documents go out, so a re-run or a replay raises the same alerts."""
         items = self.water_readings.pop(group, [])
-        doc = {"v": 1, "kind": "water", "group": group, "final": True, "items": items}
+        doc = {"v": 1, "kind": Kind.WATER, "group": group, "final": True, "items": items}
         for item in items:
             levels = self.city.sensors[item["id"]].props["levels"]
             exceeded = sum(item["currentLevel"] >= lvl for lvl in levels)
-            item["status"] = FLOOD_STATUS[exceeded]
+            item["status"] = FLOOD_STATUSES[exceeded]
             item["levels"] = levels
         return doc

@@ -11,6 +11,7 @@ import numpy as np
 
 from ioc.clock import HOUR_MS
 from ioc.contract import Frame
+from ioc.contract.documents import Kind
 
 FORGET_MS = 14 * HOUR_MS  # a card never called by then went home: do not count it as waiting forever
 SNAPSHOT_MS = 5 * 60_000  # the alert rules judge a hospital every 5 min of its own event time
@@ -129,5 +130,5 @@ class HealthState:
 
     def _document(self, group: str) -> dict[str, Any]:
         hospital = group.removeprefix("hc.")
-        return {"v": 1, "kind": "hospital", "group": group, "items": [
+        return {"v": 1, "kind": Kind.HOSPITAL, "group": group, "items": [
             {"id": hospital, **self.hospitals[group].indicators()}]}  # fmt: skip

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ioc.city import City
+from ioc.contract.documents import FLOOD_STATUSES, Kind
 from processors import areas
 
 STANDINGS = ("veryGood", "good", "fair", "bad", "veryBad")
@@ -41,21 +42,21 @@ class KpiBoard:
 
     def observe(self, doc: dict[str, Any]) -> None:
         kind = doc.get("kind")
-        if doc.get("final") and kind != "water":
+        if doc.get("final") and kind != Kind.WATER:
             return  # closed windows, hours and snapshots are for the rules; KPIs follow the open ones
         for item in doc.get("items", ()):
             area = areas.of_entity(self.city, str(item.get("id", "")))
             if area is None:
                 continue
-            if kind == "traffic":
+            if kind == Kind.TRAFFIC:
                 self.traffic[item["id"]] = item["level"]
-            elif kind == "aqi" and item.get("aqi") is not None:
+            elif kind == Kind.AQI and item.get("aqi") is not None:
                 self.aqi[item["id"]] = item["aqi"]
-            elif kind == "water":
-                self.flood[item["id"]] = ("normal", "alert1", "alert2", "alert3").index(item["status"])
-            elif kind == "lighting" and item.get("schedule_ok") is not None and item["online"]:
+            elif kind == Kind.WATER:
+                self.flood[item["id"]] = FLOOD_STATUSES.index(item["status"])
+            elif kind == Kind.LIGHTING and item.get("schedule_ok") is not None and item["online"]:
                 self.lighting[item["id"]] = (item["lamps"], 1 - item["schedule_ok"])
-            elif kind == "hospital" and item.get("wait_p90_min") is not None:
+            elif kind == Kind.HOSPITAL and item.get("wait_p90_min") is not None:
                 self.health[item["id"]] = item["wait_p90_min"]
             else:
                 continue
@@ -103,6 +104,6 @@ class KpiBoard:
                 }
                 for kpi, (value, n) in self.values(area).items()
             ]
-            out.append((f"kpi.{area}", {"v": 1, "kind": "kpi", "group": area, "items": items}))
+            out.append((f"kpi.{area}", {"v": 1, "kind": Kind.KPI, "group": area, "items": items}))
         self.dirty.clear()
         return out

@@ -13,6 +13,7 @@ from ioc import sun
 from ioc.city import City
 from ioc.clock import DAY_MS
 from ioc.contract import Frame
+from ioc.contract.documents import Kind
 
 OFFLINE_AFTER_MS = 5 * 60_000  # five missed 1-minute reports (est.)
 JUDGE_EVERY_MS = 60_000  # silence is judged for the rules once per minute of each partition's event time
@@ -156,7 +157,7 @@ class LightingState:
             else:
                 self.judged_offline.discard(cab_id)
         for area, items in sorted(by_area.items()):
-            doc = {"v": 1, "kind": "lighting", "group": area, "final": True, "items": items}
+            doc = {"v": 1, "kind": Kind.LIGHTING, "group": area, "final": True, "items": items}
             self.judgements.append((f"lighting.{area}", doc))
 
     def now(self) -> int:
@@ -204,7 +205,7 @@ class LightingState:
         out, self.judgements = self.judgements, []
         for area in sorted(self.dirty_areas):
             items = [c.document(now) for c in self.cabinets.values() if c.area == area and c.t]
-            out.append((f"lighting.{area}", {"v": 1, "kind": "lighting", "group": area, "items": items}))
+            out.append((f"lighting.{area}", {"v": 1, "kind": Kind.LIGHTING, "group": area, "items": items}))
         self.dirty_areas.clear()
         return out
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-FRAMES = Counter("ioc_frames_total", "Raw frames read", ["domain"])
+from ioc.contract.documents import WorkerMetric
+
+FRAMES = Counter(WorkerMetric.FRAMES, "Raw frames read", ["domain"])
 SKIPPED = Counter(
     "ioc_frames_in_checkpoint_total", "Frames re-read that a restored checkpoint has", ["domain"]
 )
-READINGS = Counter("ioc_readings_accepted_total", "Readings that passed intake", ["domain"])
+READINGS = Counter(WorkerMetric.READINGS_ACCEPTED, "Readings that passed intake", ["domain"])
 DEADLETTERS = Counter("ioc_deadletter_total", "Dead-letter entries written", ["domain", "reason"])
 DEADLETTER_READINGS = Counter(
-    "ioc_deadletter_readings_total", "Readings refused (a whole-frame error counts 1)", ["domain", "reason"]
+    WorkerMetric.DEADLETTER_READINGS, "Readings refused (a whole-frame error counts 1)", ["domain", "reason"]
 )
 AGGREGATES = Counter("ioc_aggregate_records_total", "Aggregate records emitted", ["kind"])
 ALERTS = Counter("ioc_alert_updates_total", "Alert documents published", ["rule", "status"])

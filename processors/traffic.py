@@ -10,6 +10,7 @@ import numpy as np
 
 from ioc.city import City
 from ioc.contract import Frame
+from ioc.contract.documents import Kind
 
 WINDOW_MS = 5 * 60_000
 HOP_MS = 15 * 60_000  # the hopping window: 15 minutes, advancing with every closed 5-minute window
@@ -223,7 +224,7 @@ class TrafficState:
     def _document(self, name: str, start: int, final: bool, items: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "v": 1,
-            "kind": "traffic",
+            "kind": Kind.TRAFFIC,
             "group": name,
             "window": [start, start + WINDOW_MS],
             "final": final,

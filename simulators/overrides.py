@@ -28,7 +28,3 @@ def per_entity(
         return np.full(len(keys), default, dtype=dtype)
     return np.array([lookup(overrides, k, param, default) for k in keys], dtype=dtype)
 
-
-def targets_known(overrides: Overrides, known: set[str]) -> list[str]:
-    """Targets that no entity of the model answers to (a typo in a scenario file)."""
-    return sorted(t for t in overrides if t != "*" and t not in known)

@@ -5,25 +5,42 @@ health verdict and the worker's metric names. Processors, the wall, its REST mod
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Aggregate kinds: each sensor kind's indicator document, the hospital's, and the area KPIs.
-SENSOR_KINDS = ("aqi", "weather", "water", "traffic", "lighting")
-AGGREGATE_KINDS = (*SENSOR_KINDS, "hospital", "kpi")
-ALERT_KIND = "alert"
-REPLAY_KIND = "replay"
-HEALTH_KIND = "health"
+
+class Kind(StrEnum):
+    """A document's `kind`: each sensor kind's indicator document, the hospital's, the area KPIs, alerts,
+    the replay status and the wall's health verdict."""
+
+    AQI = "aqi"
+    WEATHER = "weather"
+    WATER = "water"
+    TRAFFIC = "traffic"
+    LIGHTING = "lighting"
+    HOSPITAL = "hospital"
+    KPI = "kpi"
+    ALERT = "alert"
+    REPLAY = "replay"
+    HEALTH = "health"
+
+
+SENSOR_KINDS = (Kind.AQI, Kind.WEATHER, Kind.WATER, Kind.TRAFFIC, Kind.LIGHTING)
+AGGREGATE_KINDS = (*SENSOR_KINDS, Kind.HOSPITAL, Kind.KPI)
+ALERT_KIND = Kind.ALERT
+REPLAY_KIND = Kind.REPLAY
+HEALTH_KIND = Kind.HEALTH
 # Readings whose own sensor time a load test can follow from device to screen (one reading, one item).
-TIMED_KINDS = ("aqi", "weather", "water", "lighting")
+TIMED_KINDS = (Kind.AQI, Kind.WEATHER, Kind.WATER, Kind.LIGHTING)
 # The device type an aggregate kind summarises (lighting's documents are per area, the hospital's per site).
 TYPE_OF_KIND = {
-    "traffic": "TrafficFlowObserved",
-    "aqi": "AirQualityObserved",
-    "weather": "WeatherObserved",
-    "water": "FloodMonitoring",
-    "lighting": "StreetlightControlCabinet",
+    Kind.TRAFFIC: "TrafficFlowObserved",
+    Kind.AQI: "AirQualityObserved",
+    Kind.WEATHER: "WeatherObserved",
+    Kind.WATER: "FloodMonitoring",
+    Kind.LIGHTING: "StreetlightControlCabinet",
 }
 KIND_OF_TYPE = {t: k for k, t in TYPE_OF_KIND.items()}
 KPI_DOMAIN = {  # KPI name → domain
@@ -34,58 +51,109 @@ KPI_DOMAIN = {  # KPI name → domain
     "health": "health",
 }
 
-Severity = Literal["informational", "low", "medium", "high", "critical"]
-SEVERITIES: tuple[Severity, ...] = ("informational", "low", "medium", "high", "critical")  # mildest first
+
+class Severity(StrEnum):
+    """An alert's severity (FIWARE Alert), mildest first."""
+
+    INFORMATIONAL = "informational"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+SEVERITIES = tuple(Severity)
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
-AlertStatus = Literal["raised", "acknowledged", "assigned", "cleared", "resolved"]
-ALERT_STATUSES: tuple[AlertStatus, ...] = ("raised", "acknowledged", "assigned", "cleared", "resolved")
-ACTIVE_STATUSES: tuple[AlertStatus, ...] = ("raised", "acknowledged", "assigned")  # shown as active
-OPEN_STATUSES: tuple[AlertStatus, ...] = ("raised", "acknowledged", "assigned", "cleared")  # not resolved
 
-Action = Literal["acknowledge", "assign", "comment", "resolve"]
-ACTIONS: tuple[Action, ...] = ("acknowledge", "assign", "comment", "resolve")
+class AlertStatus(StrEnum):
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    CLEARED = "cleared"
+    RESOLVED = "resolved"
+
+
+ALERT_STATUSES = tuple(AlertStatus)
+ACTIVE_STATUSES = (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED, AlertStatus.ASSIGNED)  # shown as active
+OPEN_STATUSES = (*ACTIVE_STATUSES, AlertStatus.CLEARED)  # not resolved: the condition may return
+
+
+class Action(StrEnum):
+    """What an operator does to an alert."""
+
+    ACKNOWLEDGE = "acknowledge"
+    ASSIGN = "assign"
+    COMMENT = "comment"
+    RESOLVE = "resolve"
+
+
+ACTIONS = tuple(Action)
 # The lifecycle: the statuses in which an operator may take each action. One definition for the worker
 # (AlertBook.act) and the REST API (which refuses at once what the worker would refuse later).
 ALLOWED: dict[Action, tuple[AlertStatus, ...]] = {
-    "acknowledge": ("raised",),
-    "assign": OPEN_STATUSES,
-    "comment": OPEN_STATUSES,
-    "resolve": OPEN_STATUSES,
+    Action.ACKNOWLEDGE: (AlertStatus.RAISED,),
+    Action.ASSIGN: OPEN_STATUSES,
+    Action.COMMENT: OPEN_STATUSES,
+    Action.RESOLVE: OPEN_STATUSES,
 }
 
 
 def refusal(action: str, status: str, alert_id: str) -> str | None:
     """Why `action` is not allowed on an alert in `status`, or None when it is."""
-    allowed = ALLOWED.get(action)  # type: ignore[call-overload]
-    if allowed is None:
+    if action not in ACTIONS:
         return f"action must be one of {', '.join(ACTIONS)}"
+    allowed = ALLOWED[Action(action)]
     if status in allowed:
         return None
-    if status == "resolved":
+    if status == AlertStatus.RESOLVED:
         return f"{alert_id} is already resolved"
     return f"{alert_id} is {status}; {action} needs it {' or '.join(allowed)}"
 
 
 def status_after(action: Action, status: AlertStatus) -> AlertStatus:
     """The alert's status once an allowed action is taken (a cleared alert stays cleared when assigned)."""
-    if action == "acknowledge":
-        return "acknowledged"
-    if action == "assign":
-        return "cleared" if status == "cleared" else "assigned"
-    if action == "resolve":
-        return "resolved"
+    if action == Action.ACKNOWLEDGE:
+        return AlertStatus.ACKNOWLEDGED
+    if action == Action.ASSIGN:
+        return AlertStatus.CLEARED if status == AlertStatus.CLEARED else AlertStatus.ASSIGNED
+    if action == Action.RESOLVE:
+        return AlertStatus.RESOLVED
     return status
 
 
-FloodStatus = Literal["normal", "alert1", "alert2", "alert3"]
-FLOOD_STATUSES: tuple[FloodStatus, ...] = ("normal", "alert1", "alert2", "alert3")  # báo động 1-3
+class FloodStatus(StrEnum):
+    """A water gauge against its alert levels (báo động 1-3)."""
 
-MapState = Literal["ok", "warning", "alarm", "offline", "no-data"]
-MAP_STATES: tuple[MapState, ...] = ("ok", "warning", "alarm", "offline", "no-data")
+    NORMAL = "normal"
+    ALERT1 = "alert1"
+    ALERT2 = "alert2"
+    ALERT3 = "alert3"
 
-ReplayState = Literal["playing", "paused", "finished"]
-REPLAY_STATES: tuple[ReplayState, ...] = ("playing", "paused", "finished")
+
+FLOOD_STATUSES = tuple(FloodStatus)
+
+
+class MapState(StrEnum):
+    """How the wall colours a site by its latest value."""
+
+    OK = "ok"
+    WARNING = "warning"
+    ALARM = "alarm"
+    OFFLINE = "offline"
+    NO_DATA = "no-data"
+
+
+MAP_STATES = tuple(MapState)
+
+
+class ReplayState(StrEnum):
+    PLAYING = "playing"
+    PAUSED = "paused"
+    FINISHED = "finished"
+
+
+REPLAY_STATES = tuple(ReplayState)
 REPLAY_PREFIX = "replay-"  # a replay's namespace; never live topics
 
 

@@ -98,7 +98,7 @@ def test_lifecycle_records_who_when_and_why() -> None:
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        ({"action": "acknowledge"}, "only a raised alert"),
+        ({"action": "acknowledge"}, "acknowledge needs it raised"),
         ({"action": "assign", "by": "x"}, "assignee"),
         ({"action": "delete"}, "one of"),
         ({"alert": "nope"}, "no alert"),

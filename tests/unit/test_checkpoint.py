@@ -11,54 +11,35 @@ import orjson
 from ioc.contract import Reason
 from ioc.contract.deadletter import Source
 from ioc.kafka import partition_for
-from ioc.topics import Topics
+from ioc.settings import Settings
 from processors import checkpoint
-from processors.checkpoint import TP, Checkpointed, Ledger
-from processors.environment import EnvironmentState
+from processors.checkpoint import TP
 from processors.health import MAX_HOUR_EVENTS, MAX_WAITING, HealthState, HospitalState
-from processors.intake import Intake
-from processors.lighting import LightingState
+from processors.pipeline import Pipeline
 from processors.traffic import TrafficState
 from simulators.faults import Record
 from tests.unit.simkit import city, simulate
 
-TOPICS = Topics("unit")
-PARTITIONS = 6
-LATENESS_MS = 300_000
+SETTINGS = Settings(namespace="unit", partitions=6, allowed_lateness_s=300)
 
 
 class Worker:
-    """The raw stage of one worker, without Faust: intake, one state per domain and the ledger."""
+    """The raw stage of one worker without Faust: its Pipeline fed record by record, offsets counted."""
 
     def __init__(self) -> None:
-        self.intake = Intake(city().known, LATENESS_MS)
-        self.states: dict[str, Any] = {
-            "traffic": TrafficState(city(), LATENESS_MS),
-            "health": HealthState(),
-            "lighting": LightingState(city()),
-            "environment": EnvironmentState(city()),
-        }
-        self.ledger = Ledger(topics=frozenset(TOPICS.all_raw()))
+        self.pipeline = Pipeline(SETTINGS, city())
         self.offsets: dict[TP, int] = {}
         self.duplicates = 0
 
     def feed(self, domain: str, record: Record) -> None:
-        tp = (TOPICS.raw(domain), partition_for(record.key, PARTITIONS))
+        tp = (self.pipeline.topics.raw(domain), partition_for(record.key, SETTINGS.partitions))
         offset = self.offsets.get(tp, 0)
         self.offsets[tp] = offset + 1
-        frame, letters = self.intake.accept(record.value, Source(*tp, offset, record.key))
+        _, letters = self.pipeline.take_in(domain, record.value, Source(*tp, offset, record.key))
         self.duplicates += sum(letter.reason == Reason.DUPLICATE for letter in letters)
-        key = None
-        if frame is not None:
-            self.states[domain].add(frame)
-            key = (frame.type, frame.group)
-        self.ledger.record(tp, offset, key)
-
-    def state_of(self, tp: TP) -> Checkpointed:
-        return self.states[tp[0].rsplit(".", 1)[1]]
 
     def drain(self) -> dict[str, list[Any]]:
-        return {d: s.drain() for d, s in self.states.items()}
+        return {d: s.drain() for d, s in self.pipeline.states.items()}
 
 
 @cache
@@ -80,19 +61,19 @@ def test_a_restored_worker_publishes_what_one_worker_would_have() -> None:
     first = Worker()
     for domain, r in records[:half]:
         first.feed(domain, r)
-    checkpoints = {
-        tp: first.ledger.snapshot(tp, first.intake, first.state_of(tp)) for tp in first.ledger.due()
-    }
+    checkpoints = {tp: first.pipeline.snapshot(tp) for tp in first.pipeline.ledger.due()}
 
-    assert any(h.registered for h in first.states["health"].hospitals.values())
+    health = first.pipeline.states["health"]
+    assert isinstance(health, HealthState) and any(h.registered for h in health.hospitals.values())
     second = Worker()
     for tp, (offset, raw) in checkpoints.items():
-        assert second.ledger.restore(tp, raw, second.intake, second.state_of(tp)) == offset
+        assert second.pipeline.restore(tp, raw) == offset
     second.offsets = dict(first.offsets)
     # At-least-once: the new owner re-reads the last records the first worker had already folded in.
     replayed = records[half - 40 : half]
+    raw_topic = second.pipeline.topics.raw
     for tp in second.offsets:
-        second.offsets[tp] -= sum(1 for d, r in replayed if (TOPICS.raw(d), partition_for(r.key, 6)) == tp)
+        second.offsets[tp] -= sum(1 for d, r in replayed if (raw_topic(d), partition_for(r.key, 6)) == tp)
     for domain, r in records[half - 40 :]:
         second.feed(domain, r)
 
@@ -115,11 +96,13 @@ def test_forgetting_a_partition_drops_its_groups_and_clocks() -> None:
     w = Worker()
     for domain, r in records[:500]:
         w.feed(domain, r)
-    tp = next(tp for tp in w.ledger.due() if tp[0] == TOPICS.raw("traffic"))
-    groups = {g for _, g in w.ledger.keys[tp]}
-    w.ledger.forget(tp, w.intake, w.state_of(tp))
-    assert not groups & set(w.states["traffic"].groups)
-    assert tp not in w.ledger.owned() and not w.intake.export(*tp)
+    p = w.pipeline
+    tp = next(tp for tp in p.ledger.due() if tp[0] == p.topics.raw("traffic"))
+    groups = {g for _, g in p.ledger.keys[tp]}
+    p.forget(tp)
+    traffic = p.states["traffic"]
+    assert isinstance(traffic, TrafficState) and groups and not groups & set(traffic.groups)
+    assert tp not in p.ledger.owned() and not p.intake.export(*tp)
 
 
 def test_checkpoints_are_cut_into_parts_and_the_last_complete_one_counts() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ioc.contract.documents import Severity
 from processors.alerts import AlertBook
 from processors.detectors import DropAnomaly, RiseRate
 
@@ -13,7 +14,7 @@ COAST = [2.8, 3.2, 3.6]  # Cửa Lò: one step = 0.4 m
 
 
 def test_rise_rate_over_a_sliding_event_time_window() -> None:
-    rise = RiseRate("level", 30 * M, ((0.2, "medium"), (0.4, "high")))
+    rise = RiseRate("level", 30 * M, ((0.2, Severity.MEDIUM), (0.4, Severity.HIGH)))
     assert rise({"id": "g", "t": 0, "level": 0.0}) is None
     assert rise({"id": "g", "t": 10 * M, "level": 0.1}) is None  # +0.10
     assert rise({"id": "g", "t": 20 * M, "level": 0.25}) == "medium"  # +0.25 since t=0
@@ -24,14 +25,14 @@ def test_rise_rate_over_a_sliding_event_time_window() -> None:
 
 
 def test_drop_anomaly_against_an_exponentially_weighted_baseline() -> None:
-    slow = DropAnomaly("speed", 0.1, ((-4.0, "medium"), (-6.0, "high")), warmup=6, sd_floor=2.0)
+    slow = DropAnomaly("speed", 0.1, ((-4.0, Severity.MEDIUM), (-6.0, Severity.HIGH)), warmup=6, sd_floor=2.0)
     for k in range(6):
         assert slow({"id": "d", "t": k, "speed": 40.0}) is None  # learning: mean 40, variance 0
     assert slow({"id": "d", "t": 6, "speed": 30.0}) == "medium"  # z = (30 − 40) / max(0, 2) = −5
     assert slow({"id": "d", "t": 6, "speed": 30.0}) == "medium"  # seen: not learnt twice
     # Learnt 30: mean 40 + 0.1·(−10) = 39, variance 0.9·(0 + 0.1·100) = 9, sd 3.
     assert slow({"id": "d", "t": 7, "speed": 27.0}) == "medium"  # z = (27 − 39) / 3 = −4.0
-    fresh = DropAnomaly("speed", 0.1, ((-4.0, "medium"), (-6.0, "high")), warmup=6, sd_floor=2.0)
+    fresh = DropAnomaly("speed", 0.1, ((-4.0, Severity.MEDIUM), (-6.0, Severity.HIGH)), warmup=6, sd_floor=2.0)
     for k in range(6):
         fresh({"id": "d", "t": k, "speed": 40.0})
     assert fresh({"id": "d", "t": 6, "speed": 27.0}) == "high"  # z = −6.5

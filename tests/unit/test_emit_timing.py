@@ -15,49 +15,33 @@ import pytest
 
 from ioc.contract.deadletter import Source
 from ioc.kafka import partition_for
-from ioc.topics import Topics
-from processors.alerts import AlertBook
-from processors.environment import EnvironmentState
-from processors.health import HealthState
-from processors.intake import Intake
-from processors.lighting import LightingState
-from processors.traffic import TrafficState
+from ioc.settings import Settings
+from processors.pipeline import Pipeline
 from simulators.faults import Record
 from simulators.scenario import load
 from tests.unit.simkit import city, simulate
 
-TOPICS = Topics("unit")
-PARTITIONS = 6
-LATENESS_MS = 300_000
+SETTINGS = Settings(namespace="unit", partitions=6, allowed_lateness_s=300)
 
 
 def alerts_drained_every(records: list[Record], every: int | None) -> dict[str, dict[str, Any]]:
-    """Final alert documents after folding `records` in, draining the states every `every` frames."""
-    intake = Intake(city().known, LATENESS_MS)
-    states: dict[str, Any] = {
-        "environment": EnvironmentState(city()),
-        "health": HealthState(),
-        "traffic": TrafficState(city(), LATENESS_MS),
-        "lighting": LightingState(city(), partition_of=lambda g: partition_for(g.encode(), PARTITIONS)),
-    }
-    book = AlertBook()
+    """Final alert documents after folding `records` into a worker's Pipeline, draining its states into the
+    area stage every `every` frames."""
+    pipeline = Pipeline(SETTINGS, city())
     offsets: dict[tuple[str, int], int] = {}
 
     def drain() -> None:
-        for state in states.values():
-            for _, doc in state.drain():
-                book.observe(doc)
+        for _, doc in pipeline.drain_states():
+            pipeline.observe(doc)
 
     for i, r in enumerate(records, 1):
-        tp = (TOPICS.raw(r.domain), partition_for(r.key, PARTITIONS))
+        tp = (pipeline.topics.raw(r.domain), partition_for(r.key, SETTINGS.partitions))
         offsets[tp] = offsets.get(tp, -1) + 1
-        frame, _ = intake.accept(r.value, Source(*tp, offsets[tp], r.key))
-        if frame is not None:
-            states[r.domain].add(frame)
+        pipeline.take_in(r.domain, r.value, Source(*tp, offsets[tp], r.key))
         if every is not None and i % every == 0:
             drain()
     drain()
-    return {a.id: a.document() for a in book.alerts.values()}
+    return {a.id: a.document() for a in pipeline.alerts.alerts.values()}
 
 
 @pytest.mark.parametrize(

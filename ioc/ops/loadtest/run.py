@@ -21,6 +21,7 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from ioc import auth
+from ioc.contract.documents import TIMED_KINDS, WorkerMetric
 from ioc.kafka import ensure_topics, make_producer
 from ioc.latency import Histogram
 from ioc.ops import procs
@@ -29,7 +30,7 @@ from ioc.settings import Settings
 from ioc.topics import Topics
 
 # Wall items whose `t` is the newest reading's sensor time (a traffic item's `t` is its window's start).
-TIMED_KINDS = frozenset({"aqi", "weather", "water", "lighting"})
+TIMED = frozenset(TIMED_KINDS)
 SAMPLE_EVERY_S = 0.25  # the worker's counters: lag resolution
 PROBE = b"ioc loadtest warm-up probe (not JSON on purpose)"
 
@@ -71,7 +72,7 @@ class WallWatch:
         fresh = []
         for item in msg.get("items", ()):
             t = item.get("t")
-            if item.get("kind") in TIMED_KINDS and isinstance(t, int) and t > self._seen.get(item["key"], 0):
+            if item.get("kind") in TIMED and isinstance(t, int) and t > self._seen.get(item["key"], 0):
                 self._seen[item["key"]] = t
                 if msg.get("type") == "delta":  # a snapshot's readings may be old: only deltas are timed
                     fresh.append(now_ms - t)
@@ -128,11 +129,11 @@ def scrape(port: int) -> Sample | None:
     dead: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "ioc_readings_accepted_total":
+            if sample.name == WorkerMetric.READINGS_ACCEPTED:
                 accepted += sample.value
-            elif sample.name == "ioc_frames_total":
+            elif sample.name == WorkerMetric.FRAMES:
                 frames += sample.value
-            elif sample.name == "ioc_deadletter_readings_total":
+            elif sample.name == WorkerMetric.DEADLETTER_READINGS:
                 reason = sample.labels.get("reason", "?")
                 dead[reason] = dead.get(reason, 0.0) + sample.value
     return Sample(time.time(), accepted, dead, frames)

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from ioc.clock import parse_duration, parse_start
+from ioc.contract.documents import REPLAY_PREFIX, is_replay
 from ioc.ops.recording import compare, recorder, replayer
 from ioc.ops.recording import file as recording
 from ioc.settings import get_settings
@@ -108,9 +109,9 @@ def replay(
     """
     s = get_settings()
     job = job or secrets.token_hex(4)
-    namespace = namespace or f"replay-{job}"
-    if not namespace.startswith("replay-"):  # never into live topics; the wall shows REPLAY for these
-        raise click.ClickException(f"a replay namespace starts with 'replay-', not {namespace!r}")
+    namespace = namespace or f"{REPLAY_PREFIX}{job}"
+    if not is_replay(namespace):  # never into live topics; the wall shows REPLAY for these
+        raise click.ClickException(f"a replay namespace starts with {REPLAY_PREFIX!r}, not {namespace!r}")
     rate = None if speed.strip().lower() == "max" else float(speed)
     try:
         header, entries = recording.read(file)

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from aiokafka import TopicPartition
 
+from ioc.contract.documents import ReplayState, ReplayStatus
 from ioc.kafka import BatchProducer, ensure_topics, make_consumer, make_producer
 from ioc.ops.recording.file import Entry
 from ioc.settings import Settings
@@ -153,20 +154,18 @@ class Player:
             return False
         return True
 
-    def status(self, state: str) -> dict[str, Any]:
+    def status(self, state: ReplayState) -> dict[str, Any]:
         """What the wall's banner shows: job, speed (None = max), playing/paused/finished, where it is."""
         at = min(self.position, len(self.items) - 1)
-        return {
-            "v": 1,
-            "kind": "replay",
-            "job": self.job,
-            "speed": self.speed,
-            "state": state,
-            "sim_ms": self.items[at].sim_ms if self.items else None,
-            "position": self.position,
-            "records": len(self.items),
-            "at": int(time.time() * 1000),
-        }
+        return ReplayStatus(
+            job=self.job,
+            speed=self.speed,
+            state=state,
+            sim_ms=self.items[at].sim_ms if self.items else None,
+            position=self.position,
+            records=len(self.items),
+            at=int(time.time() * 1000),
+        ).model_dump(mode="json")
 
     async def play(self) -> int:
         partitions = max([i.partition for i in self.items], default=0) + 1
@@ -192,7 +191,7 @@ class Player:
                     # (wall time, sim time) the pacing is measured from; the namespace's clock is declared
                     # from it before anything it covers goes out.
                     self._anchor = anchor = (self.clock(), self.items[self.position].sim_ms)
-                    await self._declare(producer, "playing")
+                    await self._declare(producer, ReplayState.PLAYING)
                 anchor = self._anchor
                 end = self._due(anchor)
                 if end == self.position:
@@ -209,14 +208,14 @@ class Player:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             with contextlib.suppress(Exception):
-                await self._publish(producer, "finished")
+                await self._publish(producer, ReplayState.FINISHED)
             await producer.stop()
         return sent
 
     async def _announce(self, producer: Any) -> None:
         """The replay's status on `<ns>.replay` at once on pause, resume or seek, else every second."""
         while True:
-            await self._publish(producer, "paused" if self.paused else "playing")
+            await self._publish(producer, ReplayState.PAUSED if self.paused else ReplayState.PLAYING)
             self._announce_now.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._announce_now.wait(), STATUS_EVERY_S)
@@ -251,7 +250,7 @@ class Player:
             obeyed, command = False, value
         log.info("replay command %s: %s", "obeyed" if obeyed else "ignored", command)
 
-    async def _publish(self, producer: Any, state: str) -> None:
+    async def _publish(self, producer: Any, state: ReplayState) -> None:
         assert self.keys is not None
         topic = Topics(self.settings.namespace).replay_status
         key, value = self.job.encode(), orjson.dumps(self.status(state))
@@ -260,7 +259,7 @@ class Player:
         )
         await self._declare(producer, state)
 
-    async def _declare(self, producer: Any, state: str) -> None:
+    async def _declare(self, producer: Any, state: ReplayState) -> None:
         """The replay's clock for the namespace: where it is and how fast it goes (0 unless playing; as
         fast as possible: the recording's end, a horizon it never passes)."""
         assert self.keys is not None
@@ -270,9 +269,9 @@ class Player:
             sim, speed = self.items[-1].sim_ms, None
         else:
             at = self.items[min(self.position, len(self.items) - 1)].sim_ms
-            if self._anchor is not None and state == "playing":
+            if self._anchor is not None and state == ReplayState.PLAYING:
                 at = max(at, int(self._anchor[1] + (self.clock() - self._anchor[0]) * self.speed * 1000))
-            sim, speed = at, (self.speed if state == "playing" else 0.0)
+            sim, speed = at, (self.speed if state == ReplayState.PLAYING else 0.0)
         source = f"replay:{self.job}"
         await declare(producer, self.settings, self.keys.control, Declaration(source, sim, _wall_ms(), speed))
 

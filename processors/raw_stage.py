@@ -1,0 +1,209 @@
+"""The raw stage: one Faust agent per domain takes frames in through the intake into the domain's state;
+checkpoints of each raw partition (restored before a partition's first frame, written on a timer and when
+the partition is revoked); frames on another partition than their group's are sent on to it.
+
+Nothing from outside is trusted: every record is processed or dead-lettered with a reason (an exception in
+processing included, so no input can stop an agent), and readings from beyond the trusted clock are refused
+before they move any state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+
+from ioc.contract import Reason
+from ioc.contract.deadletter import DeadLetter, Source, refusal
+from ioc.kafka import read_all, read_tail
+from ioc.topics import DOMAINS
+from ioc.trusted_time import ClockWatch
+from processors import checkpoint, metrics
+from processors.checkpoint import TP, GroupKey
+from processors.outlet import Outlet
+from processors.pipeline import Pipeline
+
+log = logging.getLogger("ioc.raw")
+CHECKPOINT_TAIL = 2 * checkpoint.MAX_PARTS  # records read back to find the last complete signed checkpoint
+
+
+class RawStage:
+    """The raw stage's agents, timer and rebalance handler, over one Pipeline."""
+
+    def __init__(
+        self,
+        app: faust.App,
+        pipeline: Pipeline,
+        outlet: Outlet,
+        clock_watch: ClockWatch,
+        confirm_broker: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.app, self.pipeline, self.outlet, self.clock_watch = app, pipeline, outlet, clock_watch
+        self.confirm_broker = confirm_broker  # exits when another broker answers: never write old state
+        self.rerouted_groups: set[str] = set()
+        self._checkpointing = asyncio.Lock()
+
+    def register(self) -> None:
+        for domain in DOMAINS:
+            self.app.agent(self.outlet.raw(domain), name=f"ioc.{domain}")(self._agent(domain))
+        interval = self.pipeline.settings.checkpoint_interval_s
+        self.app.timer(interval=interval, name="ioc.checkpoints")(self.checkpoint_partitions)
+        emit_interval = self.pipeline.settings.emit_interval_s
+        self.app.timer(interval=emit_interval, name="ioc.emit-indicators")(self.emit)
+        self.app.on_partitions_revoked.connect(self._on_revoked)
+
+    def _agent(self, domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
+        p = self.pipeline
+        frames_read, skipped = metrics.FRAMES.labels(domain), metrics.SKIPPED.labels(domain)
+        accepted = metrics.READINGS.labels(domain)
+
+        async def consume(stream: faust.StreamT[bytes]) -> None:
+            async for event in stream.events():
+                msg = event.message
+                tp = (msg.topic, msg.partition)
+                if tp not in p.restored:
+                    await self._restore(msg.topic)
+                if msg.offset < p.ledger.processed.get(tp, 0):
+                    skipped.inc()  # in the restored checkpoint already (re-read after a restart or failover)
+                    continue
+                frames_read.inc()
+                source = Source(msg.topic, msg.partition, msg.offset, msg.key)
+                key, letters = await self._take_in(domain, accepted, event.value, msg.headers, source)
+                # _take_in does not await after admitting the frame: intake, state and ledger move together,
+                # so a checkpoint never sees one without the others.
+                p.ledger.record(tp, msg.offset, key)
+                if letters:
+                    await self.outlet.dead_letters(letters, domain)
+
+        consume.__name__ = f"{domain}_intake"
+        consume.__qualname__ = consume.__name__
+        return consume
+
+    async def _take_in(
+        self, domain: str, accepted: Any, raw: bytes | None, headers: Any, source: Source
+    ) -> tuple[GroupKey | None, list[DeadLetter]]:
+        """Intake of one record; (the group it fed, if any, and its dead letters). Never raises."""
+        p, key = self.pipeline, None
+        try:
+            parsed, letters = p.intake.parse(raw or b"", source)
+            if parsed is None or parsed.newest is None:
+                return None, letters
+            home = p.partition_of(parsed.valid.group)
+            if home != source.partition:
+                await self._reroute(domain, raw or b"", headers, parsed.valid.group, source, home)
+                return None, []  # the owner of the group's partition judges it (and reports its refusals)
+            if parsed.newest > p.trusted.limit_ms() and self.clock_watch.may_sync():
+                await self.clock_watch.sync()  # a declaration sent before this frame may not be read yet
+            frame, more = p.admit(domain, parsed, source)
+            letters += more
+            if frame is not None:
+                key = (frame.type, frame.group)
+                accepted.inc(frame.n)
+            return key, letters
+        except Exception as exc:  # a bug meeting an input: refuse the record, keep the agent
+            log.exception("processing %s:%d@%d failed", source.topic, source.partition, source.offset)
+            return key, [refusal(Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}", source, raw)]
+
+    async def _reroute(
+        self, domain: str, raw: bytes, headers: Any, group: str, source: Source, home: int
+    ) -> None:
+        """A frame on another partition than its group's (a device whose client partitions by another hash,
+        as librdkafka's default does): sent on to its group's partition, so one worker keeps each group."""
+        topic = self.outlet.raw(domain)
+        await topic.send(key=group.encode(), value=raw, partition=home, headers=list(headers or ()))
+        metrics.REROUTED.labels(domain).inc()
+        if group not in self.rerouted_groups:
+            self.rerouted_groups.add(group)
+            log.warning(
+                "group %s arrived on %s:%d but belongs on partition %d (murmur2 of the group): sent on; its "
+                "sender should key records by group with the murmur2 partitioner (README, devices)",
+                group, source.topic, source.partition, home,
+            )  # fmt: skip
+
+    async def _restore(self, topic: str) -> None:
+        """Load the latest checkpoint of every partition of `topic` this worker was given and has not
+        loaded. Only checkpoints signed by the processors count: a forged one could plant any state."""
+        p, settings = self.pipeline, self.pipeline.settings
+        parts = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic}
+        parts -= {part for t, part in p.restored if t == topic}
+        name = p.topics.checkpoints(p.domain_of(topic))
+        log.info("reading the checkpoints of %s partitions %s", topic, sorted(parts))
+        # The last signed record of each partition: a few forged ones written after it change nothing.
+        tails = await read_tail(settings, name, CHECKPOINT_TAIL, parts)
+        for partition in sorted(parts):
+            records = tails.get(partition, [])
+            found = await self._latest_signed(name, partition, records)
+            tp = (topic, partition)
+            if found is not None:
+                try:
+                    offset = p.restore(tp, found)
+                except Exception:
+                    log.exception(
+                        "checkpoint of %s:%d unusable; the partition starts afresh", topic, partition
+                    )
+                else:
+                    metrics.CHECKPOINTS.labels(p.domain_of(topic), "restored").inc()
+                    log.info("restored %s:%d from its checkpoint at offset %d", topic, partition, offset)
+            p.restored.add(tp)
+
+    async def _latest_signed(self, name: str, partition: int, records: list[Any]) -> list[bytes] | None:
+        signed = [r for r in records if self.outlet.verified(name, r.key, r.value, r.headers)]
+        if forged := len(records) - len(signed):
+            metrics.REFUSED.labels(name, str(Reason.UNAUTHENTICATED)).inc(forged)
+            log.warning("%d unsigned checkpoint records on %s:%d ignored", forged, name, partition)
+        found = checkpoint.latest([r.value for r in signed if r.value is not None])
+        if found is None and forged:
+            # Forged records fill the tail: look back through the whole partition for the last signed one.
+            everything = await read_all(self.pipeline.settings, name, [partition])
+            values = [r.value for r in everything if self.outlet.verified(name, r.key, r.value, r.headers)]
+            found = checkpoint.latest([v for v in values if v])
+            log.warning(
+                "searched all %d records of %s:%d for a signed checkpoint", len(everything), name, partition
+            )
+        return found
+
+    async def _write_checkpoints(self, tps: list[TP]) -> None:
+        p = self.pipeline
+        async with self._checkpointing:
+            snaps = [(tp, *p.snapshot(tp)) for tp in tps]
+            await asyncio.gather(*(self._send_checkpoint(tp, parts) for tp, _, parts in snaps))
+            for tp, offset, _ in snaps:
+                p.ledger.durable(tp, offset)
+                metrics.CHECKPOINTS.labels(p.domain_of(tp[0]), "written").inc()
+
+    async def _send_checkpoint(self, tp: TP, parts: list[bytes]) -> None:
+        topic, partition = tp
+        domain = self.pipeline.domain_of(topic)
+        name, key = self.pipeline.topics.checkpoints(domain), f"{topic}:{partition}".encode()
+        await self.outlet.checkpoint(name, key, parts, partition)
+        metrics.CHECKPOINT_BYTES.labels(domain).set(sum(map(len, parts)))
+
+    async def emit(self) -> None:
+        """The indicator documents that changed since the last emit, keyed by area for the area stage."""
+        await self.outlet.documents(self.pipeline.drain_states())
+
+    async def checkpoint_partitions(self) -> None:
+        """Checkpoint the partitions that moved on, then commit their offsets up to the checkpoints."""
+        due = self.pipeline.ledger.due()
+        if not due:
+            return
+        await self.confirm_broker()  # never write an old state into a broker that lost it
+        try:
+            await self._write_checkpoints(due)
+        except Exception:  # offsets stay where the last good checkpoint left them, so nothing is lost
+            metrics.CHECKPOINTS.labels("all", "failed").inc()
+            log.exception("checkpoint of %d partitions failed; offsets are not advanced", len(due))
+            return
+        await self.app.consumer.commit_checkpointed()  # type: ignore[attr-defined]
+
+    async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
+        p = self.pipeline
+        # Agents are idle here (Faust waited for them): leave a checkpoint for the next owner, then forget.
+        mine = [(tp.topic, tp.partition) for tp in revoked if tp.topic in p.ledger.topics]
+        await self.confirm_broker()
+        await self._write_checkpoints([tp for tp in mine if tp in p.ledger.owned()])
+        for tp in mine:
+            p.forget(tp)
