@@ -11,6 +11,7 @@ import time
 
 import orjson
 
+from ioc.contract.documents import Kind
 from ioc.kafka import BrokerWatch, ensure_topics, make_client
 from ioc.settings import Settings
 from ioc.signing import load_keys
@@ -103,7 +104,7 @@ class Watch:
             metrics.STATE.labels(part).set(n)
         doc = {
             "v": 1,
-            "kind": "worker",
+            "kind": Kind.WORKER,
             "id": self.worker_id,
             "at": int(time.time() * 1000),
             "cluster": self.broker.known if self.broker else None,

@@ -9,7 +9,7 @@ import logging
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from ioc.topics import Topics
 from ioc.trusted_time import ClockWatch, TimeSource, TrustedClock
 from simulators import domains, runner
 from simulators import scenario as scenarios_mod
-from simulators.rate import RatePlan, constant, parse_ramp, parse_rate
+from simulators.rate import RatePlan, RateStage, constant, parse_ramp, parse_rate
 
 log = logging.getLogger("ioc.simulate")
 EXIT_BROKER = 75  # EX_TEMPFAIL: try again on the broker that is there now
@@ -47,7 +47,7 @@ class Options:
     rate: str | None
     ramp: str | None
     processes: int
-    shard: str | None
+    plan: str | None
     report: Path | None
     quiet: bool
 
@@ -68,6 +68,24 @@ class Plan:
     shard: tuple[int, int]
     # A load test from 'now': sensor time is the real clock, so sensor-to-screen latency can be measured.
     real_time: bool = False
+
+    def to_json(self) -> str:
+        """The plan as one document for a child process; the scenario goes as its reference."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "scenario"}
+        doc["rate"] = asdict(self.rate) if self.rate is not None else None
+        return orjson.dumps(doc).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """The plan a parent resolved (the scenario loaded again from its reference)."""
+        doc = orjson.loads(text)
+        rate, ref = doc.pop("rate"), doc["scenario_ref"]
+        stages = tuple(RateStage(**stage) for stage in rate["stages"]) if rate else ()
+        return cls(
+            **{**doc, "domains": tuple(doc["domains"]), "shard": tuple(doc["shard"])},
+            scenario=scenarios_mod.load(ref) if ref else None,
+            rate=RatePlan(stages, rate["forever"]) if rate else None,
+        )
 
 
 @click.command()
@@ -94,7 +112,7 @@ class Plan:
 @click.option(
     "--processes", type=int, default=1, show_default=True, help="Split the city over this many processes."
 )
-@click.option("--shard", help="K/N: simulate only shard K of N (set by --processes).", hidden=True)
+@click.option("--plan", help="A resolved plan as JSON (set by --processes for its children).", hidden=True)
 @click.option(
     "--report", type=click.Path(dir_okay=False, path_type=Path), help="Write the run's figures as JSON."
 )
@@ -105,7 +123,7 @@ def simulate(**options: Any) -> None:
     logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     o = Options(**options)
     try:
-        plan = _plan(s, o)
+        plan = Plan.from_json(o.plan) if o.plan else _plan(s, o)
     except (ValueError, scenarios_mod.ScenarioError) as exc:
         raise click.UsageError(str(exc)) from exc
     whole = (0, 1)
@@ -168,7 +186,6 @@ def _plan(s: Settings, o: Options) -> Plan:
     end_ms = (paced_from or start_ms) + int(dur_s * 1000) if dur_s is not None and not load_test else None
     if o.out is None and speed_value is None and end_ms is None:
         raise ValueError("--speed max needs --duration (or --out)")
-    k, n = (int(x) for x in o.shard.split("/")) if o.shard else (0, 1)
     return Plan(
         seed=o.seed if o.seed is not None else (sc.seed if sc and sc.seed is not None else s.seed),
         start_ms=start_ms,
@@ -179,7 +196,7 @@ def _plan(s: Settings, o: Options) -> Plan:
         scenario_ref=scenario_name,
         rate=rate_plan,
         domains=o.domain_list or domains.AVAILABLE,
-        shard=(k, n),
+        shard=(0, 1),
         real_time=load_test and start_text.strip().lower() == "now",
     )
 
@@ -268,7 +285,7 @@ def _fan_out(processes: int, plan: Plan, report: Path | None) -> None:
     paths = [reports_dir / f"shard-{k}-of-{processes}.json" for k in range(processes)]
     for path in paths:
         path.unlink(missing_ok=True)  # never sum a previous run's figures
-    children = [subprocess.Popen(_child_argv(k, processes, plan, paths[k])) for k in range(processes)]
+    children = [subprocess.Popen(_child_argv(_shard(plan, k, processes), paths[k])) for k in range(processes)]
     codes = [c.wait() for c in children]
     if any(codes):
         raise click.ClickException(f"a simulator process failed: exit codes {codes}")
@@ -286,25 +303,14 @@ def _fan_out(processes: int, plan: Plan, report: Path | None) -> None:
         report.write_bytes(orjson.dumps({**summary, "readings_per_s": total / elapsed, "shards": docs}))
 
 
-def _child_argv(k: int, processes: int, plan: Plan, report: Path) -> list[str]:
-    argv = [sys.executable, "-m", "ioc", "simulate", "--shard", f"{k}/{processes}", "--quiet"]
-    start = "now" if plan.real_time else local_iso(plan.paced_from or plan.start_ms)  # each child's own now
-    argv += ["--seed", str(plan.seed), "--start", start]
-    if plan.paced_from is not None:
-        argv.append("--live")
-    if plan.rate is not None and plan.rate.forever:
-        argv += ["--rate", f"{plan.rate.stages[0].start / processes:.1f}"]
-    elif plan.rate is not None:
-        argv += ["--ramp", plan.rate.scaled(1 / processes).text()]
-    elif plan.speed is not None:
-        argv += ["--speed", str(plan.speed)]
-    if plan.end_ms is not None and plan.rate is None:
-        argv += ["--duration", f"{(plan.end_ms - (plan.paced_from or plan.start_ms)) / 1000:.3f}s"]
-    if plan.scenario_ref is not None:
-        argv += ["--scenario", plan.scenario_ref]
-    for d in plan.domains:
-        argv += ["--domain", d]
-    return [*argv, "--report", str(report)]
+def _shard(plan: Plan, k: int, processes: int) -> Plan:
+    """Shard k of the city with its share of the rate: the whole plan otherwise, so the children run it."""
+    return replace(plan, shard=(k, processes), rate=plan.rate.scaled(1 / processes) if plan.rate else None)
+
+
+def _child_argv(plan: Plan, report: Path) -> list[str]:
+    argv = [sys.executable, "-m", "ioc", "simulate", "--plan", plan.to_json()]
+    return [*argv, "--quiet", "--report", str(report)]
 
 
 @click.group()

@@ -27,4 +27,3 @@ def per_entity(
     if not overrides:
         return np.full(len(keys), default, dtype=dtype)
     return np.array([lookup(overrides, k, param, default) for k in keys], dtype=dtype)
-

@@ -57,11 +57,6 @@ class RatePlan:
         stages = tuple(RateStage(s.duration_s, s.start * factor, s.end * factor) for s in self.stages)
         return RatePlan(stages, self.forever)
 
-    def text(self) -> str:
-        if self.forever:
-            return f"{self.stages[0].start:.0f}"
-        return ",".join(f"{s.duration_s:g}s:{s.start:.0f}-{s.end:.0f}" for s in self.stages)
-
 
 def constant(rate: float, duration_s: float | None) -> RatePlan:
     if duration_s is None:

@@ -23,7 +23,8 @@ from web.direct import KeepServerSend
 from web.feed import Feed
 from web.guard import Guard
 from web.hub import Hub
-from web.routes import alerts, city, deadletter, health, kpis, replay, sensors, state, ws
+from web.mode import Banner
+from web.routes import alerts, city, deadletter, health, kpis, replay, sensors, state, vocabulary, ws
 from web.state import WallState
 
 STATIC = resources.files("web").joinpath("static")
@@ -34,12 +35,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     s = settings or get_settings()
     city_model = load_city()
     wall_state = WallState(city_model)
-    ctx: WallContext
-    hub = Hub(wall_state, s.push_hz, s.client_queue, mode=lambda: ctx.mode())
+    banner = Banner(s, wall_state)
+    hub = Hub(wall_state, s.push_hz, s.client_queue, mode=banner)
     origins = frozenset(o.strip() for o in s.allowed_origins.split(",") if o.strip())
-    feed = Feed(s, wall_state, load_keys(s))
-    feed.on_reset = hub.resnapshot_all
-    ctx = WallContext(s, city_model, wall_state, hub, feed, _tokens(s), origins)
+    feed = Feed(s, wall_state, load_keys(s), on_reset=hub.resnapshot_all)
+    ctx = WallContext(s, city_model, wall_state, hub, feed, _tokens(s), origins, banner)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(KeepServerSend)
     app.add_middleware(Guard, max_body=s.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _invalid)
-    for module in (health, state, kpis, sensors, alerts, city, deadletter, replay, ws):
+    for module in (health, state, kpis, sensors, alerts, city, deadletter, replay, vocabulary, ws):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 

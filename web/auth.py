@@ -1,16 +1,56 @@
 """Request guards: a bearer token (the Authorization header; `?token=` only on the websocket, where a browser
 cannot set headers) with a role allowing the permission, and an Origin that is the server's own or
-configured."""
+configured. A refusal is an `AuthError`: counted, and answered by FastAPI with its status."""
 
 from __future__ import annotations
 
+from typing import ClassVar
 from urllib.parse import urlsplit
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, status
 from starlette.requests import HTTPConnection
 
 from ioc.auth import Principal, TokenBook
 from web import metrics
+
+
+class AuthError(HTTPException):
+    """A request the wall refuses to serve; `reason` labels `ioc_web_refused_total`."""
+
+    reason: ClassVar[str]
+
+
+class NoToken(AuthError):
+    """No token, or one the wall does not know: 401."""
+
+    reason = "token"
+
+    def __init__(self) -> None:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        super().__init__(status.HTTP_401_UNAUTHORIZED, "no valid token", headers=challenge)
+
+
+class RoleRefused(AuthError):
+    """A known caller whose role does not grant the permission: 403."""
+
+    reason = "role"
+
+    def __init__(self, principal: Principal, permission: str) -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not {permission}")
+
+
+class OriginRefused(AuthError):
+    """A browser page from a foreign origin: 403."""
+
+    reason = "origin"
+
+    def __init__(self, origin: str | None) -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, f"origin {origin} not allowed")
+
+
+def _counted(error: AuthError) -> AuthError:
+    metrics.REFUSED.labels(error.reason).inc()
+    return error
 
 
 def presented_token(conn: HTTPConnection) -> str | None:
@@ -30,32 +70,17 @@ def origin_allowed(conn: HTTPConnection, allowed: frozenset[str]) -> bool:
     return origin in allowed or urlsplit(origin).netloc == conn.headers.get("host")
 
 
-def authorise(conn: HTTPConnection, tokens: TokenBook, permission: str) -> Principal | str:
-    """The principal, or the reason for refusing (counted)."""
+def authorise(conn: HTTPConnection, tokens: TokenBook, permission: str) -> Principal:
+    """The principal allowed `permission`; NoToken or RoleRefused (counted) otherwise."""
     principal = tokens.who(presented_token(conn))
-    reason = None
     if principal is None:
-        reason = "no valid token"
-    elif not principal.may(permission):
-        reason = f"role {principal.role} may not {permission}"
-    if reason is not None:
-        metrics.REFUSED.labels("token" if principal is None else "role").inc()
-        return reason
-    assert principal is not None
+        raise _counted(NoToken())
+    if not principal.may(permission):
+        raise _counted(RoleRefused(principal, permission))
     return principal
 
 
-def require(request: Request, tokens: TokenBook, permission: str) -> Principal:
-    """The principal for a permission, or 401 (no or unknown token) / 403 (role does not allow it)."""
-    outcome = authorise(request, tokens, permission)
-    if isinstance(outcome, str):
-        code = status.HTTP_401_UNAUTHORIZED if outcome == "no valid token" else status.HTTP_403_FORBIDDEN
-        headers = {"WWW-Authenticate": "Bearer"} if code == status.HTTP_401_UNAUTHORIZED else None
-        raise HTTPException(code, outcome, headers=headers)
-    return outcome
-
-
-def require_origin(request: Request, allowed: frozenset[str]) -> None:
-    if not origin_allowed(request, allowed):
-        metrics.REFUSED.labels("origin").inc()
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"origin {request.headers.get('origin')} not allowed")
+def check_origin(conn: HTTPConnection, allowed: frozenset[str]) -> None:
+    """OriginRefused (counted) unless the Origin is allowed."""
+    if not origin_allowed(conn, allowed):
+        raise _counted(OriginRefused(conn.headers.get("origin")))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ioc.auth import Principal
-from web.auth import require, require_origin
+from web.auth import authorise, check_origin
 from web.context import WallContext
 
 
@@ -20,21 +20,21 @@ Wall = Annotated[WallContext, Depends(_wall)]
 
 
 def _reader(request: Request, wall: Wall) -> Principal:
-    return require(request, wall.tokens, "read")
+    return authorise(request, wall.tokens, "read")
 
 
 def _actor(request: Request, wall: Wall) -> Principal:
-    require_origin(request, wall.allowed_origins)  # a state change from a foreign page is refused
-    return require(request, wall.tokens, "act")
+    check_origin(request, wall.allowed_origins)  # a state change from a foreign page is refused
+    return authorise(request, wall.tokens, "act")
 
 
 def _engineer(request: Request, wall: Wall) -> Principal:
-    return require(request, wall.tokens, "engineer")
+    return authorise(request, wall.tokens, "engineer")
 
 
 def _engineer_acting(request: Request, wall: Wall) -> Principal:
-    require_origin(request, wall.allowed_origins)
-    return require(request, wall.tokens, "engineer")
+    check_origin(request, wall.allowed_origins)
+    return authorise(request, wall.tokens, "engineer")
 
 
 Reader = Annotated[Principal, Depends(_reader)]

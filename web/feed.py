@@ -21,17 +21,18 @@ from aiokafka.structs import ConsumerRecord
 
 from ioc.contract import Reason
 from ioc.contract.deadletter import Source, refusal
+from ioc.contract.documents import AGGREGATE_KINDS, Kind, is_replay
 from ioc.kafka import BrokerLost, BrokerWatch, make_client, make_consumer, make_producer
 from ioc.settings import Settings
 from ioc.signing import Keys, Signer
 from ioc.topics import Topics
 from web import metrics
 from web.liveness import Liveness
-from web.state import WallState
+from web.state import HEALTH_KEY, WallState
 
 log = logging.getLogger("ioc.feed")
 WATCH_EVERY_S = 1.0
-AGGREGATE_KINDS = frozenset({"aqi", "weather", "water", "traffic", "lighting", "hospital", "kpi"})
+HEARTBEAT_KIND = Kind.WORKER  # the processors' heartbeat on `<ns>.workers`
 
 
 def _now_ms() -> int:
@@ -39,7 +40,9 @@ def _now_ms() -> int:
 
 
 class Feed:
-    def __init__(self, settings: Settings, state: WallState, keys: Keys) -> None:
+    def __init__(
+        self, settings: Settings, state: WallState, keys: Keys, on_reset: Callable[[], None] = lambda: None
+    ) -> None:
         self.settings = settings
         self.state = state
         self.keys = keys
@@ -52,14 +55,14 @@ class Feed:
         self.caught_up = asyncio.Event()  # set once the topics have been read to where they ended at start
         self.liveness = Liveness(int(settings.feed_stale_s * 1000), _now_ms())
         self.watch: BrokerWatch | None = None
-        self.on_reset: Callable[[], None] = lambda: None  # the hub re-snapshots every client
+        self.on_reset = on_reset  # the hub re-snapshots every client
         # Per topic: who signs it, and which document kinds belong on it (a replay, holding the control key,
         # can announce its status but never an alert).
         self._accepts: dict[str, tuple[Signer, frozenset[str]]] = {
-            self.topics.aggregates: (keys.document, AGGREGATE_KINDS),
-            self.topics.alerts: (keys.document, frozenset({"alert"})),
-            self.topics.workers: (keys.document, frozenset({"worker"})),
-            self.topics.replay_status: (keys.control, frozenset({"replay"})),
+            self.topics.aggregates: (keys.document, frozenset(AGGREGATE_KINDS)),
+            self.topics.alerts: (keys.document, frozenset({Kind.ALERT})),
+            self.topics.workers: (keys.document, frozenset({HEARTBEAT_KIND})),
+            self.topics.replay_status: (keys.control, frozenset({Kind.REPLAY})),
         }
 
     async def run(self) -> None:
@@ -88,7 +91,7 @@ class Feed:
         consumer = self.consumer = make_consumer(self.settings, enable_auto_commit=False, group_id=None)
         await consumer.start()
         wanted = [self.topics.aggregates, self.topics.alerts, self.topics.workers]
-        if self.settings.namespace.startswith("replay-"):
+        if is_replay(self.settings.namespace):
             wanted.append(self.topics.replay_status)  # live namespaces made before it existed lack it
         assigned = [TopicPartition(t, p) for t in wanted for p in sorted(await self._partitions(consumer, t))]
         consumer.assign(assigned)
@@ -151,8 +154,8 @@ class Feed:
         try:
             doc = orjson.loads(record.value or b"null")
             if not isinstance(doc, dict) or doc.get("kind") not in kinds:
-                raise ValueError(f"not a document of {sorted(kinds)}")
-            if doc["kind"] == "worker":
+                raise ValueError(f"not a document of {sorted(str(k) for k in kinds)}")
+            if doc["kind"] == HEARTBEAT_KIND:
                 self.liveness.heartbeat(doc, _now_ms())
             else:
                 self.state.apply(doc)
@@ -179,7 +182,7 @@ class Feed:
     def publish_health(self) -> dict[str, Any]:
         """The verdict now; a change reaches every page as a `health` item."""
         verdict = self.liveness.verdict(_now_ms())
-        held = self.state.items.get("health:status")
+        held = self.state.items.get(HEALTH_KEY)
         comparable = {k: v for k, v in verdict.items() if k != "workers"}
         if held is None or {k: held.get(k) for k in comparable} != comparable:
             self.state.set_health(verdict)

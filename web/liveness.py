@@ -5,8 +5,11 @@ or when the feed has lost the broker; and what was lost when the broker restarte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from ioc.contract.documents import LivenessProblem
+
+Status = Literal["ok", "starting", "red"]
 BEHIND_STALE = 3  # a partition with data waiting all along for this many stale periods is falling behind
 
 
@@ -19,6 +22,11 @@ class Progress:
     stuck_since: int | None = None
     behind_since: int | None = None
     lag: int = 0
+
+
+def _problem(code: LivenessProblem, since: int | None, **where: Any) -> dict[str, Any]:
+    """One reason the data is not current, as /health and the page's banner word it."""
+    return {"code": code, **where, "since": since}
 
 
 @dataclass
@@ -66,20 +74,20 @@ class Liveness:
         the page words in the operator's language."""
         problems: list[dict[str, Any]] = []
         if self.feed_down_since is not None and now_ms - self.feed_down_since >= self.stale_ms:
-            problems.append({"code": "feed_down", "since": self.feed_down_since})
+            problems.append(_problem("feed_down", self.feed_down_since))
         fresh = {w: doc for w, (at, doc) in self.beats.items() if now_ms - at < self.stale_ms}
         if not fresh:
             last = max((at for at, _ in self.beats.values()), default=None)
-            problems.append({"code": "no_worker", "since": last if last is not None else self.started_ms})
+            problems.append(_problem("no_worker", last if last is not None else self.started_ms))
         for (worker, part), p in sorted(self.progress.items()):
             if worker not in fresh:
                 continue
             where = {"worker": worker, "partition": part, "lag": p.lag}
             if p.stuck_since is not None and now_ms - p.stuck_since >= self.stale_ms:
-                problems.append({"code": "worker_stuck", **where, "since": p.stuck_since})
+                problems.append(_problem("worker_stuck", p.stuck_since, **where))
             elif p.behind_since is not None and now_ms - p.behind_since >= BEHIND_STALE * self.stale_ms:
-                problems.append({"code": "worker_behind", **where, "since": p.behind_since})
-        status = "red" if problems else "ok"
+                problems.append(_problem("worker_behind", p.behind_since, **where))
+        status: Status = "red" if problems else "ok"
         only_waiting = not self.beats and all(p["code"] == "no_worker" for p in problems)
         if only_waiting and now_ms - self.started_ms < self.stale_ms:
             status = "starting"  # a worker joins its group after half the session timeout

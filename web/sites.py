@@ -7,20 +7,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from ioc.city import City
-
-KIND_OF_TYPE = {
-    "AirQualityObserved": "aqi",
-    "WeatherObserved": "weather",
-    "FloodMonitoring": "water",
-    "TrafficFlowObserved": "traffic",
-    "StreetlightControlCabinet": "lighting",
-}
+from ioc.contract.documents import SENSOR_KINDS, TYPE_OF_KIND, Kind
 
 
 @dataclass(frozen=True)
 class Site:
     id: str
-    kind: str
+    kind: Kind
     type: str
     name: str
     area: str
@@ -37,11 +30,11 @@ class Site:
 def sites(city: City) -> tuple[Site, ...]:
     out = [
         Site(s.id, kind, s.type, s.name or s.id, s.area, s.ward, city.domain_of(s.id) or "", s.at)
-        for t, kind in KIND_OF_TYPE.items()
-        for s in city.sensors_of(t)
+        for kind in SENSOR_KINDS
+        for s in city.sensors_of(TYPE_OF_KIND[kind])
     ]
     out += [
-        Site(h.id, "hospital", "Hospital", h.name, h.area, h.ward, "health", h.at)
+        Site(h.id, Kind.HOSPITAL, "Hospital", h.name, h.area, h.ward, "health", h.at)
         for h in city.hospitals.values()
     ]
     return tuple(out)

@@ -4,22 +4,26 @@ versioned so pushes carry only what changed."""
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ioc.city import City
+from ioc.contract.documents import (
+    ACTIVE_STATUSES,
+    AGGREGATE_KINDS,
+    KPI_DOMAIN,
+    SEVERITY_RANK,
+    AlertDocument,
+    FloodStatus,
+    Kind,
+    MapState,
+    ReplayStatus,
+    replay_status,
+)
 from ioc.contract.schemas import EPOCH_MS_MAX
 
-SENSOR_KINDS = ("aqi", "weather", "water", "traffic", "lighting")
-KPI_DOMAIN = {
-    "traffic": "traffic",
-    "air": "environment",
-    "flood": "environment",
-    "lighting": "lighting",
-    "health": "health",
-}
-ACTIVE = ("raised", "acknowledged", "assigned")  # an alert leaves the wall when cleared or resolved
-SEVERITY_RANK = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+HEALTH_KEY = f"{Kind.HEALTH}:status"  # the one item saying whether the data is current
 TREND_MS = 3_600_000  # the wall's charts show the last simulated hour
 ALERTS_KEPT = 5000  # alerts remembered for the REST API and chart markers, newest kept
 
@@ -32,7 +36,7 @@ class Subscription:
     domains: frozenset[str] = frozenset()
 
     def wants(self, item: dict[str, Any]) -> bool:
-        if item.get("kind") in ("replay", "health"):
+        if item.get("kind") in (Kind.REPLAY, Kind.HEALTH):
             return True  # the replay's status and whether the data is current concern every wall
         return (not self.areas or item.get("area") in self.areas) and (
             not self.domains or item.get("domain") in self.domains
@@ -70,25 +74,59 @@ class AlertFilter:
         )
 
 
-def status_of(kind: str, item: dict[str, Any]) -> str:
-    """ok / warning / alarm / offline for a sensor's latest value: the map colours by it."""
-    if kind == "lighting":
-        if not item.get("online", True):
-            return "offline"
-        on_schedule = item.get("schedule_ok")
-        return "warning" if item.get("faulty") or (on_schedule is not None and on_schedule < 0.9) else "ok"
-    if kind == "water":
-        return {"normal": "ok", "alert1": "warning"}.get(str(item.get("status")), "alarm")
-    if kind == "aqi":
-        band = int(item.get("band") or 1)
-        return "ok" if band <= 2 else "warning" if band == 3 else "alarm"
-    if kind == "traffic":
-        level = int(item.get("level") or 0)
-        return "ok" if level <= 2 else "warning" if level == 3 else "alarm"
-    if kind == "hospital":
-        wait = float(item.get("wait_p90_min") or 0)
-        return "ok" if wait <= 60 else "warning" if wait <= 120 else "alarm"
-    return "ok"
+# A gauge at báo động 1 is a warning; at 2 or 3 the water is in the streets.
+FLOOD_STATE: dict[str, MapState] = {
+    FloodStatus.NORMAL: MapState.OK,
+    FloodStatus.ALERT1: MapState.WARNING,
+    FloodStatus.ALERT2: MapState.ALARM,
+    FloodStatus.ALERT3: MapState.ALARM,
+}
+
+
+def _lighting_state(item: dict[str, Any]) -> MapState:
+    if not item.get("online", True):
+        return MapState.OFFLINE
+    on_schedule = item.get("schedule_ok")
+    off_schedule = on_schedule is not None and on_schedule < 0.9
+    return MapState.WARNING if item.get("faulty") or off_schedule else MapState.OK
+
+
+def _water_state(item: dict[str, Any]) -> MapState:
+    return FLOOD_STATE.get(str(item.get("status")), MapState.ALARM)
+
+
+def _graded(value: float, warning_above: float, alarm_above: float) -> MapState:
+    if value > alarm_above:
+        return MapState.ALARM
+    return MapState.WARNING if value > warning_above else MapState.OK
+
+
+def _aqi_state(item: dict[str, Any]) -> MapState:
+    return _graded(int(item.get("band") or 1), 2, 3)  # VN_AQI band
+
+
+def _traffic_state(item: dict[str, Any]) -> MapState:
+    return _graded(int(item.get("level") or 0), 2, 3)  # congestion level
+
+
+def _hospital_state(item: dict[str, Any]) -> MapState:
+    return _graded(float(item.get("wait_p90_min") or 0), 60, 120)  # minutes
+
+
+# Aggregate kind → how its latest value maps to a map state (a weather station is always ok).
+STATE_RULES: dict[str, Callable[[dict[str, Any]], MapState]] = {
+    Kind.LIGHTING: _lighting_state,
+    Kind.WATER: _water_state,
+    Kind.AQI: _aqi_state,
+    Kind.TRAFFIC: _traffic_state,
+    Kind.HOSPITAL: _hospital_state,
+}
+
+
+def status_of(kind: str, item: dict[str, Any]) -> MapState:
+    """The map state of a sensor's latest value: the map colours by it."""
+    rule = STATE_RULES.get(kind)
+    return rule(item) if rule is not None else MapState.OK
 
 
 class WallState:
@@ -107,20 +145,18 @@ class WallState:
         self._changes: dict[str, dict[str, Any]] = {}  # since the last take_changes(), in order
         self.sim_time_ms = 0
         self.records = 0
-        self.replay: dict[str, Any] | None = None  # the latest status of a replay into this namespace
+        self.replay: ReplayStatus | None = None  # the latest status of a replay into this namespace
 
     def apply(self, doc: dict[str, Any]) -> int:
         """Fold one aggregate or alert document in; return how many entities changed."""
         kind = str(doc.get("kind"))
-        if kind == "alert":
+        if kind == Kind.ALERT:
             return self._apply_alert(doc)
-        if kind == "replay":
-            self.replay = doc
-            self._changed({"key": "replay:status", **doc})  # a delta goes out, carrying the new banner
-            return 1
-        if doc.get("final") and kind != "water":
+        if kind == Kind.REPLAY:
+            return self._apply_replay(doc)
+        if doc.get("final") and kind != Kind.WATER:
             return 0  # closed windows and hours are for the rules; the wall shows the open ones
-        if kind not in (*SENSOR_KINDS, "hospital", "kpi"):
+        if kind not in AGGREGATE_KINDS:
             return 0
         self.records += 1
         changed = 0
@@ -130,26 +166,35 @@ class WallState:
                 changed += 1
         return changed
 
+    def _apply_replay(self, doc: dict[str, Any]) -> int:
+        status = replay_status(doc)
+        if status is None:
+            raise ValueError("not a replay status")
+        self.replay = status
+        # A delta goes out, carrying the new banner.
+        self._changed({"key": f"{Kind.REPLAY}:status", **status.model_dump(mode="json")})
+        return 1
+
     def set_health(self, verdict: dict[str, Any]) -> None:
         """Whether the data is current (web.liveness), as an item every client gets."""
-        entry = {"key": "health:status", "kind": "health", **verdict}
+        entry = {"key": HEALTH_KEY, "kind": Kind.HEALTH, **verdict}
         self.items[entry["key"]] = entry
         self._changed(entry)
 
     def _entry(self, kind: str, doc: dict[str, Any], item: dict[str, Any]) -> dict[str, Any] | None:
         entity = str(item.get("id", ""))
-        if kind == "kpi":
+        if kind == Kind.KPI:
             domain = KPI_DOMAIN.get(str(item.get("kpi")))
             area = item.get("area")
             if domain is None or area not in self.city.areas:
                 return None
-            return {"key": f"kpi:{entity}", "kind": kind, "domain": domain, **item}
-        if kind == "hospital":
+            return {"key": f"{kind}:{entity}", "kind": kind, "domain": domain, **item}
+        if kind == Kind.HOSPITAL:
             hospital = self.city.hospitals.get(entity)
             if hospital is None:
                 return None
             place = {"area": hospital.area, "ward": hospital.ward, "name": hospital.name}
-            entry = {"key": f"hospital:{entity}", "kind": kind, "domain": "health", **place, **item}
+            entry = {"key": f"{kind}:{entity}", "kind": kind, "domain": "health", **place, **item}
             entry["state"] = status_of(kind, item)
             return entry
         sensor = self.city.sensors.get(entity)
@@ -165,7 +210,7 @@ class WallState:
     def _put(self, entry: dict[str, Any]) -> bool:
         key = entry["key"]
         old = self.items.get(key)
-        if entry["kind"] == "kpi":
+        if entry["kind"] == Kind.KPI:
             if old is not None and old["value"] == entry["value"] and old["entities"] == entry["entities"]:
                 return False
             if old is not None and _time(entry.get("at")) < _time(old.get("at")):
@@ -187,14 +232,14 @@ class WallState:
             points.popleft()
 
     def _apply_alert(self, doc: dict[str, Any]) -> int:
-        alert_id, entity = doc.get("id"), str(doc.get("entity", ""))
-        if not alert_id or doc.get("status") is None:
-            return 0
-        held = self.alerts.get(alert_id)
-        if held is not None and len(doc.get("history") or ()) < len(held.get("history") or ()):
+        # Not an alert document: ValueError, the feed refuses it; so the REST API serves only real ones.
+        alert = AlertDocument.model_validate(doc)
+        held = self.alerts.get(alert.id)
+        if held is not None and len(alert.history) < len(held["history"]):
             return 0  # an older copy of the alert (every change adds to its history): never roll back
         self.records += 1
-        entry = {k: v for k, v in doc.items() if k != "v"}
+        alert_id, entity = alert.id, alert.entity
+        entry = {k: v for k, v in alert.model_dump(mode="json", exclude_unset=True).items() if k != "v"}
         entry.update(
             key=f"alert:{alert_id}", area=self.city.area_of(entity), domain=self.city.domain_of(entity)
         )
@@ -202,7 +247,7 @@ class WallState:
         self.alerts[alert_id] = entry
         while len(self.alerts) > ALERTS_KEPT:
             del self.alerts[next(iter(self.alerts))]
-        if entry["status"] in ACTIVE:
+        if entry["status"] in ACTIVE_STATUSES:
             self.items[entry["key"]] = entry
         else:
             self.items.pop(entry["key"], None)  # pushed once more so clients drop it, then gone
@@ -250,7 +295,7 @@ class WallState:
         """Entity → its most severe active alert."""
         worst: dict[str, dict[str, Any]] = {}
         for a in self.alerts.values():
-            if a["status"] not in ACTIVE:
+            if a["status"] not in ACTIVE_STATUSES:
                 continue
             held = worst.get(a["entity"])
             if held is None or SEVERITY_RANK[a["severity"]] > SEVERITY_RANK[held["severity"]]:
@@ -262,7 +307,7 @@ class WallState:
         counts = Counter(
             item["area"]
             for item in self.items.values()
-            if item["kind"] == "aqi" and item.get("aqi") is not None
+            if item["kind"] == Kind.AQI and item.get("aqi") is not None
         )
         return {area: counts.get(area, 0) for area in self.city.areas}
 

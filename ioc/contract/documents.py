@@ -25,6 +25,7 @@ class Kind(StrEnum):
     ALERT = "alert"
     REPLAY = "replay"
     HEALTH = "health"
+    WORKER = "worker"  # a worker's heartbeat on `<ns>.workers`
 
 
 SENSOR_KINDS = (Kind.AQI, Kind.WEATHER, Kind.WATER, Kind.TRAFFIC, Kind.LIGHTING)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
@@ -20,7 +19,7 @@ from ioc.city import load_city
 from ioc.kafka import ensure_topics
 from ioc.ops.broker import BrokerError
 from ioc.ops.stack import Part, Stack, StackError
-from ioc.settings import SECRETS, describe, get_settings
+from ioc.settings import SECRETS, Settings, describe, get_settings
 from ioc.topics import Topics
 
 
@@ -114,19 +113,9 @@ def up(
     no_sim: bool,
 ) -> None:
     """Start the whole embedded stack: broker, Faust worker, web wall and simulators. Ctrl-C stops it."""
-    overrides = {
-        "IOC_SPEED": speed,
-        "IOC_START": start,
-        "IOC_SEED": seed,
-        "IOC_WEB_PORT": port,
-        "IOC_SCENARIO": scenario,
-    }
-    for var, value in overrides.items():
-        if value is not None:
-            os.environ[var] = str(value)
-    os.environ.setdefault("IOC_TOKENS", auth.dev_tokens())  # fresh per run unless the operator set them
-    get_settings.cache_clear()
-    s = get_settings()
+    s = _given(get_settings(), speed=speed, start=start, seed=seed, web_port=port, scenario=scenario)
+    if not s.tokens:
+        s = s.model_copy(update={"tokens": auth.dev_tokens()})  # fresh per run unless the operator set them
     run = [sys.executable, "-m", "ioc"]
     parts = [Part("worker", [*run, "worker"]), Part("web", [*run, "web"])]
     if not no_sim:
@@ -139,7 +128,7 @@ def up(
     failed = False
     try:
         stack.start()
-        click.echo(f"broker ready on {stack.env['IOC_BOOTSTRAP']}; logs in {stack.log_dir}")
+        click.echo(f"broker ready on {stack.settings.bootstrap}; logs in {stack.log_dir}")
         stack.wait_web()
         click.echo(f"wall: {stack.web_url}/   (API docs {stack.web_url}/docs)")
         for role in auth.PERMISSIONS:
@@ -167,6 +156,13 @@ def up(
     click.echo("stopped.")
     if failed:
         sys.exit(1)
+
+
+def _given(s: Settings, **options: Any) -> Settings:
+    """`s` with the options given on the command line, checked as the environment's values were; the stack
+    hands the result to its children whole."""
+    given = {name: value for name, value in options.items() if value is not None}
+    return Settings.model_validate({**s.model_dump(), **given})
 
 
 class _Stop(Exception):

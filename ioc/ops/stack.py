@@ -5,11 +5,12 @@ started again with back-off (the broker first, with its topics: a memory broker 
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,18 @@ class Part:
     started: float = 0.0
     restart_at: float | None = None  # waiting out its back-off
     done: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)  # where it differs from the stack's (a 2nd worker)
+
+
+def settings_env(s: Settings, names: Iterable[str] | None = None) -> dict[str, str]:
+    """The settings (every one, or `names`) as the IOC_* variables a child process reads them from: the
+    one object crosses the process boundary whole, in the form Settings itself reads."""
+    values = s.model_dump(mode="json", include=set(names) if names is not None else None)
+    return {f"IOC_{name.upper()}": _env_text(v) for name, v in values.items()}
+
+
+def _env_text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def backoff(restarts: int) -> float:
@@ -51,7 +64,8 @@ def backoff(restarts: int) -> float:
 
 @dataclass
 class Stack:
-    """Broker first, then the parts in the given order; stop runs in reverse."""
+    """Broker first, then the parts in the given order; stop runs in reverse. Every part gets the stack's
+    settings (with the broker's address once it is known) as its environment, `env` laid over them."""
 
     settings: Settings
     parts: list[Part]
@@ -75,9 +89,9 @@ class Stack:
                 self.settings.broker_host, self.settings.broker_port, self.log_dir / "broker.log"
             ).start(self.settings.broker_ready_timeout_s)
             bootstrap = self.broker.bootstrap
-        self.env = procs.children_env({"IOC_BOOTSTRAP": bootstrap, **self.env})
-        settings = self.settings.model_copy(update={"bootstrap": bootstrap})
-        asyncio.run(ensure_topics(settings, Topics(settings.namespace).layout(settings.partitions)))
+        self.settings = self.settings.model_copy(update={"bootstrap": bootstrap})
+        self.env = procs.children_env({**settings_env(self.settings), **self.env})
+        self._create_topics()
         self.timings["broker"] = time.monotonic() - t0
         for part in self.parts:
             part.log = self.log_dir / f"{part.name}.log"
@@ -85,9 +99,33 @@ class Stack:
             self._spawn(part)
         self.timings["spawned"] = time.monotonic() - t0
 
+    def _create_topics(self) -> None:
+        s = self.settings
+        asyncio.run(ensure_topics(s, Topics(s.namespace).layout(s.partitions)))
+
+    def add(self, part: Part) -> Part:
+        """Start one more part on the running stack (a second worker, a server started again); its log goes
+        on where a part of the same name left off."""
+        self.parts.append(part)
+        part.log = self.log_dir / f"{part.name}.log"
+        self._spawn(part)
+        return part
+
+    def remove(self, name: str, sig: int = signal.SIGTERM) -> int | None:
+        """Stop a part (SIGKILL: without a goodbye) and forget it; its exit code."""
+        part = next(p for p in self.parts if p.name == name)
+        self.parts.remove(part)
+        return procs.stop(part.proc, timeout=15, sig=sig) if part.proc is not None else None
+
+    def settings_of(self, part: Part) -> Settings:
+        if not part.settings:
+            return self.settings
+        return Settings.model_validate({**self.settings.model_dump(), **part.settings})
+
     def _spawn(self, part: Part) -> None:
         assert part.log is not None
-        part.proc = procs.spawn(part.argv, part.log, self.env)
+        env = {**self.env, **settings_env(self.settings_of(part), part.settings)}
+        part.proc = procs.spawn(part.argv, part.log, env)
         part.started = time.monotonic()
         part.restart_at = None
 
@@ -172,8 +210,7 @@ class Stack:
         self.broker.proc = None
         try:
             self.broker.start(self.settings.broker_ready_timeout_s)
-            settings = self.settings.model_copy(update={"bootstrap": self.broker.bootstrap})
-            asyncio.run(ensure_topics(settings, Topics(settings.namespace).layout(settings.partitions)))
+            self._create_topics()
         except Exception as exc:  # the port may still be held: try again after a back-off
             self.broker.stop()
             self._broker_failures += 1

@@ -7,8 +7,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,16 +15,9 @@ import pytest
 
 from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
-from tests.helpers import (
-    ARTIFACTS,
-    Services,
-    create_topics,
-    metric,
-    service_env,
-    settings_for,
-    unique_namespace,
-    wait_http,
-)
+from tests.support.artifacts import ARTIFACTS
+from tests.support.stack import Services, StartServices, unique_namespace
+from tests.support.wall import metric
 
 
 @dataclass
@@ -72,15 +64,23 @@ class Stack:
     """A worker and a wall on the session's broker, in a namespace of their own."""
 
     broker: EmbeddedBroker
-    env: dict[str, str]
-    settings: Settings
     services: Services
-    worker_port: str = field(init=False)
-    web: str = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.worker_port = self.env["IOC_WORKER_WEB_PORT"]
-        self.web = f"http://127.0.0.1:{self.env['IOC_WEB_PORT']}"
+    @property
+    def env(self) -> dict[str, str]:
+        return self.services.env
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def worker_port(self) -> str:
+        return str(self.services.port("worker"))
+
+    @property
+    def web(self) -> str:
+        return self.services.url("web")
 
     def accepted(self, domain: str) -> float:
         return metric(self.worker_port, "ioc_readings_accepted_total", domain=domain)
@@ -105,30 +105,20 @@ class Stack:
         """A clean stop (its last checkpoints written) and a fresh worker process."""
         self.services.stop("worker")
         self.services.start("worker", "worker")
-        wait_http(f"http://127.0.0.1:{self.worker_port}/metrics", 30, self.services)
+        self.services.wait_ready("worker")
 
 
 @pytest.fixture(scope="module")
-def stack(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    env = service_env(
-        broker.bootstrap,
+def stack(broker: EmbeddedBroker, start_module_services: StartServices) -> Iterator[Stack]:
+    services = start_module_services(
         unique_namespace("chaos"),
-        IOC_CHECKPOINT_INTERVAL_S="0.5",
-        IOC_FEED_STALE_S="4",
-        IOC_HEARTBEAT_INTERVAL_S="0.5",
+        "worker",
+        "web",
+        checkpoint_interval_s=0.5,
+        feed_stale_s=4,
+        heartbeat_interval_s=0.5,
     )
-    settings = settings_for(env)
-    create_topics(settings)
-    services = Services(env, Path(tmp_path_factory.mktemp("chaos")))
-    s = Stack(broker, env, settings, services)
-    try:
-        services.start("worker", "worker")
-        services.start("web", "web")
-        wait_http(f"{s.web}/docs", 30, services)
-        wait_http(f"http://127.0.0.1:{s.worker_port}/metrics", 30, services)
-        yield s
-        services.assert_running()
-        for name in ("worker", "web"):
-            assert "Traceback" not in services.log(name), services.log(name)[-4000:]
-    finally:
-        services.stop()
+    yield Stack(broker, services)
+    services.assert_running()
+    for name in ("worker", "web"):
+        assert "Traceback" not in services.log(name), services.log(name)[-4000:]

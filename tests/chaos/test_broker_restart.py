@@ -21,7 +21,9 @@ import pytest
 from ioc.ops import procs
 from tests.chaos.conftest import record
 from tests.chaos.device import MINUTE, Device, frame, minute_now, sensors
-from tests.helpers import CONTROL_KEY, DOCUMENT_KEY, TOKENS, metric, unique_namespace
+from tests.support.keys import CONTROL_KEY, DOCUMENT_KEY, TOKENS
+from tests.support.stack import unique_namespace
+from tests.support.wall import metric
 
 pytestmark = pytest.mark.chaos
 GROUP = ("FloodMonitoring", "wl.cua-lo")

@@ -20,7 +20,9 @@ from ioc.signing import Signer
 from ioc.topics import Topics
 from tests.chaos.conftest import Stack, record
 from tests.chaos.device import MINUTE, Device, frame, minute_now, sensors
-from tests.helpers import http_json, metric, produce, street_levels
+from tests.support.frames import street_levels
+from tests.support.records import produce
+from tests.support.wall import http_json, metric
 
 pytestmark = pytest.mark.chaos
 YEAR = 365 * 86_400_000

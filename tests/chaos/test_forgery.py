@@ -20,7 +20,10 @@ from ioc.topics import Topics
 from ioc.trusted_time import Declaration
 from tests.chaos.conftest import Stack, record
 from tests.chaos.device import Device, frame, minute_now
-from tests.helpers import KEYS, http_call, http_json, metric, produce, street_levels, token
+from tests.support.frames import street_levels
+from tests.support.keys import KEYS, token
+from tests.support.records import produce
+from tests.support.wall import http_call, http_json, metric
 
 pytestmark = pytest.mark.chaos
 XSS = '<img src=x onerror="window.__xss=1">'

@@ -16,19 +16,11 @@ import orjson
 import pytest
 from playwright.sync_api import Browser, Dialog, Page
 
-from ioc.ops.broker import EmbeddedBroker
 from ioc.topics import Topics
-from tests.helpers import (
-    KEYS,
-    Services,
-    create_topics,
-    produce,
-    service_env,
-    settings_for,
-    token,
-    unique_namespace,
-    wait_http,
-)
+from tests.support.keys import KEYS, token
+from tests.support.records import produce
+from tests.support.stack import StartServices, unique_namespace
+from tests.support.wall import wait_http
 
 pytestmark = pytest.mark.e2e
 XSS = '<img src=x onerror="window.__xss=(window.__xss||0)+1"><script>window.__xss=1</script>'
@@ -40,8 +32,8 @@ document.addEventListener("securitypolicyviolation",
 
 
 def hostile(value: Any) -> Any:
-    """Every string in a document replaced by HTML (ids, kinds and times kept, so the wall shows it)."""
-    keep = {"kind", "id", "entity", "area", "kpi", "key", "group"}
+    """Every string in a document replaced by HTML (ids, kinds, types and times kept: the wall shows it)."""
+    keep = {"kind", "type", "id", "entity", "area", "kpi", "key", "group"}
     if isinstance(value, dict):
         return {k: (v if k in keep else hostile(v)) for k, v in value.items()}
     if isinstance(value, list):
@@ -75,24 +67,18 @@ def documents(t: int) -> list[tuple[str, bytes, dict[str, Any]]]:
     hostile_alert = hostile(alert)
     hostile_alert.update(severity="critical", status="raised")  # so it pops up and lists
     docs.append(("alerts", alert_id.encode(), hostile_alert))
-    status = {"v": 1, "kind": "replay", "job": "j", "speed": 10, "state": "playing", "sim_ms": t}
+    status = {"v": 1, "kind": "replay", "job": "j", "speed": 10, "state": "playing", "sim_ms": t,
+              "position": 0, "records": 1, "at": t}  # fmt: skip
     docs.append(("replay", b"j", hostile(status) | {"kind": "replay", "state": "paused", "speed": 10}))
     return [(topic, key, doc) for topic, key, doc in docs]
 
 
 @pytest.fixture(scope="module")
-def wall(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    env = service_env(broker.bootstrap, unique_namespace("replay-hostile"))
-    settings = settings_for(env)
-    create_topics(settings)
-    services = Services(env, tmp_path_factory.mktemp("hostile"))
-    try:
-        services.start("web", "web")
-        url = f"http://127.0.0.1:{env['IOC_WEB_PORT']}"
-        wait_http(f"{url}/docs", 30, services)
-        yield url, settings
-    finally:
-        services.stop()
+def wall(start_module_services: StartServices) -> Iterator[tuple[str, Any]]:
+    services = start_module_services(unique_namespace("replay-hostile"), "web")
+    url = services.url("web")
+    wait_http(f"{url}/docs", 30, services)
+    yield url, services.settings
 
 
 def publish(settings: Any, t: int) -> None:

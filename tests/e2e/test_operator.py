@@ -19,23 +19,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ioc.clock import parse_start
-from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import Topics
-from tests.helpers import (
-    KEYS,
-    Services,
-    aq_frame,
-    create_topics,
-    produce,
-    read_topic,
-    service_env,
-    settings_for,
-    street_levels,
-    token,
-    unique_namespace,
-    wait_http,
-)
+from tests.support.frames import aq_frame, street_levels
+from tests.support.keys import KEYS, token
+from tests.support.records import produce, read_topic
+from tests.support.stack import Services, StartServices, unique_namespace
 
 pytestmark = pytest.mark.e2e
 T0 = parse_start("2025-10-14T06:00")
@@ -60,25 +49,14 @@ class Wall:
 
 
 @pytest.fixture(scope="module")
-def wall(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wall]:
-    env = service_env(broker.bootstrap, unique_namespace("replay-e2e"), IOC_SPEED="10", IOC_PUSH_HZ="4")
-    settings = settings_for(env)
-    create_topics(settings)
-    services = Services(env, tmp_path_factory.mktemp("operator"))
-    try:
-        services.start("worker", "worker")
-        services.start("web", "web")
-        url = f"http://127.0.0.1:{env['IOC_WEB_PORT']}"
-        wait_http(f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics", 30, services)
-        wait_http(f"{url}/health", 30, services)
-        wall = Wall(services, settings, url)
-        vinh = ["AQ-VIN-01", "AQ-VIN-02", "AQ-VIN-03", "AQ-VIN-04"]
-        wall.inject([(b"aq.vinh", aq_frame("aq.vinh", vinh, 1, T0, [20.0, 30.0, 40.0, 60.0]))])
-        wall.inject([street_levels(1, T0, 0.05)])  # dry streets: the gauges are on the map, no alert
-        yield wall
-        services.assert_running()
-    finally:
-        services.stop()
+def wall(start_module_services: StartServices) -> Iterator[Wall]:
+    services = start_module_services(unique_namespace("replay-e2e"), "worker", "web", speed=10, push_hz=4)
+    wall = Wall(services, services.settings, services.url("web"))
+    vinh = ["AQ-VIN-01", "AQ-VIN-02", "AQ-VIN-03", "AQ-VIN-04"]
+    wall.inject([(b"aq.vinh", aq_frame("aq.vinh", vinh, 1, T0, [20.0, 30.0, 40.0, 60.0]))])
+    wall.inject([street_levels(1, T0, 0.05)])  # dry streets: the gauges are on the map, no alert
+    yield wall
+    services.assert_running()
 
 
 def open_wall(browser: Browser, wall: Wall, role: str) -> tuple[Page, list[str]]:
@@ -123,8 +101,9 @@ def test_critical_alert_pops_up_and_only_an_operator_acknowledges_it(
     expect(viewer.locator(f"{row} [data-action]")).to_have_count(0)
     alert_id = viewer.locator(row).get_attribute("data-alert")
     refused = viewer.evaluate(
-        """async (id) => (await api(`/api/alerts/${encodeURIComponent(id)}/acknowledge`,
-                                    {method: "POST", body: "{}"})).status""",
+        """async (id) => (await fetch(`/api/alerts/${encodeURIComponent(id)}/acknowledge`, {method: "POST",
+              body: "{}", headers: {Authorization: `Bearer ${localStorage.getItem("ioc.token")}`,
+                                    "Content-Type": "application/json"}})).status""",
         alert_id,
     )
     assert refused == 403
@@ -185,7 +164,8 @@ def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser,
     topic = Topics(wall.settings.namespace).replay_status
 
     def status(speed: float | None, state: str) -> None:  # as the replay publishes it, signed
-        doc = {"v": 1, "kind": "replay", "job": "e2e-job", "speed": speed, "state": state, "sim_ms": T0}
+        doc = {"v": 1, "kind": "replay", "job": "e2e-job", "speed": speed, "state": state, "sim_ms": T0,
+               "position": 0, "records": 1, "at": T0}  # fmt: skip
         run(produce(wall.settings, topic, [(b"e2e-job", orjson.dumps(doc))], KEYS.control))
 
     status(30, "paused")

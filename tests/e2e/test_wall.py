@@ -17,7 +17,8 @@ from playwright.sync_api import Browser, expect
 from ioc.city import load_city
 from ioc.ops import procs
 from ioc.vn_aqi import BANDS
-from tests.helpers import TOKENS, http_json, token
+from tests.support.keys import TOKENS, token
+from tests.support.wall import http_json
 
 pytestmark = pytest.mark.e2e
 
@@ -90,6 +91,8 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
         expect(column.locator(".station[data-aqi]:not([data-aqi=''])").first).to_be_visible(timeout=15_000)
     expect(page.locator("#conn")).to_have_attribute("data-state", "open")
     expect(page.locator("#mode")).to_have_text("LIVE ×60")
+    # The page's colour and label tables name exactly the severities, statuses and states of /api/vocabulary.
+    assert page.evaluate("window.__wall.gaps") == []
 
     # Every card's colour is its VN_AQI band's colour (Decision 1459, Table 1).
     # Read all cards in one evaluation: the page redraws them on every delta.

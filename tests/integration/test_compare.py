@@ -16,9 +16,9 @@ import orjson
 import pytest
 
 from ioc.ops import procs
-from ioc.ops.broker import EmbeddedBroker
 from ioc.ops.recording import file as recording
-from tests.helpers import Services, metric, service_env, unique_namespace, wait_http
+from tests.support.stack import StartServices, unique_namespace
+from tests.support.wall import metric
 
 pytestmark = pytest.mark.integration
 ACCIDENT = ["--scenario", "accident-ql1a-hoang-mai", "--domain", "traffic", "--speed", "max", "--quiet"]
@@ -56,29 +56,29 @@ def readings_in(out: str) -> int:
 
 
 def through_worker(
-    env: dict[str, str], tmp: Path, name: str, feed: Callable[[dict[str, str]], int], topics: str
+    start_services: StartServices,
+    namespace: str,
+    tmp: Path,
+    name: str,
+    feed: Callable[[dict[str, str]], int],
+    topics: str,
 ) -> tuple[Path, int]:
-    """Start a worker in env's namespace, feed it (feed returns the readings sent), wait until it has taken
+    """Start a worker in `namespace`, feed it (feed returns the readings sent), wait until it has taken
     them all in and emitted, then record `topics` of the namespace to tmp/name.ioc; (that file, readings)."""
-    ioc(env, "topics")
-    services = Services(env, tmp)
-    try:
-        services.start(f"worker-{name}", "worker")
-        port = env["IOC_WORKER_WEB_PORT"]
-        wait_http(f"http://127.0.0.1:{port}/metrics", 30, services)
-        readings = feed(env)
+    services = start_services(namespace, "worker")
+    env, port = services.env, services.port("worker")
+    readings = feed(env)
 
-        def taken_in() -> bool:
-            done = metric(port, "ioc_readings_accepted_total") + metric(port, "ioc_deadletter_readings_total")
-            return done >= readings
+    def taken_in() -> bool:
+        done = metric(port, "ioc_readings_accepted_total") + metric(port, "ioc_deadletter_readings_total")
+        return done >= readings
 
-        procs.wait_for(taken_in, 60, 0.2, f"worker {name} taking in {readings} readings")
-        time.sleep(10 * float(env["IOC_EMIT_INTERVAL_S"]))  # the last windows, KPIs and alerts go out
-        path = tmp / f"{name}.ioc"
-        ioc(env, "record", "--out", str(path), "--topics", topics, "--from-beginning")
-        services.assert_running()
-    finally:
-        services.stop()
+    procs.wait_for(taken_in, 60, 0.2, f"worker {name} taking in {readings} readings")
+    time.sleep(10 * services.settings.emit_interval_s)  # the last windows, KPIs and alerts go out
+    path = tmp / f"{name}.ioc"
+    ioc(env, "record", "--out", str(path), "--topics", topics, "--from-beginning")
+    services.assert_running()
+    services.stop()  # before the next run's worker: two CPUs
     return path, readings
 
 
@@ -87,10 +87,9 @@ def simulated(*args: str) -> Callable[[dict[str, str]], int]:
 
 
 def run_scenario(
-    broker: EmbeddedBroker, tmp: Path, name: str, args: list[str], topics: str
+    start_services: StartServices, tmp: Path, name: str, args: list[str], topics: str
 ) -> tuple[Path, int]:
-    env = service_env(broker.bootstrap, unique_namespace(name))
-    return through_worker(env, tmp, name, simulated(*args), topics)
+    return through_worker(start_services, unique_namespace(name), tmp, name, simulated(*args), topics)
 
 
 def lifecycle_actions(path: Path) -> set[str]:
@@ -111,13 +110,13 @@ def alerts_compared(a: Path, b: Path) -> tuple[int, str]:
 
 
 def test_a_scenario_run_twice_and_replayed_at_10x_gives_the_same_alert_timeline(
-    broker: EmbeddedBroker, tmp_path: Path
+    start_services: StartServices, tmp_path: Path
 ) -> None:
     scenario = tmp_path / "surge.toml"
     scenario.write_text(SURGE)
     args = ["--scenario", str(scenario), "--domain", "environment", "--speed", "max", "--quiet"]
-    a, readings = run_scenario(broker, tmp_path, "a", args, "raw,alerts,aggregates")
-    b, _ = run_scenario(broker, tmp_path, "b", args, "alerts,aggregates")
+    a, readings = run_scenario(start_services, tmp_path, "a", args, "raw,alerts,aggregates")
+    b, _ = run_scenario(start_services, tmp_path, "b", args, "alerts,aggregates")
     alerts, out = alerts_compared(a, b)
     assert alerts >= 2, out  # both tide gauges flooded: the comparison compared something
     assert {"raise", "escalate", "cleared"} <= lifecycle_actions(a)  # a whole lifecycle was compared
@@ -128,15 +127,14 @@ def test_a_scenario_run_twice_and_replayed_at_10x_gives_the_same_alert_timeline(
         return readings  # the live run's frames, so its readings
 
     job = unique_namespace("x")
-    env = service_env(broker.bootstrap, f"replay-{job}")
-    c, _ = through_worker(env, tmp_path, "c", replayed, "alerts,aggregates")
+    c, _ = through_worker(start_services, f"replay-{job}", tmp_path, "c", replayed, "alerts,aggregates")
     assert alerts_compared(a, c)[0] == alerts
 
 
 def test_compare_finds_no_difference_in_a_run_and_names_a_missing_alert(
-    broker: EmbeddedBroker, tmp_path: Path
+    start_services: StartServices, tmp_path: Path
 ) -> None:
-    a, _ = run_scenario(broker, tmp_path, "a", ACCIDENT, "alerts,aggregates")
+    a, _ = run_scenario(start_services, tmp_path, "a", ACCIDENT, "alerts,aggregates")
     same = ioc({}, "compare", str(a), str(a), check=False)
     assert same.returncode == 0 and "no differences" in same.stdout, same.stdout
     alerts = int(same.stdout.split("alerts: ")[1].split(" in ")[0])

@@ -6,7 +6,6 @@ stage moves too: each area's traffic KPI ends up computed from every lane of tha
 from __future__ import annotations
 
 import asyncio
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -18,21 +17,11 @@ import pytest
 
 from ioc.city import load_city
 from ioc.ops import procs
-from ioc.ops.broker import EmbeddedBroker
 from ioc.topics import Topics
-from tests.helpers import (
-    Services,
-    closed_windows,
-    create_topics,
-    expected_windows,
-    metric,
-    read_topic,
-    service_env,
-    settings_for,
-    traffic_kpi_lanes,
-    unique_namespace,
-    wait_http,
-)
+from tests.support.records import read_topic
+from tests.support.stack import StartServices, unique_namespace
+from tests.support.traffic import closed_windows, expected_windows, traffic_kpi_lanes
+from tests.support.wall import metric
 
 pytestmark = pytest.mark.integration
 
@@ -44,49 +33,41 @@ city = cache(load_city)
 
 
 def test_killed_worker_partitions_are_taken_over_with_exact_counts(
-    broker: EmbeddedBroker, tmp_path: Path
+    start_services: StartServices, tmp_path: Path
 ) -> None:
-    env = service_env(broker.bootstrap, unique_namespace("fo"), IOC_CHECKPOINT_INTERVAL_S="0.5")
-    settings = settings_for(env)
-    create_topics(settings)
-    port_a, port_b = env["IOC_WORKER_WEB_PORT"], str(procs.free_port())
-    services = Services(env, tmp_path)
-    try:
-        a = services.start("worker-a", "worker")
-        services.start("worker-b", "worker", extra_env={"IOC_WORKER_WEB_PORT": port_b})
-        for port in (port_a, port_b):
-            wait_http(f"http://127.0.0.1:{port}/metrics", 30, services)
+    services = start_services(unique_namespace("fo"), checkpoint_interval_s=0.5)
+    settings, env = services.settings, services.env
+    port_a, port_b = settings.worker_web_port, procs.free_port()
+    services.start("worker-a", "worker")
+    services.start("worker-b", "worker", worker_web_port=port_b)
+    services.wait_ready("worker-a", "worker-b")
 
-        file = tmp_path / "traffic.jsonl"
-        subprocess.run([sys.executable, "-m", "ioc", *SIM, "--out", str(file)], env=env, check=True)
-        sim = procs.spawn([sys.executable, "-m", "ioc", *SIM, "--speed", SPEED], tmp_path / "sim.log", env)
+    file = tmp_path / "traffic.jsonl"
+    subprocess.run([sys.executable, "-m", "ioc", *SIM, "--out", str(file)], env=env, check=True)
+    sim = procs.spawn([sys.executable, "-m", "ioc", *SIM, "--speed", SPEED], tmp_path / "sim.log", env)
 
-        # Kill A only once it owns partitions, has processed readings and has checkpointed some of them.
-        def a_is_busy() -> bool:
-            read = metric(port_a, "ioc_readings_accepted_total")
-            return read > 0 and metric(port_a, "ioc_checkpoints_total", op="written") > 0
+    # Kill A only once it owns partitions, has processed readings and has checkpointed some of them.
+    def a_is_busy() -> bool:
+        read = metric(port_a, "ioc_readings_accepted_total")
+        return read > 0 and metric(port_a, "ioc_checkpoints_total", op="written") > 0
 
-        procs.wait_for(a_is_busy, 30, 0.1, "worker A processing and checkpointing")
-        a.send_signal(signal.SIGKILL)
-        a.wait(10)
-        services.procs.pop("worker-a")
-        read_by_a_running = sim.poll() is None
-        assert sim.wait(60) == 0, (tmp_path / "sim.log").read_text()
+    procs.wait_for(a_is_busy, 30, 0.1, "worker A processing and checkpointing")
+    services.kill("worker-a")
+    read_by_a_running = sim.poll() is None
+    assert sim.wait(60) == 0, (tmp_path / "sim.log").read_text()
 
-        expected = expected_windows(file)
-        finals = closed_windows(expected, 300_000)
-        want = {k: v for k, v in expected.items() if k[1] in finals}
+    expected = expected_windows(file)
+    finals = closed_windows(expected, 300_000)
+    want = {k: v for k, v in expected.items() if k[1] in finals}
 
-        lanes = Counter(city().sensors[d].area for d in {d for d, _ in expected})
+    lanes = Counter(city().sensors[d].area for d in {d for d, _ in expected})
 
-        def done(docs: list[dict[str, Any]]) -> bool:
-            return len(set(finals_seen(docs))) >= len(want) and traffic_kpi_lanes(docs) == lanes
+    def done(docs: list[dict[str, Any]]) -> bool:
+        return len(set(finals_seen(docs))) >= len(want) and traffic_kpi_lanes(docs) == lanes
 
-        docs = asyncio.run(read_topic(settings, Topics(settings.namespace).aggregates, done, 90))
-        services.assert_running()
-        restored_by_b = metric(port_b, "ioc_checkpoints_total", op="restored")
-    finally:
-        services.stop()
+    docs = asyncio.run(read_topic(settings, Topics(settings.namespace).aggregates, done, 90))
+    services.assert_running()
+    restored_by_b = metric(port_b, "ioc_checkpoints_total", op="restored")
 
     assert read_by_a_running, "the simulator had finished before worker A was killed: no mid-stream failover"
     assert restored_by_b > 0, "worker B never restored a checkpoint of A's partitions"

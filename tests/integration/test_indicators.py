@@ -12,20 +12,10 @@ from typing import Any
 
 import pytest
 
-from ioc.ops.broker import EmbeddedBroker
 from ioc.topics import Topics
-from tests.helpers import (
-    Services,
-    closed_windows,
-    create_topics,
-    expected_windows,
-    final_counts,
-    read_topic,
-    service_env,
-    settings_for,
-    unique_namespace,
-    wait_http,
-)
+from tests.support.records import read_topic
+from tests.support.stack import StartServices, unique_namespace
+from tests.support.traffic import closed_windows, expected_windows, final_counts
 
 pytestmark = pytest.mark.integration
 
@@ -49,37 +39,30 @@ SIM = [
 
 
 def test_simulated_city_becomes_exact_windows_hospital_lighting_and_kpis(
-    broker: EmbeddedBroker, tmp_path: Path
+    start_services: StartServices, tmp_path: Path
 ) -> None:
-    env = service_env(broker.bootstrap, unique_namespace("ind"))
-    settings = settings_for(env)
-    create_topics(settings)
-    services = Services(env, tmp_path)
-    try:
-        services.start("worker", "worker")
-        wait_http(f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics", 30, services)
-        file = tmp_path / "city.jsonl"
-        subprocess.run([sys.executable, "-m", "ioc", *SIM, "--out", str(file)], env=env, check=True)
-        subprocess.run([sys.executable, "-m", "ioc", *SIM], env=env, check=True, capture_output=True)
-        expected = expected_windows(file)
-        # Watermark 08:00 with 300 s lateness: windows 07:30 … 07:50 are final.
-        finals = closed_windows(expected, 300_000)
+    services = start_services(unique_namespace("ind"), "worker")
+    settings, env = services.settings, services.env
+    file = tmp_path / "city.jsonl"
+    subprocess.run([sys.executable, "-m", "ioc", *SIM, "--out", str(file)], env=env, check=True)
+    subprocess.run([sys.executable, "-m", "ioc", *SIM], env=env, check=True, capture_output=True)
+    expected = expected_windows(file)
+    # Watermark 08:00 with 300 s lateness: windows 07:30 … 07:50 are final.
+    finals = closed_windows(expected, 300_000)
 
-        want = {k: v for k, v in expected.items() if k[1] in finals}
+    want = {k: v for k, v in expected.items() if k[1] in finals}
 
-        def done(docs: list[dict[str, Any]]) -> bool:
-            kinds = {d["kind"] for d in docs}
-            kpi_ids = {i["id"] for d in docs if d["kind"] == "kpi" for i in d["items"]}
-            return (
-                {"hospital", "lighting"} <= kinds
-                and {"vinh:traffic", "vinh:health", "vinh:lighting"} <= kpi_ids  # a hop after indicators
-                and len(final_counts(docs)) >= len(want)
-            )
+    def done(docs: list[dict[str, Any]]) -> bool:
+        kinds = {d["kind"] for d in docs}
+        kpi_ids = {i["id"] for d in docs if d["kind"] == "kpi" for i in d["items"]}
+        return (
+            {"hospital", "lighting"} <= kinds
+            and {"vinh:traffic", "vinh:health", "vinh:lighting"} <= kpi_ids  # a hop after indicators
+            and len(final_counts(docs)) >= len(want)
+        )
 
-        docs = asyncio.run(read_topic(settings, Topics(settings.namespace).aggregates, done, 60))
-        services.assert_running()
-    finally:
-        services.stop()
+    docs = asyncio.run(read_topic(settings, Topics(settings.namespace).aggregates, done, 60))
+    services.assert_running()
 
     got = final_counts(docs)
     assert finals and {w for _, w in got} == finals

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,22 +10,12 @@ import pytest
 import websockets
 
 from ioc.clock import HOUR_MS
-from ioc.ops.broker import EmbeddedBroker
-from ioc.settings import Settings
 from ioc.topics import Topics
-from tests.helpers import (
-    Services,
-    aq_frame,
-    create_topics,
-    http_text,
-    produce,
-    read_topic,
-    service_env,
-    settings_for,
-    token,
-    unique_namespace,
-    wait_http,
-)
+from tests.support.frames import aq_frame
+from tests.support.keys import token
+from tests.support.records import produce, read_topic
+from tests.support.stack import Services, StartServices, unique_namespace
+from tests.support.wall import http_text
 
 pytestmark = pytest.mark.integration
 
@@ -36,30 +24,17 @@ H0 = 490_000 * HOUR_MS  # a whole hour in 2025
 
 
 class Pipeline:
-    def __init__(self, services: Services, settings: Settings, env: dict[str, str]) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.settings = settings
-        self.env = env
-        self.topics = Topics(settings.namespace)
-        self.web = f"127.0.0.1:{env['IOC_WEB_PORT']}"
-        self.worker_web = f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}"
+        self.settings = services.settings
+        self.topics = Topics(self.settings.namespace)
+        self.web = f"127.0.0.1:{services.port('web')}"
+        self.worker_web = services.url("worker")
 
 
 @pytest.fixture(scope="module")
-def pipeline(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    env = service_env(broker.bootstrap, unique_namespace("pipe"), IOC_ALLOWED_LATENESS_S="7200")
-    settings = settings_for(env)
-    create_topics(settings)
-    services = Services(env, Path(tmp_path_factory.mktemp("pipeline")))
-    services.start("worker", "worker")
-    services.start("web", "web")
-    p = Pipeline(services, settings, env)
-    try:
-        wait_http(f"http://{p.web}/health", 30, services)
-        wait_http(f"{p.worker_web}/metrics", 30, services)
-        yield p
-    finally:
-        services.stop()
+def pipeline(start_module_services: StartServices) -> Pipeline:
+    return Pipeline(start_module_services(unique_namespace("pipe"), "worker", "web", allowed_lateness_s=7200))
 
 
 async def wall_items(url: str, want: dict[str, int], limit_s: float) -> dict[str, dict[str, Any]]:

@@ -20,9 +20,10 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from ioc.ops import procs
-from ioc.ops.broker import EmbeddedBroker
 from ioc.ops.recording import file as recording
-from tests.helpers import Services, http_call, service_env, token, unique_namespace, wait_http
+from tests.support.keys import token
+from tests.support.stack import StartServices, unique_namespace
+from tests.support.wall import http_call
 
 pytestmark = pytest.mark.integration
 
@@ -44,9 +45,10 @@ def frames_per_key(path: Path) -> tuple[dict[Any, list[dict[str, Any]]], set[str
 
 
 @pytest.fixture(scope="module")
-def recorded(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path]:
-    env = service_env(broker.bootstrap, unique_namespace("rec"))
-    ioc(env, "topics")
+def recorded(
+    start_module_services: StartServices, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, str], Path]:
+    env = start_module_services(unique_namespace("rec")).env  # no processes: the namespace and its topics
     ioc(env, "simulate", "--start", "2025-10-14T17:00", "--duration", "20m", "--speed", "max", "--quiet")
     path = tmp_path_factory.mktemp("rec") / "live.ioc"
     out = ioc(env, "record", "--out", str(path), "--topics", "raw", "--from-beginning")
@@ -103,29 +105,26 @@ class Watched:
 
 
 @contextmanager
-def watched_replay(env: dict[str, str], path: Path, job: str, tmp: Path) -> Iterator[Watched]:
+def watched_replay(
+    start_services: StartServices, env: dict[str, str], path: Path, job: str, tmp: Path
+) -> Iterator[Watched]:
+    wall = start_services(f"replay-{job}", "web")  # first: its topics exist before the replay looks
     log = tmp / "replay.log"
     argv = [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", job]
     proc = procs.spawn(argv, log, env)
-    wall_env = service_env(env["IOC_BOOTSTRAP"], f"replay-{job}")
-    services = Services(wall_env, tmp)
-    port = wall_env["IOC_WEB_PORT"]
     try:
-        services.start("web", "web")
-        wait_http(f"http://127.0.0.1:{port}/health", 30, services)
-        with connect(f"ws://127.0.0.1:{port}/ws?token={token('viewer')}", max_size=None) as ws:
-            yield Watched(proc, log, f"http://127.0.0.1:{port}", ws)
-        services.assert_running()
+        with connect(f"ws://127.0.0.1:{wall.port('web')}/ws?token={token('viewer')}", max_size=None) as ws:
+            yield Watched(proc, log, wall.url("web"), ws)
+        wall.assert_running()
     finally:
-        services.stop()
         procs.stop(proc)
 
 
 def test_replay_pauses_and_resumes_on_sigusr1_and_the_wall_shows_it(
-    recorded: tuple[dict[str, str], Path], tmp_path: Path
+    recorded: tuple[dict[str, str], Path], start_services: StartServices, tmp_path: Path
 ) -> None:
     env, path = recorded
-    with watched_replay(env, path, "p1", tmp_path) as r:
+    with watched_replay(start_services, env, path, "p1", tmp_path) as r:
         want = {"kind": "replay", "speed": 120.0, "namespace": "replay-p1", "job": "p1", "state": "playing"}
         assert r.banner("playing") == want
         r.proc.send_signal(signal.SIGUSR1)  # pause
@@ -142,10 +141,10 @@ def test_replay_pauses_and_resumes_on_sigusr1_and_the_wall_shows_it(
 
 
 def test_an_engineer_steers_the_replay_from_the_wall(
-    recorded: tuple[dict[str, str], Path], tmp_path: Path
+    recorded: tuple[dict[str, str], Path], start_services: StartServices, tmp_path: Path
 ) -> None:
     env, path = recorded
-    with watched_replay(env, path, "st", tmp_path) as r:
+    with watched_replay(start_services, env, path, "st", tmp_path) as r:
         r.banner("playing")
         for role in ("viewer", "operator"):
             assert http_call("POST", f"{r.url}/api/replay/pause", role)[0] == 403

@@ -16,23 +16,13 @@ from websockets.exceptions import InvalidStatus
 
 from ioc.clock import parse_start
 from ioc.ops import procs
-from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.topics import Topics
-from tests.helpers import (
-    KEYS,
-    Services,
-    create_topics,
-    http_call,
-    metric,
-    produce,
-    service_env,
-    settings_for,
-    street_levels,
-    token,
-    unique_namespace,
-    wait_http,
-)
+from tests.support.frames import street_levels
+from tests.support.keys import KEYS, token
+from tests.support.records import produce
+from tests.support.stack import Services, StartServices, unique_namespace
+from tests.support.wall import http_call, metric
 
 pytestmark = pytest.mark.integration
 T0 = parse_start("2025-10-14T06:00")
@@ -66,24 +56,14 @@ def wait_alert(wall_url: str, want: dict[str, Any], timeout: float = 30) -> dict
 
 
 @pytest.fixture(scope="module")
-def wall(broker: EmbeddedBroker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wall]:
-    env = service_env(broker.bootstrap, unique_namespace("wall"))
-    settings = settings_for(env)
-    create_topics(settings)
-    services = Services(env, tmp_path_factory.mktemp("wall"))
-    try:
-        services.start("worker", "worker")
-        services.start("web", "web")
-        port = env["IOC_WEB_PORT"]
-        wait_http(f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics", 30, services)
-        wait_http(f"http://127.0.0.1:{port}/health", 30, services)
-        topic = Topics(settings.namespace).raw("environment")
-        asyncio.run(produce(settings, topic, [street_levels(1, T0, 0.45)]))  # alert level 2: high
-        raised = wait_alert(f"http://127.0.0.1:{port}", {"status": "raised", "rule": "flood-level"})
-        yield Wall(services, settings, port, raised["id"])
-        services.assert_running()
-    finally:
-        services.stop()
+def wall(start_module_services: StartServices) -> Iterator[Wall]:
+    services = start_module_services(unique_namespace("wall"), "worker", "web")
+    settings = services.settings
+    topic = Topics(settings.namespace).raw("environment")
+    asyncio.run(produce(settings, topic, [street_levels(1, T0, 0.45)]))  # alert level 2: high
+    raised = wait_alert(services.url("web"), {"status": "raised", "rule": "flood-level"})
+    yield Wall(services, settings, str(services.port("web")), raised["id"])
+    services.assert_running()
 
 
 def test_reads_need_a_token_and_actions_need_the_operator_role(wall: Wall) -> None:
@@ -232,7 +212,7 @@ def test_restarted_server_rebuilds_from_the_topics_and_clients_resnapshot(wall: 
     async def reconnect_after_restart() -> dict[str, Any]:
         async with websockets.connect(url) as ws:
             await asyncio.wait_for(ws.recv(), 10)
-            procs.stop(wall.services.procs.pop("web"))
+            wall.services.stop("web")
             with pytest.raises(websockets.ConnectionClosed):
                 await asyncio.wait_for(ws.recv(), 10)
         wall.services.start("web", "web")

@@ -32,7 +32,8 @@ def test_drop_anomaly_against_an_exponentially_weighted_baseline() -> None:
     assert slow({"id": "d", "t": 6, "speed": 30.0}) == "medium"  # seen: not learnt twice
     # Learnt 30: mean 40 + 0.1·(−10) = 39, variance 0.9·(0 + 0.1·100) = 9, sd 3.
     assert slow({"id": "d", "t": 7, "speed": 27.0}) == "medium"  # z = (27 − 39) / 3 = −4.0
-    fresh = DropAnomaly("speed", 0.1, ((-4.0, Severity.MEDIUM), (-6.0, Severity.HIGH)), warmup=6, sd_floor=2.0)
+    steps = ((-4.0, Severity.MEDIUM), (-6.0, Severity.HIGH))
+    fresh = DropAnomaly("speed", 0.1, steps, warmup=6, sd_floor=2.0)
     for k in range(6):
         fresh({"id": "d", "t": k, "speed": 40.0})
     assert fresh({"id": "d", "t": 6, "speed": 27.0}) == "high"  # z = −6.5

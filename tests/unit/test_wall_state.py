@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from ioc.city import load_city
-from web.state import TREND_MS, AlertFilter, Subscription, WallState, status_of
+from ioc.contract.documents import FLOOD_STATUSES, MAP_STATES
+from web.state import FLOOD_STATE, TREND_MS, AlertFilter, Subscription, WallState, status_of
 
 CITY = load_city()
 
@@ -21,6 +22,7 @@ def alert(entity: str, status: str, severity: str = "high", t: int = 1000, rule:
         "rule": rule,
         "entity": entity,
         "category": "naturalDisaster",
+        "subCategory": "flood",
         "severity": severity,
         "dateIssued": t,
         "status": status,
@@ -121,3 +123,34 @@ def test_markers_are_the_last_hours_alerts_of_any_status() -> None:
     s.apply(alert("AQ-CL-01", "raised", t=TREND_MS + 6, rule="air-quality"))
     assert [m["entity"] for m in s.markers(Subscription())] == ["WL-VIN-LN", "AQ-CL-01"]
     assert [m["entity"] for m in s.markers(Subscription(areas=frozenset({"cua-lo"})))] == ["AQ-CL-01"]
+
+
+def test_every_flood_status_has_a_map_state() -> None:
+    assert set(FLOOD_STATE) == set(FLOOD_STATUSES)
+    assert set(FLOOD_STATE.values()) <= set(MAP_STATES)
+
+
+def test_what_is_not_an_alert_document_is_refused_and_an_alert_is_kept_in_json_types() -> None:
+    s = WallState(CITY)
+    broken = {k: v for k, v in alert("WL-VIN-NVC", "raised").items() if k != "subCategory"}
+    with pytest.raises(ValueError):
+        s.apply(broken)  # the feed dead-letters it
+    with pytest.raises(ValueError):
+        s.apply(alert("WL-VIN-NVC", "forgotten"))  # no such status
+    assert s.alerts == {} and s.take_changes() == []
+    s.apply(alert("WL-VIN-NVC", "raised", "critical"))
+    [held] = s.alerts.values()
+    assert type(held["severity"]) is str and type(held["status"]) is str  # encoded as the feed sent them
+    assert "v" not in held and "assignee" not in held  # nothing added that the document did not carry
+
+
+def test_the_replay_banner_takes_only_a_replay_status() -> None:
+    s = WallState(CITY)
+    status = {"v": 1, "kind": "replay", "job": "j", "speed": 10, "state": "paused", "sim_ms": 5}
+    with pytest.raises(ValueError):
+        s.apply(status)  # no position, records nor time: not what a replay publishes
+    assert s.replay is None
+    s.apply({**status, "position": 3, "records": 9, "at": 7})
+    assert s.replay is not None and (s.replay.job, s.replay.state, s.replay.speed) == ("j", "paused", 10.0)
+    [change] = s.take_changes()
+    assert change["key"] == "replay:status" and change["state"] == "paused"

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
+from ioc.contract.documents import Action, AlertDocument, AlertStatus, Severity, refusal
 from web import metrics
 from web.deps import Actor, Reader, Wall
+from web.models import READ_REFUSALS, refusals
 from web.state import AlertFilter
 
-router = APIRouter(prefix="/api/alerts", tags=["alerts"])
-Severity = Literal["informational", "low", "medium", "high", "critical"]
-Status = Literal["raised", "acknowledged", "assigned", "cleared", "resolved"]
+router = APIRouter(prefix="/api/alerts", tags=["alerts"], responses=READ_REFUSALS)
+
+
+class AlertList(BaseModel):
+    count: int
+    alerts: list[AlertDocument]
 
 
 @router.get("")
 async def alerts(
     wall: Wall,
     _: Reader,
-    status_: Annotated[list[Status] | None, Query(alias="status")] = None,
+    status_: Annotated[list[AlertStatus] | None, Query(alias="status")] = None,
     severity: Annotated[list[Severity] | None, Query()] = None,
     area: str | None = None,
     domain: str | None = None,
@@ -29,7 +34,7 @@ async def alerts(
     entity: str | None = None,
     since: Annotated[int | None, Query(description="dateIssued at or after (ms since epoch)")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
-) -> dict[str, Any]:
+) -> AlertList:
     """Alerts the wall knows, most severe first then newest; repeat status/severity to allow several."""
     where = AlertFilter(
         frozenset(status_) if status_ else None,
@@ -41,15 +46,12 @@ async def alerts(
         since,
     )
     found = wall.state.alert_list(where, limit)
-    return {"count": len(found), "alerts": found}
+    return AlertList(count=len(found), alerts=[AlertDocument.model_validate(a) for a in found])
 
 
-@router.get("/{alert_id}")
-async def alert(alert_id: str, wall: Wall, _: Reader) -> dict[str, Any]:
-    found = wall.state.alerts.get(alert_id)
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id[:120]}")
-    return found
+@router.get("/{alert_id}", responses=refusals(404))
+async def alert(alert_id: str, wall: Wall, _: Reader) -> AlertDocument:
+    return AlertDocument.model_validate(_known(wall, alert_id))
 
 
 class Acknowledge(BaseModel):
@@ -65,33 +67,72 @@ class Comment(BaseModel):
     comment: str = Field(min_length=1, max_length=500)
 
 
-async def _act(wall: Wall, who: Actor, alert_id: str, action: str, **fields: Any) -> dict[str, Any]:
+class Resolve(BaseModel):
+    comment: str = Field("", max_length=500)
+
+
+class OperatorAction(BaseModel):
+    """An action as written to `<ns>.operator-actions`, signed, for the worker's AlertBook."""
+
+    alert: str
+    action: Action
+    by: str
+    at: int = Field(description="the IOC's simulated ms since epoch")
+    comment: str = ""
+    assignee: str | None = None
+
+
+class Accepted(BaseModel):
+    """202: written to Kafka; the alert's new status arrives on the feed."""
+
+    accepted: OperatorAction
+
+
+# Every action route: 202 with what was written, refused with 404 (no such alert) or 409 (its status).
+ACCEPTED: dict[str, Any] = {
+    "status_code": status.HTTP_202_ACCEPTED,
+    "responses": refusals(404, 409),
+    "response_model_exclude_none": True,
+}
+
+
+def _known(wall: Wall, alert_id: str) -> dict[str, Any]:
     found = wall.state.alerts.get(alert_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id[:120]}")
-    if found["status"] == "resolved":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"{alert_id} is already resolved")
-    if action == "acknowledge" and found["status"] != "raised":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"{alert_id} is {found['status']}, not raised")
+    return found
+
+
+async def _act(wall: Wall, who: Actor, alert_id: str, action: Action, **fields: Any) -> Accepted:
+    # Refused at once what the worker's AlertBook would refuse later (the same lifecycle, documents.ALLOWED).
+    why = refusal(action, _known(wall, alert_id)["status"], alert_id)
+    if why is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, why)
     # The action's time is the IOC's (simulated) time, so an alert's history reads in one clock.
     at = wall.state.sim_time_ms or int(time.time() * 1000)
-    body = {"alert": alert_id, "action": action, "by": who.name, "at": at, **fields}
-    await wall.feed.send_action(body)
+    body = OperatorAction(alert=alert_id, action=action, by=who.name, at=at, **fields)
+    await wall.feed.send_action(body.model_dump(mode="json", exclude_none=True))
     metrics.ACTIONS.labels(action).inc()
-    return {"accepted": body}
+    return Accepted(accepted=body)
 
 
-@router.post("/{alert_id}/acknowledge", status_code=status.HTTP_202_ACCEPTED)
-async def acknowledge(alert_id: str, body: Acknowledge, wall: Wall, who: Actor) -> dict[str, Any]:
+@router.post("/{alert_id}/acknowledge", **ACCEPTED)
+async def acknowledge(alert_id: str, body: Acknowledge, wall: Wall, who: Actor) -> Accepted:
     """Written to the operator-actions topic; the alert's new status arrives on the feed."""
-    return await _act(wall, who, alert_id, "acknowledge", comment=body.comment)
+    return await _act(wall, who, alert_id, Action.ACKNOWLEDGE, comment=body.comment)
 
 
-@router.post("/{alert_id}/assign", status_code=status.HTTP_202_ACCEPTED)
-async def assign(alert_id: str, body: Assign, wall: Wall, who: Actor) -> dict[str, Any]:
-    return await _act(wall, who, alert_id, "assign", assignee=body.assignee, comment=body.comment)
+@router.post("/{alert_id}/assign", **ACCEPTED)
+async def assign(alert_id: str, body: Assign, wall: Wall, who: Actor) -> Accepted:
+    return await _act(wall, who, alert_id, Action.ASSIGN, assignee=body.assignee, comment=body.comment)
 
 
-@router.post("/{alert_id}/comment", status_code=status.HTTP_202_ACCEPTED)
-async def comment(alert_id: str, body: Comment, wall: Wall, who: Actor) -> dict[str, Any]:
-    return await _act(wall, who, alert_id, "comment", comment=body.comment)
+@router.post("/{alert_id}/comment", **ACCEPTED)
+async def comment(alert_id: str, body: Comment, wall: Wall, who: Actor) -> Accepted:
+    return await _act(wall, who, alert_id, Action.COMMENT, comment=body.comment)
+
+
+@router.post("/{alert_id}/resolve", **ACCEPTED)
+async def resolve(alert_id: str, body: Resolve, wall: Wall, who: Actor) -> Accepted:
+    """Closes the alert for good; a condition that still holds raises a new one."""
+    return await _act(wall, who, alert_id, Action.RESOLVE, comment=body.comment)

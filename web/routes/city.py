@@ -5,58 +5,111 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from ioc import vn_aqi
+from ioc.city import City
 from web.deps import Reader, Wall
+from web.models import READ_REFUSALS
 from web.sites import sites
 
-router = APIRouter(prefix="/api", tags=["city"])
+router = APIRouter(prefix="/api", tags=["city"], responses=READ_REFUSALS)
 STATION_TYPES = ("AirQualityObserved", "WeatherObserved", "FloodMonitoring")
+LatLon = tuple[float, float]
+
+
+class Ward(BaseModel):
+    id: str
+    name: str
+    population: int
+    centre: LatLon
+    zone: list[LatLon] = Field(description="schematic: the Voronoi cell of the ward's centre")
+
+
+class Area(BaseModel):
+    id: str
+    name: str
+    name_en: str
+    centre: LatLon
+    bbox: tuple[LatLon, LatLon]
+    wards: list[Ward]
+
+
+class Station(BaseModel):
+    id: str
+    type: str
+    name: str
+    area: str
+    ward: str
+    at: LatLon
+    props: dict[str, Any]
+
+
+class DrawnSite(BaseModel):
+    id: str
+    key: str = Field(description="<kind>:<id>, the key of its latest value on the wall")
+    kind: str
+    type: str
+    name: str
+    area: str
+    at: LatLon
+
+
+class Road(BaseModel):
+    id: str
+    name: str
+    area: str
+    road_class: str = Field(serialization_alias="class")
+    path: list[LatLon]
+
+
+class AqiBand(BaseModel):
+    level: int
+    lo: int
+    hi: int
+    vi: str
+    en: str
+    color: str
+
+
+class CityView(BaseModel):
+    areas: list[Area]
+    stations: list[Station]
+    sites: list[DrawnSite]
+    roads: list[Road]
+    aqi_bands: list[AqiBand]
 
 
 @router.get("/city")
-async def city(wall: Wall, _: Reader) -> dict[str, Any]:
+async def city(wall: Wall, _: Reader) -> CityView:
     c = wall.city
-    areas = []
-    for a in c.areas.values():
-        zones = c.zones(a.id)
-        wards = [
-            {"id": w.id, "name": w.name, "population": w.population, "centre": w.centre, "zone": zones[w.id]}
-            for w in a.wards
-        ]
-        areas.append(
-            {
-                "id": a.id,
-                "name": a.name,
-                "name_en": a.name_en,
-                "centre": a.centre,
-                "bbox": a.bbox,
-                "wards": wards,
-            }
-        )
-    stations = [
-        {
-            "id": s.id,
-            "type": s.type,
-            "name": s.name,
-            "area": s.area,
-            "ward": s.ward,
-            "at": s.at,
-            "props": dict(s.props),
-        }
-        for t in STATION_TYPES
-        for s in c.sensors_of(t)
+    return CityView(
+        areas=[_area(c, a.id) for a in c.areas.values()],
+        stations=[
+            Station(id=s.id, type=s.type, name=s.name, area=s.area, ward=s.ward, at=s.at, props=dict(s.props))
+            for t in STATION_TYPES
+            for s in c.sensors_of(t)
+        ],
+        sites=[
+            DrawnSite(id=x.id, key=x.key, kind=x.kind, type=x.type, name=x.name, area=x.area, at=x.at)
+            for x in sites(c)
+        ],
+        roads=[
+            Road(id=r.id, name=r.name, area=r.area, road_class=r.road_class, path=list(r.path))
+            for r in c.roads.values()
+        ],
+        aqi_bands=[
+            AqiBand(level=b.level, lo=b.lo, hi=b.hi, vi=b.name_vi, en=b.name_en, color=b.hex)
+            for b in vn_aqi.BANDS
+        ],
+    )
+
+
+def _area(c: City, area_id: str) -> Area:
+    a = c.areas[area_id]
+    zones = c.zones(a.id)
+    wards = [
+        Ward(id=w.id, name=w.name, population=w.population, centre=w.centre, zone=zones[w.id])
+        for w in a.wards
     ]
-    drawn = [
-        {"id": x.id, "key": x.key, "kind": x.kind, "type": x.type, "name": x.name, "area": x.area, "at": x.at}
-        for x in sites(c)
-    ]
-    roads = [
-        {"id": r.id, "name": r.name, "area": r.area, "class": r.road_class, "path": r.path}
-        for r in c.roads.values()
-    ]
-    bands = [
-        {"level": b.level, "lo": b.lo, "hi": b.hi, "vi": b.name_vi, "en": b.name_en, "color": b.hex}
-        for b in vn_aqi.BANDS
-    ]
-    return {"areas": areas, "stations": stations, "sites": drawn, "roads": roads, "aqi_bands": bands}
+    return Area(id=a.id, name=a.name, name_en=a.name_en, centre=a.centre, bbox=a.bbox, wards=wards)

@@ -2,53 +2,98 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 
+from ioc.contract.documents import LivenessProblem
 from web.deps import Reader, Wall
+from web.liveness import Status
+from web.models import READ_REFUSALS, Mode
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
-async def health(wall: Wall, response: Response) -> dict[str, Any]:
+class Problem(BaseModel):
+    """One reason the data is not current; worker problems also name the worker, partition and lag."""
+
+    model_config = ConfigDict(extra="allow")
+    code: LivenessProblem
+    since: int | None = Field(description="ms since epoch")
+
+
+class DataLoss(BaseModel):
+    """The last time the broker came back empty."""
+
+    at: int = Field(description="ms since epoch when the wall noticed")
+    last_sim: int | None = Field(description="the newest simulated time the wall had shown before")
+    why: str
+
+
+class FeedState(BaseModel):
+    connected: bool
+    caught_up: bool
+    records: int
+    errors: int
+    refused: int
+    cluster: str | None
+
+
+class Health(BaseModel):
+    status: Status = Field(description="red (503) when the wall does not show current data")
+    problems: list[Problem]
+    data_loss: DataLoss | None
+    workers: int = Field(description="workers heard from recently")
+    feed: FeedState
+    areas: dict[str, int] = Field(description="per area, air-quality stations with an index")
+    entities: int
+    clients: int
+    sim_time: int
+    mode: Mode
+
+
+@router.get("/health", responses={503: {"model": Health, "description": "red: the data is not current"}})
+async def health(wall: Wall, response: Response) -> Health:
     """Whether the wall shows current data: 200 when it does (or is starting), 503 with the problems when
     not (no worker heartbeat, a worker or the feed not advancing while data waits, the broker lost)."""
     verdict = wall.feed.publish_health()
     if verdict["status"] == "red":
         response.status_code = 503
-    return {
-        **verdict,
-        "feed": {
-            "connected": wall.feed.connected,
-            "caught_up": wall.feed.caught_up.is_set(),
-            "records": wall.state.records,
-            "errors": wall.feed.errors,
-            "refused": wall.feed.refused,
-            "cluster": wall.feed.watch.known if wall.feed.watch else None,
-        },
-        "areas": wall.state.areas_live(),
-        "entities": len(wall.state.items),
-        "clients": len(wall.hub.clients),
-        "sim_time": wall.state.sim_time_ms,
-        "mode": wall.mode(),
-    }
+    feed = FeedState(
+        connected=wall.feed.connected,
+        caught_up=wall.feed.caught_up.is_set(),
+        records=wall.state.records,
+        errors=wall.feed.errors,
+        refused=wall.feed.refused,
+        cluster=wall.feed.watch.known if wall.feed.watch else None,
+    )
+    return Health.model_validate(
+        {
+            **verdict,
+            "feed": feed,
+            "areas": wall.state.areas_live(),
+            "entities": len(wall.state.items),
+            "clients": len(wall.hub.clients),
+            "sim_time": wall.state.sim_time_ms,
+            "mode": wall.mode(),
+        }
+    )
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 async def metrics() -> Response:
     """Prometheus exposition of the wall server's counters."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/me")
-async def me(who: Reader) -> dict[str, Any]:
+class Me(BaseModel):
+    name: str
+    role: str
+    may_act: bool
+    may_engineer: bool
+
+
+@router.get("/api/me", responses=READ_REFUSALS)
+async def me(who: Reader) -> Me:
     """The caller's name, role and what the role permits (the page enables its buttons from this)."""
-    return {
-        "name": who.name,
-        "role": who.role,
-        "may_act": who.may("act"),
-        "may_engineer": who.may("engineer"),
-    }
+    return Me(name=who.name, role=who.role, may_act=who.may("act"), may_engineer=who.may("engineer"))

@@ -3,44 +3,65 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
+from ioc.contract.documents import ReplayState, ReplayStatus, is_replay
 from web import metrics
 from web.deps import EngineerActing, Reader, Wall
+from web.models import READ_REFUSALS, refusals
 
-router = APIRouter(prefix="/api/replay", tags=["engineering"])
+router = APIRouter(prefix="/api/replay", tags=["engineering"], responses=READ_REFUSALS)
+Command = Literal["pause", "resume", "seek"]
 
 
 class Seek(BaseModel):
     sim_ms: int = Field(ge=0, description="Simulated time to continue from (epoch ms)")
 
 
-@router.get("")
-async def replay_status(wall: Wall, _: Reader) -> dict[str, Any]:
+class ReplayCommand(BaseModel):
+    """As written to `<ns>.replay.control`, for the replay whose job it names."""
+
+    job: str
+    action: Command
+    by: str
+    at: int = Field(description="wall-clock ms when sent")
+    sim_ms: int | None = None
+
+
+class ReplayAccepted(BaseModel):
+    accepted: ReplayCommand
+
+
+@router.get("", responses=refusals(404))
+async def replay_status(wall: Wall, _: Reader) -> ReplayStatus:
     """The latest status the replay published (job, speed, state, simulated position), or 404 if none."""
     if wall.state.replay is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no replay has reported into this namespace")
     return wall.state.replay
 
 
-@router.post("/{action}", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{action}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(409),
+    response_model_exclude_none=True,
+)
 async def command(
-    action: Literal["pause", "resume", "seek"], wall: Wall, who: EngineerActing, body: Seek | None = None
-) -> dict[str, Any]:
+    action: Command, wall: Wall, who: EngineerActing, body: Seek | None = None
+) -> ReplayAccepted:
     """Written to `<ns>.replay.control`; the replay obeys it and its new status arrives on the feed."""
     replay = wall.state.replay
-    if not wall.settings.namespace.startswith("replay-") or replay is None:
+    if not is_replay(wall.settings.namespace) or replay is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "no replay is playing into this namespace")
-    if replay.get("state") == "finished":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"replay {replay.get('job')} has finished")
+    if replay.state == ReplayState.FINISHED:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"replay {replay.job} has finished")
     if action == "seek" and body is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "seek needs {'sim_ms': ...}")
-    doc = {"job": replay["job"], "action": action, "by": who.name, "at": int(time.time() * 1000)}
-    if body is not None and action == "seek":
-        doc["sim_ms"] = body.sim_ms
-    await wall.feed.send_replay_command(doc)
+    sim_ms = body.sim_ms if body is not None and action == "seek" else None
+    doc = ReplayCommand(job=replay.job, action=action, by=who.name, at=int(time.time() * 1000), sim_ms=sim_ms)
+    await wall.feed.send_replay_command(doc.model_dump(exclude_none=True))
     metrics.ACTIONS.labels(f"replay-{action}").inc()
-    return {"accepted": doc}
+    return ReplayAccepted(accepted=doc)

@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
+from ioc.contract.documents import AlertStatus, MapState, Severity
 from web.deps import Reader, Wall
-from web.sites import sites
+from web.models import READ_REFUSALS, Entity
+from web.sites import Site, sites
 
-router = APIRouter(prefix="/api/sensors", tags=["sensors"])
-State = Literal["ok", "warning", "alarm", "offline", "no-data"]
+router = APIRouter(prefix="/api/sensors", tags=["sensors"], responses=READ_REFUSALS)
+
+
+class SiteAlert(BaseModel):
+    """The site's most severe active alert."""
+
+    id: str
+    severity: Severity
+    status: AlertStatus
+
+
+class Sensor(BaseModel):
+    id: str
+    type: str = Field(description="FIWARE type, or Hospital")
+    name: str
+    area: str
+    ward: str
+    domain: str
+    at: tuple[float, float] = Field(description="latitude, longitude")
+    state: MapState = Field(description="no-data before the first value")
+    alert: SiteAlert | None
+    latest: Entity | None
+
+
+class SensorList(BaseModel):
+    count: int
+    sensors: list[Sensor]
 
 
 @router.get("")
@@ -20,29 +48,30 @@ async def sensors(
     area: str | None = None,
     domain: str | None = None,
     type: str | None = None,
-    state: State | None = None,
-) -> dict[str, Any]:
+    state: MapState | None = None,
+) -> SensorList:
     """Sites with `state` (ok, warning, alarm, offline, or no-data before the first value) and `alert`."""
     worst = wall.state.worst_alerts()
     rows = []
     for site in sites(wall.city):
         if (area and site.area != area) or (domain and site.domain != domain) or (type and site.type != type):
             continue
-        latest = wall.state.items.get(site.key)
-        row = {
-            "id": site.id,
-            "type": site.type,
-            "name": site.name,
-            "area": site.area,
-            "ward": site.ward,
-            "domain": site.domain,
-            "at": site.at,
-            "state": latest["state"] if latest else "no-data",
-            "alert": {k: worst[site.id][k] for k in ("id", "severity", "status")}
-            if site.id in worst
-            else None,
-            "latest": latest,
-        }
-        if state is None or row["state"] == state:
+        row = _sensor(site, wall.state.items.get(site.key), worst.get(site.id))
+        if state is None or row.state == state:
             rows.append(row)
-    return {"count": len(rows), "sensors": rows}
+    return SensorList(count=len(rows), sensors=rows)
+
+
+def _sensor(site: Site, latest: dict[str, Any] | None, alert: dict[str, Any] | None) -> Sensor:
+    return Sensor(
+        id=site.id,
+        type=site.type,
+        name=site.name,
+        area=site.area,
+        ward=site.ward,
+        domain=site.domain,
+        at=site.at,
+        state=latest["state"] if latest else MapState.NO_DATA,
+        alert=SiteAlert.model_validate(alert) if alert else None,
+        latest=Entity.model_validate(latest) if latest else None,
+    )

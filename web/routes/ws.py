@@ -8,8 +8,7 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from web import metrics
-from web.auth import authorise, origin_allowed
+from web.auth import AuthError, authorise, check_origin
 from web.context import WallContext
 from web.direct import direct_writer
 from web.state import Subscription
@@ -21,12 +20,11 @@ CATCH_UP_WAIT_S = 15.0
 @router.websocket("/ws")
 async def live(websocket: WebSocket, areas: str | None = None, domains: str | None = None) -> None:
     wall: WallContext = websocket.app.state.wall
-    if not origin_allowed(websocket, wall.allowed_origins):
-        metrics.REFUSED.labels("origin").inc()
+    try:
+        check_origin(websocket, wall.allowed_origins)
+        authorise(websocket, wall.tokens, "read")
+    except AuthError:
         await websocket.close(code=1008)  # before accept: the handshake is answered 403
-        return
-    if isinstance(authorise(websocket, wall.tokens, "read"), str):
-        await websocket.close(code=1008)
         return
     await websocket.accept()
     # A server that has just started holds a partial state: the first snapshot waits for the catch-up.

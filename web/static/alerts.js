@@ -1,9 +1,17 @@
-// The alert panel (most severe first, ack/assign for operators), the critical pop-up and its sound.
-"use strict";
+// The alert panel (most severe first, acknowledge and assign for operators) and the pop-up that a new alert of
+// the highest severity opens, with its sound.
+import { Trends } from "./charts.js";
+import { el, toast } from "./dom.js";
+import { t } from "./i18n.js";
+import { api, refusalText } from "./session.js";
+import { Sound } from "./sound.js";
+import { areaName, siteName, vnTime, wall } from "./store.js";
+import { allows, mostSevere, rank } from "./vocabulary.js";
 
-const SEVERITY_RANK = { informational: 0, low: 1, medium: 2, high: 3, critical: 4 };
+// An alert that still awaits its acknowledgement keeps its pop-up.
+function unacknowledged(a) { return allows("acknowledge", a.status); }
 
-const Alerts = {
+export const Alerts = {
   pending: new Set(), // alert ids with an action sent, waiting for the feed to bring the new status
   assigning: null, // alert id whose assign box is open
   draft: "",
@@ -12,7 +20,7 @@ const Alerts = {
 
   active() {
     return [...wall.items.values()].filter((i) => i.kind === "alert")
-      .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || b.dateIssued - a.dateIssued);
+      .sort((a, b) => rank(b.severity) - rank(a.severity) || b.dateIssued - a.dateIssued);
   },
 
   render() {
@@ -39,11 +47,12 @@ const Alerts = {
 
   actions(a) {
     const box = el("div", { class: "actions" });
-    if (a.status === "raised") {
+    if (allows("acknowledge", a.status)) {
       const ack = el("button", { type: "button", class: "act", "data-action": "acknowledge" }, t("acknowledge"));
       ack.onclick = () => this.act(a.id, "acknowledge", {});
       box.append(ack);
     }
+    if (!allows("assign", a.status)) return box;
     if (this.assigning === a.id) {
       const input = el("input", { type: "text", placeholder: t("assignee"), "data-role": "assignee" });
       input.value = this.draft;
@@ -67,9 +76,7 @@ const Alerts = {
     const r = await api(`/api/alerts/${encodeURIComponent(id)}/${action}`, { method: "POST", body: JSON.stringify(body) });
     if (r.status !== 202) {
       this.pending.delete(id);
-      let detail = "";
-      try { detail = (await r.json()).detail; } catch (e) { /* not JSON */ }
-      toast(`${r.status === 403 ? t("forbidden") : "HTTP " + r.status}: ${detail}`);
+      toast(await refusalText(r, t("forbidden")));
       this.render();
     }
     return r.status;
@@ -79,13 +86,13 @@ const Alerts = {
   seen(a) {
     this.pending.delete(a.id);
     Trends.mark(a);
-    if (a.severity === "critical" && a.status === "raised" && !this.seenCritical.has(a.id)) {
+    if (a.severity === mostSevere() && unacknowledged(a) && !this.seenCritical.has(a.id)) {
       this.seenCritical.add(a.id);
       this.popupQueue.push(a.id);
       Sound.alarm();
       this.showPopup();
     }
-    if (a.status !== "raised") this.popupQueue = this.popupQueue.filter((x) => x !== a.id);
+    if (!unacknowledged(a)) this.popupQueue = this.popupQueue.filter((x) => x !== a.id);
     if (!this.popupQueue.length) document.getElementById("popup").hidden = true;
     else this.showPopup();
   },
@@ -115,51 +122,3 @@ const Alerts = {
     document.getElementById("popup-ack").onclick = () => this.act(document.getElementById("popup").dataset.alert, "acknowledge", {});
   },
 };
-
-// Three rising beeps through Web Audio (no sound file to ship); the wall enables it with one click.
-const Sound = {
-  ctx: null,
-  on: localStorage.getItem("ioc.sound") !== "off",
-  alarms: 0, // read by the browser tests
-
-  alarm() {
-    if (!this.on) return;
-    this.alarms += 1;
-    try {
-      this.ctx = this.ctx || new AudioContext();
-      this.ctx.resume();
-      for (let k = 0; k < 3; k++) {
-        const osc = this.ctx.createOscillator();
-        const gain = this.ctx.createGain();
-        osc.frequency.value = 660 + 220 * k;
-        gain.gain.value = 0.25;
-        osc.connect(gain).connect(this.ctx.destination);
-        const at = this.ctx.currentTime + 0.35 * k;
-        osc.start(at);
-        osc.stop(at + 0.25);
-      }
-    } catch (e) { /* no audio device: the pop-up still shows */ }
-  },
-
-  toggle() {
-    this.on = !this.on;
-    localStorage.setItem("ioc.sound", this.on ? "on" : "off");
-    this.label();
-    if (this.on && this.ctx) this.ctx.resume();
-  },
-
-  label() {
-    const button = document.getElementById("sound");
-    button.dataset.on = String(this.on);
-    button.textContent = t(this.on ? "soundOn" : "soundOff");
-  },
-};
-
-let toastTimer = null;
-function toast(text) {
-  const node = document.getElementById("toast");
-  node.textContent = text;
-  node.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { node.hidden = true; }, 5000);
-}

@@ -1,9 +1,13 @@
 // Trend charts (uPlot) of every KPI over the last simulated hour, one line per area, with alert markers
 // (vertical lines in the alert's severity colour) and VN_AQI colour bands behind the air chart.
-"use strict";
+// uPlot is a global (a classic script before the modules).
+import { el } from "./dom.js";
+import { t } from "./i18n.js";
+import { SEVERITY_COLOUR } from "./map.js";
+import { isActive } from "./vocabulary.js";
 
-const KPI_ORDER = ["traffic", "air", "flood", "lighting", "health"];
-const KPI_UNIT = { traffic: "%", air: "", flood: "", lighting: "%", health: "min" };
+export const KPI_ORDER = ["traffic", "air", "flood", "lighting", "health"];
+export const KPI_UNIT = { traffic: "%", air: "", flood: "", lighting: "%", health: "min" };
 const AREA_COLOUR = { vinh: "#4fc3f7", "cua-lo": "#ffb74d", "hoang-mai": "#ba68c8" };
 const RULE_KPI = {
   "flood-level": "flood", "flood-rising": "flood", "air-quality": "air", "traffic-jam": "traffic",
@@ -11,7 +15,7 @@ const RULE_KPI = {
 };
 const HOUR_MS = 3600 * 1000;
 
-const Trends = {
+export const Trends = {
   series: new Map(), // "kpi:<area>:<kpi>" → { t: [ms], v: [] }
   markers: new Map(), // alert id → { rule, severity, status, dateIssued, area }
   charts: new Map(), // kpi → uPlot
@@ -126,7 +130,7 @@ const Trends = {
       const x = u.valToPos(sec, "x", true);
       ctx.strokeStyle = SEVERITY_COLOUR[m.severity] || "#fff";
       ctx.lineWidth = 2 * devicePixelRatio;
-      ctx.setLineDash(m.status === "cleared" || m.status === "resolved" ? [4 * devicePixelRatio, 4 * devicePixelRatio] : []);
+      ctx.setLineDash(isActive(m.status) ? [] : [4 * devicePixelRatio, 4 * devicePixelRatio]); // dashed once over
       ctx.beginPath();
       ctx.moveTo(x, bbox.top);
       ctx.lineTo(x, bbox.top + bbox.height);

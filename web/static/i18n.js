@@ -1,7 +1,6 @@
 // Labels of the wall in Vietnamese (default) and English; t(key) reads the current language.
-"use strict";
 
-const I18N = {
+export const I18N = {
   vi: {
     title: "Trung tâm điều hành thông minh Nghệ An",
     simClock: "Giờ mô phỏng (ICT)",
@@ -140,9 +139,9 @@ const I18N = {
   },
 };
 
-let LANG = localStorage.getItem("ioc.lang") === "en" ? "en" : "vi";
+export let LANG = localStorage.getItem("ioc.lang") === "en" ? "en" : "vi";
 
-function t(key) {
+export function t(key) {
   const path = key.split(".");
   let node = I18N[LANG];
   for (const p of path) node = node == null ? undefined : node[p];
@@ -150,18 +149,18 @@ function t(key) {
 }
 
 // t() with {name} placeholders filled in (as text: the caller puts the result into textContent).
-function tf(key, values) {
+export function tf(key, values) {
   return String(t(key)).replace(/\{(\w+)\}/g, (m, name) => (name in values ? String(values[name]) : m));
 }
 
-function applyStaticLabels() {
+export function applyStaticLabels() {
   document.documentElement.lang = LANG;
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
   document.getElementById("lang").textContent = LANG === "vi" ? "EN" : "VI";
 }
 
-function setLang(lang) {
+export function setLang(lang) {
   LANG = lang;
   localStorage.setItem("ioc.lang", lang);
   applyStaticLabels();

@@ -1,14 +1,19 @@
 // Offline maps of the three areas with Leaflet: ward zones, roads and sites from /api/city, no tile server.
 // Each site is a circle coloured by its worst active alert, else by its own state (AQI stations: VN_AQI band).
-"use strict";
+// L is Leaflet's global (a classic script before the modules).
+import { el } from "./dom.js";
+import { t } from "./i18n.js";
+import { bandOf, wall } from "./store.js";
 
-const SEVERITY_COLOUR = { critical: "#d500f9", high: "#ff1744", medium: "#ff9100", low: "#40c4ff", informational: "#40c4ff" };
-const STATE_COLOUR = { ok: "#2ecc71", warning: "#f1c40f", alarm: "#e74c3c", offline: "#7f8c8d", "no-data": "#3d4f66" };
+// Keyed by the vocabulary's severities and map states (the page checks them against /api/vocabulary).
+export const SEVERITY_COLOUR = { critical: "#d500f9", high: "#ff1744", medium: "#ff9100", low: "#40c4ff", informational: "#40c4ff" };
+export const STATE_COLOUR = { ok: "#2ecc71", warning: "#f1c40f", alarm: "#e74c3c", offline: "#7f8c8d", "no-data": "#3d4f66" };
+const NO_DATA = "no-data"; // a site before its first value
 const SITE_RADIUS = { aqi: 8, weather: 7, water: 8, hospital: 8, traffic: 4, lighting: 3 };
 const SITE_ORDER = ["lighting", "traffic", "weather", "water", "aqi", "hospital"]; // later ones drawn on top
 const ROAD_STYLE = { national: { color: "#5d7aa3", weight: 4 }, arterial: { color: "#48628a", weight: 3 }, collector: { color: "#364c6d", weight: 2 } };
 
-const AreaMaps = {
+export const AreaMaps = {
   maps: new Map(), // area id → L.Map
   markers: new Map(), // site key → { marker, site }
   keyOfEntity: new Map(), // site id → site key
@@ -31,7 +36,7 @@ const AreaMaps = {
       for (const site of sites) {
         const marker = L.circleMarker(site.at, {
           radius: SITE_RADIUS[site.kind] || 4, weight: 1, color: "#0a101a", fillOpacity: 0.95,
-          fillColor: STATE_COLOUR["no-data"], className: `site site-${site.kind}`,
+          fillColor: STATE_COLOUR[NO_DATA], className: `site site-${site.kind}`,
         }).bindTooltip(() => siteTooltip(site)).addTo(map);
         marker.getElement().dataset.key = site.key; // read by the browser tests
         this.markers.set(site.key, { marker, site });
@@ -45,7 +50,7 @@ const AreaMaps = {
     const alert = wall.worstAlert.get(site.id);
     if (alert) return SEVERITY_COLOUR[alert.severity];
     const item = wall.items.get(site.key);
-    if (!item) return STATE_COLOUR["no-data"];
+    if (!item) return STATE_COLOUR[NO_DATA];
     if (site.kind === "aqi" && item.band) return bandOf(item.band).color;
     return STATE_COLOUR[item.state] || STATE_COLOUR.ok;
   },

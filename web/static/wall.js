@@ -1,36 +1,24 @@
-// The wall page: signs in with a token, draws the city from /api/city, then keeps live values from /ws.
-"use strict";
+// The wall page: signs in with a token, reads the vocabulary and draws the city from the API, then keeps
+// live values from /ws. The page's entry module: it imports the others, none imports it.
+import { Alerts } from "./alerts.js";
+import { KPI_ORDER, KPI_UNIT, Trends } from "./charts.js";
+import { el, toast } from "./dom.js";
+import { I18N, LANG, applyStaticLabels, setLang, t, tf } from "./i18n.js";
+import { AreaMaps, SEVERITY_COLOUR, STATE_COLOUR } from "./map.js";
+import { api, fetchJson, refusalText, showLogin, takeTokenFromUrl, token } from "./session.js";
+import { Sound } from "./sound.js";
+import { areaName, bandName, bandOf, vnDateTime, vnTime, wall } from "./store.js";
+import { floodStatus, isActive, loadVocabulary, mismatches, rank, vocabulary } from "./vocabulary.js";
 
-const ACTIVE = ["raised", "acknowledged", "assigned"];
 const STANDING_COLOUR = { veryGood: "#2e7d32", good: "#7cb342", fair: "#fbc02d", bad: "#ef6c00", veryBad: "#c62828" };
 const ENV_KINDS = ["aqi", "weather", "water"];
 const POLLUTANT_LABEL = { pm25: "PM2.5", pm10: "PM10", no2: "NO₂", o3: "O₃", co: "CO", so2: "SO₂" };
 
-const wall = {
-  city: null, me: null, items: new Map(), worstAlert: new Map(), siteById: new Map(), health: null,
-  version: 0, messages: 0, snapshots: 0, simTime: 0, simAnchorReal: 0, mode: null,
-  trends: Trends, alerts: Alerts, sound: Sound, maps: AreaMaps,
-};
+Object.assign(wall, { trends: Trends, alerts: Alerts, sound: Sound, maps: AreaMaps, gaps: [] });
 window.__wall = wall; // read by the browser tests
 
 const dirty = { all: true, keys: new Set(), kinds: new Set() };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v; else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c);
-  return node;
-}
-
-function bandOf(level) { return wall.city.aqi_bands.find((b) => b.level === level); }
-function bandName(b) { return LANG === "en" ? b.en : b.vi; }
-function areaName(area) { return LANG === "en" ? area.name_en : area.name; }
-function siteName(id) { const s = wall.siteById.get(id); return s ? s.name : id; }
-function vnTime(ms) {
-  return new Date(ms).toLocaleTimeString(LANG === "en" ? "en-GB" : "vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });
-}
 function simNow() {
   if (!wall.simTime) return 0;
   if (wall.health && wall.health.status === "red") return wall.simTime;  // no news: the clock must not run on
@@ -39,27 +27,23 @@ function simNow() {
   return wall.simTime + (Date.now() - wall.simAnchorReal) * speed;
 }
 
-// --- sign-in: ?token=... once (then kept in this browser), or the sign-in box -------------------------
-function takeTokenFromUrl() {
-  const params = new URLSearchParams(location.search);
-  if (!params.has("token")) return;
-  localStorage.setItem("ioc.token", params.get("token"));
-  params.delete("token");
-  history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
-}
-function token() { return localStorage.getItem("ioc.token") || ""; }
-function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" };
-  return fetch(path, { ...options, headers: { ...headers, ...(options.headers || {}) } });
-}
-function showLogin(message) {
-  document.getElementById("login").hidden = false;
-  document.getElementById("login-error").textContent = message || "";
-  document.getElementById("login-form").onsubmit = (e) => {
-    e.preventDefault();
-    localStorage.setItem("ioc.token", document.getElementById("login-token").value.trim());
-    location.reload();
-  };
+// Every table keyed by vocabulary names must name exactly the vocabulary's: what does not is logged and kept
+// in wall.gaps (the browser tests read it), so a new severity or state never goes by uncoloured or unlabelled.
+function vocabularyGaps() {
+  const v = vocabulary;
+  const labels = Object.keys(I18N).flatMap((lang) => [
+    ...mismatches(`${lang}.severity`, I18N[lang].severity, v.severities),
+    ...mismatches(`${lang}.status`, I18N[lang].status, v.alertStatuses),
+    ...mismatches(`${lang}.flood`, I18N[lang].flood, v.floodStatuses),
+    ...Object.keys(I18N[lang].replay).filter((s) => !v.replayStates.includes(s)).map((s) => `${lang}.replay.${s}`),
+  ]);
+  return [
+    ...mismatches("SEVERITY_COLOUR", SEVERITY_COLOUR, v.severities),
+    ...mismatches("STATE_COLOUR", STATE_COLOUR, v.mapStates),
+    ...mismatches("KPI_UNIT", KPI_UNIT, Object.keys(v.kpiDomain)),
+    ...KPI_ORDER.filter((kpi) => !(kpi in v.kpiDomain)).map((kpi) => `KPI_ORDER.${kpi}`),
+    ...labels,
+  ];
 }
 
 // --- drawing ------------------------------------------------------------------------------------------
@@ -123,7 +107,7 @@ function renderEnvironment() {
 
 function kpiText(kpi, value) {
   if (value == null) return "–";
-  if (kpi === "flood") return value === 0 ? "0" : t("flood.alert" + Math.round(value));
+  if (kpi === "flood") return value === 0 ? "0" : t("flood." + floodStatus(Math.round(value)));
   if (kpi === "air") return String(Math.round(value));
   return `${value.toFixed(kpi === "health" ? 0 : 1)}${KPI_UNIT[kpi] === "%" ? "%" : " " + KPI_UNIT[kpi]}`;
 }
@@ -180,11 +164,7 @@ async function replayCommand(action, body) {
   const options = { method: "POST" };
   if (body) options.body = JSON.stringify(body);
   const r = await api(`/api/replay/${action}`, options);
-  if (r.status !== 202) {
-    let detail = "";
-    try { detail = (await r.json()).detail; } catch (e) { /* not JSON */ }
-    toast(`${r.status === 403 ? t("forbidden") : "HTTP " + r.status}: ${typeof detail === "string" ? detail : JSON.stringify(detail)}`);
-  }
+  if (r.status !== 202) toast(await refusalText(r, t("forbidden")));
 }
 
 function wireReplayControls() {
@@ -197,10 +177,6 @@ function wireReplayControls() {
 }
 
 // Whether the data is current: red with the problems in plain words; the broker's loss, with since when.
-function vnDateTime(ms) {
-  return new Date(ms).toLocaleString(LANG === "en" ? "en-GB" : "vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });
-}
-
 function renderHealth() {
   const h = wall.health;
   const box = document.getElementById("health");
@@ -254,7 +230,7 @@ function refreshWorstAlerts() {
   for (const a of wall.items.values()) {
     if (a.kind !== "alert") continue;
     const held = wall.worstAlert.get(a.entity);
-    if (!held || SEVERITY_RANK[a.severity] > SEVERITY_RANK[held.severity]) wall.worstAlert.set(a.entity, a);
+    if (!held || rank(a.severity) > rank(held.severity)) wall.worstAlert.set(a.entity, a);
   }
   for (const entity of new Set([...before.keys(), ...wall.worstAlert.keys()])) {
     const key = AreaMaps.keyOfEntity.get(entity);
@@ -277,7 +253,7 @@ function onMessage(event) {
       wall.health = item;
       if (msg.type === "delta") wall.simAnchorReal = Date.now();  // a frozen clock resumes from where it stood
     } else if (item.kind === "alert") {
-      if (ACTIVE.includes(item.status)) wall.items.set(item.key, item); else wall.items.delete(item.key);
+      if (isActive(item.status)) wall.items.set(item.key, item); else wall.items.delete(item.key);
       alerts.push(item);
     } else {
       wall.items.set(item.key, item);
@@ -314,17 +290,6 @@ function connect(attempt = 0) {
   };
 }
 
-async function fetchJson(path) {
-  for (;;) {
-    try {
-      const r = await api(path);
-      if (r.status === 401 || r.status === 403) return { refused: r.status };
-      if (r.ok) return await r.json();
-    } catch (e) { /* server restarting */ }
-    await new Promise((res) => setTimeout(res, 1000));
-  }
-}
-
 async function start() {
   takeTokenFromUrl();
   applyStaticLabels();
@@ -336,6 +301,9 @@ async function start() {
   const me = await fetchJson("/api/me");
   if (me.refused) { showLogin(token() ? t("badToken") : ""); return; }
   wall.me = me;
+  await loadVocabulary();
+  wall.gaps = vocabularyGaps();
+  for (const gap of wall.gaps) console.error(`not in the vocabulary, or missing for it: ${gap}`);
   wall.city = await fetchJson("/api/city");
   wall.siteById = new Map(wall.city.sites.map((s) => [s.id, s]));
   drawSkeleton();
