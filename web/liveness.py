@@ -5,11 +5,11 @@ or when the feed has lost the broker; and what was lost when the broker restarte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from ioc.contract.documents import LivenessProblem
+from ioc.contract.documents import HealthStatus, LivenessProblem
 
-Status = Literal["ok", "starting", "red"]
+Status = HealthStatus
 BEHIND_STALE = 3  # a partition with data waiting all along for this many stale periods is falling behind
 
 

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ioc.contract.documents import ReplayState
-
-
-class Mode(BaseModel):
-    """The LIVE / REPLAY banner: a replay's job and state once it has reported, else the configured speed."""
-
-    kind: Literal["live", "replay"]
-    speed: float | None = Field(description="simulated seconds per real second; None = as fast as possible")
-    namespace: str
-    job: str | None = None
-    state: ReplayState | None = None
+from pydantic import BaseModel, ConfigDict
 
 
 class Entity(BaseModel):

@@ -230,6 +230,59 @@ LIVENESS_PROBLEMS: tuple[LivenessProblem, ...] = (
 )
 
 
+HealthStatus = Literal["ok", "starting", "red"]
+
+
+class Problem(BaseModel):
+    """One reason the data is not current; worker problems also name the worker, partition and lag."""
+
+    model_config = ConfigDict(extra="allow")
+    code: LivenessProblem
+    since: int | None = Field(description="ms since epoch")
+
+
+class DataLoss(BaseModel):
+    """The last time the broker came back empty."""
+
+    at: int = Field(description="ms since epoch when the wall noticed")
+    last_sim: int | None = Field(description="the newest simulated time the wall had shown before")
+    why: str
+
+
+class FeedState(BaseModel):
+    connected: bool
+    caught_up: bool
+    records: int
+    errors: int
+    refused: int
+    cluster: str | None
+
+
+class Mode(BaseModel):
+    """The LIVE / REPLAY banner: a replay's job and state once it has reported, else the configured speed."""
+
+    kind: Literal["live", "replay"]
+    speed: float | None = Field(description="simulated seconds per real second; None = as fast as possible")
+    namespace: str
+    job: str | None = None
+    state: ReplayState | None = None
+
+
+class WallHealth(BaseModel):
+    """The wall's `/health` body (200, or 503 when red): what `ioc up` and the probes read."""
+
+    status: HealthStatus = Field(description="red (503) when the wall does not show current data")
+    problems: list[Problem]
+    data_loss: DataLoss | None
+    workers: int = Field(description="workers heard from recently")
+    feed: FeedState
+    areas: dict[str, int] = Field(description="per area, air-quality stations with an index")
+    entities: int
+    clients: int
+    sim_time: int
+    mode: Mode
+
+
 class WorkerMetric:
     """Names of the worker's Prometheus counters that the tools read."""
 

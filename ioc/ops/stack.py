@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from ioc.contract.documents import WallHealth
 from ioc.kafka import ensure_topics
 from ioc.ops import procs
 from ioc.ops.broker import EmbeddedBroker
@@ -139,21 +138,19 @@ class Stack:
 
         def live() -> bool:
             self.check_alive()
-            health = self.health() or {}
-            return all(health.get("areas", {}).get(a, 0) > 0 for a in areas)
+            health = self.health()
+            return health is not None and all(health.areas.get(a, 0) > 0 for a in areas)
 
         procs.wait_for(live, timeout, 0.25, f"live data for {', '.join(areas)}")
 
-    def health(self) -> dict[str, Any] | None:
+    def health(self) -> WallHealth | None:
         """The wall's /health body (also when it answers 503: red, with its problems), None if unreachable."""
         try:
             with urllib.request.urlopen(f"{self.web_url}/health", timeout=1) as r:
-                body: dict[str, Any] = orjson.loads(r.read())
-                return body
+                return WallHealth.model_validate_json(r.read())
         except urllib.error.HTTPError as err:
             try:
-                red: dict[str, Any] = orjson.loads(err.read())
-                return red
+                return WallHealth.model_validate_json(err.read())
             except ValueError:
                 return None
         except (OSError, ValueError):

@@ -4,56 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from ioc.contract.documents import LivenessProblem
+from ioc.contract.documents import FeedState, WallHealth
 from web.deps import Reader, Wall
-from web.liveness import Status
-from web.models import READ_REFUSALS, Mode
+from web.models import READ_REFUSALS
 
 router = APIRouter(tags=["health"])
 
 
-class Problem(BaseModel):
-    """One reason the data is not current; worker problems also name the worker, partition and lag."""
-
-    model_config = ConfigDict(extra="allow")
-    code: LivenessProblem
-    since: int | None = Field(description="ms since epoch")
-
-
-class DataLoss(BaseModel):
-    """The last time the broker came back empty."""
-
-    at: int = Field(description="ms since epoch when the wall noticed")
-    last_sim: int | None = Field(description="the newest simulated time the wall had shown before")
-    why: str
-
-
-class FeedState(BaseModel):
-    connected: bool
-    caught_up: bool
-    records: int
-    errors: int
-    refused: int
-    cluster: str | None
-
-
-class Health(BaseModel):
-    status: Status = Field(description="red (503) when the wall does not show current data")
-    problems: list[Problem]
-    data_loss: DataLoss | None
-    workers: int = Field(description="workers heard from recently")
-    feed: FeedState
-    areas: dict[str, int] = Field(description="per area, air-quality stations with an index")
-    entities: int
-    clients: int
-    sim_time: int
-    mode: Mode
-
-
-@router.get("/health", responses={503: {"model": Health, "description": "red: the data is not current"}})
-async def health(wall: Wall, response: Response) -> Health:
+@router.get("/health", responses={503: {"model": WallHealth, "description": "red: the data is not current"}})
+async def health(wall: Wall, response: Response) -> WallHealth:
     """Whether the wall shows current data: 200 when it does (or is starting), 503 with the problems when
     not (no worker heartbeat, a worker or the feed not advancing while data waits, the broker lost)."""
     verdict = wall.feed.publish_health()
@@ -67,7 +28,7 @@ async def health(wall: Wall, response: Response) -> Health:
         refused=wall.feed.refused,
         cluster=wall.feed.watch.known if wall.feed.watch else None,
     )
-    return Health.model_validate(
+    return WallHealth.model_validate(
         {
             **verdict,
             "feed": feed,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from ioc.contract.documents import Mode
 from web.deps import Reader, Wall
-from web.models import READ_REFUSALS, Entity, Mode
+from web.models import READ_REFUSALS, Entity
 from web.state import Subscription
 
 router = APIRouter(prefix="/api", tags=["state"], responses=READ_REFUSALS)
