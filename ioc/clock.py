@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 HOUR_MS = 3_600_000
@@ -55,10 +55,6 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 def local_iso(t_ms: int) -> str:
     return datetime.fromtimestamp(t_ms / 1000, VN_TZ).isoformat(timespec="seconds")
-
-
-def utc_iso(t_ms: int) -> str:
-    return datetime.fromtimestamp(t_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SimClock:

@@ -85,12 +85,6 @@ def make_consumer(settings: Settings, *topics: str, **overrides: Any) -> AIOKafk
     return AIOKafkaConsumer(*topics, **options)
 
 
-async def read_last(settings: Settings, topic: str, partitions: Iterable[int]) -> dict[int, bytes]:
-    """The last record of each partition (absent if empty), without a consumer group."""
-    tails = await read_tail(settings, topic, 1, partitions)
-    return {p: records[-1].value for p, records in tails.items() if records and records[-1].value is not None}
-
-
 async def read_tail(
     settings: Settings, topic: str, n: int, partitions: Iterable[int] | None = None
 ) -> dict[int, list[ConsumerRecord[bytes, bytes]]]:

@@ -18,7 +18,7 @@ from ioc.contract.documents import (
     FloodStatus,
     Kind,
     Severity,
-    refusal,
+    action_refusal,
     status_after,
 )
 from processors.detectors import DropAnomaly, RiseRate
@@ -214,20 +214,22 @@ class AlertBook:
         what, by, at = action.get("action"), action.get("by"), action.get("at") or 0
         comment = str(action.get("comment") or "")[:2000]
         if what not in ACTIONS or not isinstance(by, str) or not by or type(at) is not int:
-            raise ActionError(f"action must be one of {ACTIONS} with 'by' (a name) and 'at' (epoch ms)")
+            raise ActionError(
+                f"action must be one of {', '.join(ACTIONS)} with 'by' (a name) and 'at' (epoch ms)"
+            )
         by, what = by[:128], Action(what)
-        why = refusal(what, alert.status, alert.id)
+        why = action_refusal(what, alert.status, alert.id)
         if why is not None:
             raise ActionError(why)
         if what == Action.ASSIGN and not action.get("assignee"):
             raise ActionError("assign needs an assignee")
         if what == Action.COMMENT:
-            alert.history.append({"action": "comment", "by": by, "at": at, "comment": comment})
+            alert.history.append({"action": Action.COMMENT, "by": by, "at": at, "comment": comment})
             self.changed[alert.id] = None
         elif what == Action.ASSIGN:
             alert.assignee = str(action["assignee"])[:128]
             self._move(alert, status_after(what, alert.status), by, at, comment)
-            alert.history[-1].update(action="assign", assignee=alert.assignee)
+            alert.history[-1].update(action=Action.ASSIGN, assignee=alert.assignee)
         else:
             self._move(alert, status_after(what, alert.status), by, at, comment)
         if what == Action.RESOLVE:

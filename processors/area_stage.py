@@ -40,7 +40,6 @@ class AreaStage:
         self.app.agent(self.outlet.aggregates, name="ioc.area-indicators")(self.area_indicators)
         interval = self.pipeline.settings.emit_interval_s
         self.app.timer(interval=interval, name="ioc.emit-kpis")(self.emit)
-        self.app.on_partitions_revoked.connect(self._on_revoked)
 
     async def _document(self, msg: Any, value: bytes | None, domain: str) -> dict[str, Any] | None:
         """A signed JSON object from the processors or the wall, or None after dead-lettering it."""
@@ -147,8 +146,8 @@ class AreaStage:
         await self.outlet.documents(p.drain_kpis(int(time.time() * 1000)))
         await self.outlet.alert_documents(p.alerts.drain())
 
-    async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
+    def revoked(self, revoked: set[Any]) -> None:
+        """Aggregates partitions gone to another worker: their areas' alerts are its now."""
         for tp in revoked:
             if tp.topic == self.pipeline.topics.aggregates:
                 self.pipeline.give_up(tp.partition)

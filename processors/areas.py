@@ -17,7 +17,7 @@ def of_document(city: City, doc: dict[str, Any]) -> str | None:
     if kind == Kind.HOSPITAL:
         hospital = city.hospitals.get(group.removeprefix("hc."))
         return hospital.area if hospital else None
-    sensors = city.groups.get((TYPE_OF_KIND.get(Kind(kind), "") if kind in TYPE_OF_KIND else "", group))
+    sensors = city.groups.get((TYPE_OF_KIND.get(str(kind), ""), group))
     return sensors[0].area if sensors else None
 
 

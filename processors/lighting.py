@@ -72,13 +72,6 @@ class Cabinet:
         }
 
 
-def _schedule_ok(expected: bool | None, ratio: float | None) -> float | None:
-    """Share of lamps doing what the schedule wants (lit after dusk, dark by day); None in the margin."""
-    if expected is None or ratio is None:
-        return None
-    return round(ratio if expected else 1 - ratio, 3)
-
-
 @dataclass
 class LightingState:
     """Cabinets by area; the watermark (latest event time seen in the domain) decides who is offline."""

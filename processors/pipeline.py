@@ -76,10 +76,22 @@ class Pipeline:
             self.states[domain].add(frame)
         return frame, letters
 
-    def take_in(self, domain: str, raw: bytes, source: Source) -> tuple[Frame | None, list[DeadLetter]]:
-        """parse + admit + the ledger, on whatever partition the record came (tests and benchmarks)."""
+    def parse(self, raw: bytes, source: Source) -> tuple[Parsed | None, list[DeadLetter], int | None]:
+        """Decode and check a record (touching no state): the frame if it has a valid reading, the refusals,
+        and the group's own partition when the record came on another one (it is sent on, not admitted)."""
         parsed, letters = self.intake.parse(raw, source)
-        frame, more = self.admit(domain, parsed, source) if parsed is not None else (None, [])
+        if parsed is None or parsed.newest is None:
+            return None, letters, None
+        home = self.partition_of(parsed.valid.group)
+        return parsed, letters, (home if home != source.partition else None)
+
+    def take_in(self, domain: str, raw: bytes, source: Source) -> tuple[Frame | None, list[DeadLetter]]:
+        """parse, admit and the ledger in one step, as the raw stage does for a record on its group's own
+        partition without a clock to re-read (tests)."""
+        parsed, letters, elsewhere = self.parse(raw, source)
+        frame, more = (
+            self.admit(domain, parsed, source) if parsed is not None and elsewhere is None else (None, [])
+        )
         key = (frame.type, frame.group) if frame is not None else None
         self.ledger.record((source.topic, source.partition), source.offset, key)
         return frame, letters + more

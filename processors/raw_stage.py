@@ -52,7 +52,6 @@ class RawStage:
         self.app.timer(interval=interval, name="ioc.checkpoints")(self.checkpoint_partitions)
         emit_interval = self.pipeline.settings.emit_interval_s
         self.app.timer(interval=emit_interval, name="ioc.emit-indicators")(self.emit)
-        self.app.on_partitions_revoked.connect(self._on_revoked)
 
     def _agent(self, domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
         p = self.pipeline
@@ -87,11 +86,10 @@ class RawStage:
         """Intake of one record; (the group it fed, if any, and its dead letters). Never raises."""
         p, key = self.pipeline, None
         try:
-            parsed, letters = p.intake.parse(raw or b"", source)
+            parsed, letters, home = p.parse(raw or b"", source)
             if parsed is None or parsed.newest is None:
                 return None, letters
-            home = p.partition_of(parsed.valid.group)
-            if home != source.partition:
+            if home is not None:
                 await self._reroute(domain, raw or b"", headers, parsed.valid.group, source, home)
                 return None, []  # the owner of the group's partition judges it (and reports its refusals)
             if parsed.newest > p.trusted.limit_ms() and self.clock_watch.may_sync():
@@ -198,10 +196,9 @@ class RawStage:
             return
         await self.app.consumer.commit_checkpointed()  # type: ignore[attr-defined]
 
-    async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
+    async def revoked(self, revoked: set[Any]) -> None:
+        """Raw partitions gone to another worker: leave a checkpoint for the next owner, then forget them."""
         p = self.pipeline
-        # Agents are idle here (Faust waited for them): leave a checkpoint for the next owner, then forget.
         mine = [(tp.topic, tp.partition) for tp in revoked if tp.topic in p.ledger.topics]
         await self.confirm_broker()
         await self._write_checkpoints([tp for tp in mine if tp in p.ledger.owned()])

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import time
+from typing import Any
 
 import orjson
 
@@ -125,6 +126,17 @@ def build(settings: Settings) -> IocApp:
     clock_watch = ClockWatch(settings, pipeline.trusted, keys.control)
     watch = Watch(app, pipeline, outlet, clock_watch)
     watch.register()
-    RawStage(app, pipeline, outlet, clock_watch, watch.confirm_broker).register()
-    AreaStage(app, pipeline, outlet).register()
+    raw = RawStage(app, pipeline, outlet, clock_watch, watch.confirm_broker)
+    area = AreaStage(app, pipeline, outlet)
+    raw.register()
+    area.register()
+
+    async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        # One handler, in a fixed order: the areas are let go at once, then the raw partitions are
+        # checkpointed for their next owner (agents are idle here: Faust waited for them).
+        revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
+        area.revoked(revoked)
+        await raw.revoked(revoked)
+
+    app.on_partitions_revoked.connect(on_revoked)
     return app

@@ -9,7 +9,6 @@ from typing import Any
 
 from ioc.contract.documents import HealthStatus, LivenessProblem
 
-Status = HealthStatus
 BEHIND_STALE = 3  # a partition with data waiting all along for this many stale periods is falling behind
 
 
@@ -87,7 +86,7 @@ class Liveness:
                 problems.append(_problem("worker_stuck", p.stuck_since, **where))
             elif p.behind_since is not None and now_ms - p.behind_since >= BEHIND_STALE * self.stale_ms:
                 problems.append(_problem("worker_behind", p.behind_since, **where))
-        status: Status = "red" if problems else "ok"
+        status: HealthStatus = "red" if problems else "ok"
         only_waiting = not self.beats and all(p["code"] == "no_worker" for p in problems)
         if only_waiting and now_ms - self.started_ms < self.stale_ms:
             status = "starting"  # a worker joins its group after half the session timeout

@@ -6,7 +6,7 @@ health verdict and the worker's metric names. Processors, the wall, its REST mod
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,13 +30,10 @@ class Kind(StrEnum):
 
 SENSOR_KINDS = (Kind.AQI, Kind.WEATHER, Kind.WATER, Kind.TRAFFIC, Kind.LIGHTING)
 AGGREGATE_KINDS = (*SENSOR_KINDS, Kind.HOSPITAL, Kind.KPI)
-ALERT_KIND = Kind.ALERT
-REPLAY_KIND = Kind.REPLAY
-HEALTH_KIND = Kind.HEALTH
 # Readings whose own sensor time a load test can follow from device to screen (one reading, one item).
 TIMED_KINDS = (Kind.AQI, Kind.WEATHER, Kind.WATER, Kind.LIGHTING)
 # The device type an aggregate kind summarises (lighting's documents are per area, the hospital's per site).
-TYPE_OF_KIND = {
+TYPE_OF_KIND: dict[str, str] = {  # a Kind is a str: plain text looks it up too
     Kind.TRAFFIC: "TrafficFlowObserved",
     Kind.AQI: "AirQualityObserved",
     Kind.WEATHER: "WeatherObserved",
@@ -100,7 +97,7 @@ ALLOWED: dict[Action, tuple[AlertStatus, ...]] = {
 }
 
 
-def refusal(action: str, status: str, alert_id: str) -> str | None:
+def action_refusal(action: str, status: str, alert_id: str) -> str | None:
     """Why `action` is not allowed on an alert in `status`, or None when it is."""
     if action not in ACTIONS:
         return f"action must be one of {', '.join(ACTIONS)}"
@@ -221,13 +218,7 @@ def replay_status(doc: Any) -> ReplayStatus | None:
 
 # The wall's verdict on whether its data is current (web.liveness → /health and the page's banner).
 LivenessProblem = Literal["no_worker", "worker_stuck", "worker_behind", "feed_down", "data_loss"]
-LIVENESS_PROBLEMS: tuple[LivenessProblem, ...] = (
-    "no_worker",
-    "worker_stuck",
-    "worker_behind",
-    "feed_down",
-    "data_loss",
-)
+LIVENESS_PROBLEMS: tuple[LivenessProblem, ...] = get_args(LivenessProblem)
 
 
 HealthStatus = Literal["ok", "starting", "red"]

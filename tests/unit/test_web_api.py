@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from ioc.auth import dev_tokens, token_of
-from ioc.contract.documents import refusal, vocabulary
+from ioc.contract.documents import action_refusal, vocabulary
 from ioc.settings import Settings
 from web.app import create_app
 
@@ -85,7 +85,7 @@ def test_an_action_the_lifecycle_refuses_is_a_409_with_the_kernels_reason(app: F
     app.state.wall.state.apply(alert("acknowledged"))
     got = call(app, "POST", f"/api/alerts/{ALERT_ID}/acknowledge", "operator", {})
     assert got.status_code == 409
-    assert got.json()["detail"] == refusal("acknowledge", "acknowledged", ALERT_ID)
+    assert got.json()["detail"] == action_refusal("acknowledge", "acknowledged", ALERT_ID)
     resolved = alert("resolved")
     resolved["history"].append({"action": "resolve", "by": "op", "at": 2000})
     app.state.wall.state.apply(resolved)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from ioc.contract.documents import Action, AlertDocument, AlertStatus, Severity, refusal
+from ioc.contract.documents import Action, AlertDocument, AlertStatus, Severity, action_refusal
 from web import metrics
 from web.deps import Actor, Reader, Wall
 from web.models import READ_REFUSALS, refusals
@@ -22,7 +22,7 @@ class AlertList(BaseModel):
     alerts: list[AlertDocument]
 
 
-@router.get("")
+@router.get("", response_model_exclude_unset=True)  # as stored: no defaults the worker did not send
 async def alerts(
     wall: Wall,
     _: Reader,
@@ -49,7 +49,7 @@ async def alerts(
     return AlertList(count=len(found), alerts=[AlertDocument.model_validate(a) for a in found])
 
 
-@router.get("/{alert_id}", responses=refusals(404))
+@router.get("/{alert_id}", responses=refusals(404), response_model_exclude_unset=True)
 async def alert(alert_id: str, wall: Wall, _: Reader) -> AlertDocument:
     return AlertDocument.model_validate(_known(wall, alert_id))
 
@@ -105,7 +105,7 @@ def _known(wall: Wall, alert_id: str) -> dict[str, Any]:
 
 async def _act(wall: Wall, who: Actor, alert_id: str, action: Action, **fields: Any) -> Accepted:
     # Refused at once what the worker's AlertBook would refuse later (the same lifecycle, documents.ALLOWED).
-    why = refusal(action, _known(wall, alert_id)["status"], alert_id)
+    why = action_refusal(action, _known(wall, alert_id)["status"], alert_id)
     if why is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, why)
     # The action's time is the IOC's (simulated) time, so an alert's history reads in one clock.

@@ -13,7 +13,11 @@ from web.models import READ_REFUSALS
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", responses={503: {"model": WallHealth, "description": "red: the data is not current"}})
+@router.get(
+    "/health",
+    responses={503: {"model": WallHealth, "description": "red: the data is not current"}},
+    response_model_exclude_unset=True,
+)
 async def health(wall: Wall, response: Response) -> WallHealth:
     """Whether the wall shows current data: 200 when it does (or is starting), 503 with the problems when
     not (no worker heartbeat, a worker or the feed not advancing while data waits, the broker lost)."""

@@ -20,7 +20,7 @@ class Snapshot(BaseModel):
     items: list[Entity]
 
 
-@router.get("/state")
+@router.get("/state", response_model_exclude_unset=True)
 async def state(wall: Wall, _: Reader, areas: str | None = None, domains: str | None = None) -> Snapshot:
     """Latest value of every entity, optionally only some areas/domains (comma-separated ids)."""
     items = wall.state.snapshot(Subscription.parse(areas, domains))

@@ -5,8 +5,12 @@ import { fetchJson } from "./session.js";
 
 export const vocabulary = {};
 
+// False when the token was refused meanwhile (revoked between /api/me and here): the page asks to sign in.
 export async function loadVocabulary() {
-  Object.assign(vocabulary, await fetchJson("/api/vocabulary"));
+  const got = await fetchJson("/api/vocabulary");
+  if (got.refused) return false;
+  Object.assign(vocabulary, got);
+  return true;
 }
 
 // Higher is more severe (the kernel lists severities mildest first).

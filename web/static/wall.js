@@ -301,7 +301,7 @@ async function start() {
   const me = await fetchJson("/api/me");
   if (me.refused) { showLogin(token() ? t("badToken") : ""); return; }
   wall.me = me;
-  await loadVocabulary();
+  if (!(await loadVocabulary())) { showLogin(t("badToken")); return; }
   wall.gaps = vocabularyGaps();
   for (const gap of wall.gaps) console.error(`not in the vocabulary, or missing for it: ${gap}`);
   wall.city = await fetchJson("/api/city");

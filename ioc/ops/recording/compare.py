@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from ioc.clock import VN_TZ
+from ioc.contract.documents import Kind
 from ioc.ops.recording.file import Entry
 
 Step = tuple[str, int]  # (lifecycle action, simulated time ms)
@@ -56,7 +57,7 @@ def _docs(entries: Iterable[Entry], topic: str) -> Iterable[dict[str, Any]]:
 
 def timeline(entries: Iterable[Entry]) -> Timeline:
     """The last state of every alert in a recording's alerts topic."""
-    latest = {str(d["id"]): d for d in _docs(entries, "alerts") if d.get("kind") == "alert" and "id" in d}
+    latest = {str(d["id"]): d for d in _docs(entries, "alerts") if d.get("kind") == Kind.ALERT and "id" in d}
     return Timeline(
         {
             alert_id: (
@@ -72,7 +73,7 @@ def kpis(entries: Iterable[Entry]) -> dict[str, KpiRange]:
     """'<area>:<kpi>' → final, lowest and highest value published during the run."""
     seen: dict[str, list[float]] = {}
     for doc in _docs(entries, "aggregates"):
-        if doc.get("kind") == "kpi":
+        if doc.get("kind") == Kind.KPI:
             for item in doc.get("items", ()):
                 seen.setdefault(str(item["id"]), []).append(float(item["value"]))
     return {k: KpiRange(v[-1], min(v), max(v)) for k, v in seen.items()}
