@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -39,6 +40,7 @@ from ioc.kafka import ensure_topics, make_producer
 from ioc.ops import procs
 from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
+from ioc.signing import load_keys
 from ioc.topics import Topics
 
 FEED_INTERVAL_S = 0.125
@@ -164,6 +166,7 @@ async def feed(settings: Settings, stop: asyncio.Event) -> None:
     producer = make_producer(settings, linger_ms=0)
     await producer.start()
     topic = Topics(settings.namespace).aggregates
+    signer = load_keys(settings).document  # the wall shows only what the processors signed
     k = 0
     try:
         while not stop.is_set():
@@ -178,7 +181,8 @@ async def feed(settings: Settings, stop: asyncio.Event) -> None:
             ]  # fmt: skip
             doc = {"v": 1, "kind": "traffic", "group": group, "window": [t, t + 300_000], "final": False,
                    "items": items}  # fmt: skip
-            await producer.send_and_wait(topic, orjson.dumps(doc), key=group.encode())
+            value, key = orjson.dumps(doc), group.encode()
+            await producer.send_and_wait(topic, value, key=key, headers=signer.headers(topic, key, value))
             k += 1
             await asyncio.sleep(FEED_INTERVAL_S)
     finally:
@@ -252,13 +256,17 @@ def main(clients: list[int], seconds: float, client_procs: int, push_hz: float) 
 def run_pair(
     bootstrap: str, n: int, seconds: float, client_procs: int, push_hz: float, tmp: Path
 ) -> list[dict[str, Any]]:
-    settings = Settings(bootstrap=bootstrap, namespace=f"wallbench{n}")
+    document_key, control_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    settings = Settings(
+        bootstrap=bootstrap, namespace=f"wallbench{n}", document_key=document_key, control_key=control_key
+    )
     asyncio.run(ensure_topics(settings, Topics(settings.namespace).layout(settings.partitions)))
     tokens = auth.dev_tokens()
     port = procs.free_port()
     env = procs.children_env(
         {"IOC_BOOTSTRAP": bootstrap, "IOC_NAMESPACE": settings.namespace, "IOC_WEB_PORT": str(port),
-         "IOC_PUSH_HZ": str(push_hz), "IOC_TOKENS": tokens, "IOC_LOG_LEVEL": "warning"}
+         "IOC_PUSH_HZ": str(push_hz), "IOC_TOKENS": tokens, "IOC_LOG_LEVEL": "warning",
+         "IOC_DOCUMENT_KEY": document_key, "IOC_CONTROL_KEY": control_key}
     )  # fmt: skip
     server = procs.spawn([sys.executable, "-m", "ioc", "web"], tmp / f"web{n}.log", env)
     rows = []
