@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     )
     heartbeat_interval_s: float = Field(1.0, gt=0, description="Seconds between the worker's heartbeats")
 
+    # Operations record
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the operations record (postgresql+asyncpg://...); empty: SQLite "
+        "file IOC_DATA_DIR/ioc.db",
+        repr=False,
+    )
+    history_days: int = Field(90, ge=1, description="Days of alerts, KPIs and dead-letter counts kept")
+
     log_level: str = Field("info", description="Log level of every process")
 
     @model_validator(mode="after")
@@ -116,7 +125,9 @@ class Settings(BaseSettings):
         return [s.strip() for s in self.bootstrap.split(",") if s.strip()]
 
 
-SECRETS = frozenset({"IOC_DOCUMENT_KEY", "IOC_CONTROL_KEY", "IOC_KAFKA_PASSWORD", "IOC_TOKENS"})
+SECRETS = frozenset(
+    {"IOC_DOCUMENT_KEY", "IOC_CONTROL_KEY", "IOC_KAFKA_PASSWORD", "IOC_TOKENS", "IOC_DATABASE_URL"}
+)
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the project into .venv, every package pinned by deploy/local/requirements.lock.
 #   deploy/local/install.sh          runtime only (broker, simulators, processors, web)
-#   deploy/local/install.sh --test   plus test tools and Debian's chromium for the browser tests
+#   deploy/local/install.sh --test   plus test tools, Debian's chromium for the browser tests and Debian's
+#                                    postgresql server binaries for the store tests (started by the tests)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,6 +21,13 @@ if [ "${1:-}" = "--test" ]; then
     echo "install: apt-get install chromium (browser tests drive Debian's chromium, never a downloaded one)"
     $sudo apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
       || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends chromium >/dev/null; }
+  fi
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    echo "install: apt-get install postgresql (the store tests run a real PostgreSQL of their own)"
+    $sudo apt-get install -y --no-install-recommends postgresql >/dev/null 2>&1 \
+      || { $sudo apt-get update -qq && $sudo apt-get install -y --no-install-recommends postgresql >/dev/null; }
   fi
 fi
 
