@@ -29,3 +29,39 @@ def worker(without_web: bool) -> None:
     for name in ("aiokafka", "faust", "mode"):  # else their per-message debug calls build log records
         logging.getLogger(name).setLevel(level)
     w.execute_from_commandline()
+
+
+@click.command()
+def historian() -> None:
+    """Write alerts, their transitions, KPI minutes and dead letters into the operations record
+    (IOC_DATABASE_URL, or IOC_DATA_DIR/ioc.db), one per deployment."""
+    import asyncio
+    import signal
+
+    from ioc.settings import get_settings
+    from ioc.store.database import database_url
+    from processors.historian import BrokerLost, Historian
+    from processors.worker import EXIT_BROKER_LOST
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="[%(asctime)s] [%(process)d] %(message)s")
+    url = database_url(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        logging.getLogger("ioc.historian").info("operations record at %s", url.split("@")[-1])
+        try:
+            counts = await Historian(settings).run(stop)
+        except BrokerLost as exc:
+            logging.getLogger("ioc.historian").error("%s; exiting with %d", exc, EXIT_BROKER_LOST)
+            raise SystemExit(EXIT_BROKER_LOST) from exc
+        logging.getLogger("ioc.historian").info(
+            "stopped: %d records read, %d rows written, refused %s",
+            counts.records,
+            counts.rows,
+            counts.refused,
+        )
+
+    asyncio.run(main())

@@ -117,7 +117,11 @@ def up(
     if not s.tokens:
         s = s.model_copy(update={"tokens": auth.dev_tokens()})  # fresh per run unless the operator set them
     run = [sys.executable, "-m", "ioc"]
-    parts = [Part("worker", [*run, "worker"]), Part("web", [*run, "web"])]
+    parts = [
+        Part("historian", [*run, "historian"]),
+        Part("worker", [*run, "worker"]),
+        Part("web", [*run, "web"]),
+    ]
     if not no_sim:
         # An explicit --start beats the scenario's own start time; IOC_START does not.
         argv = [*run, "simulate", "--live", *(["--start", start] if start else [])]

@@ -23,7 +23,7 @@ class Rows:
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
     alert_events: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     kpi_minutes: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
-    dead_letters: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    dead_letters: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.alerts) + len(self.alert_events) + len(self.kpi_minutes) + len(self.dead_letters)
@@ -43,7 +43,7 @@ class Rows:
                 "severity": str(alert.severity), "status": str(alert.status), "assignee": alert.assignee,
                 "escalations": alert.escalations,
                 "raised_at": alert.dateIssued, "updated_at": alert.history[-1].at,
-                "transitions": len(alert.history),
+                "transitions": len(alert.history), "recorded_at": published_ms,
             }  # fmt: skip
         for seq, step in enumerate(alert.history):
             self.alert_events.setdefault((alert.id, seq), {
@@ -69,11 +69,12 @@ class Rows:
             if held is None or at >= held["at"]:
                 self.kpi_minutes[key] = row
 
-    def dead_letter(self, doc: dict[str, Any], partition: int, offset: int) -> None:
+    def dead_letter(self, doc: dict[str, Any], cluster: str, partition: int, offset: int) -> None:
         try:
             at = int(doc["at"])
-            row = {"partition": partition, "offset": offset, "domain": str(doc.get("domain") or "?")[:32],
-                   "reason": str(doc["reason"])[:32], "minute": at - at % MINUTE_MS}  # fmt: skip
+            row = {"cluster": cluster, "partition": partition, "offset": offset,
+                   "domain": str(doc.get("domain") or "?")[:32], "reason": str(doc["reason"])[:32],
+                   "minute": at - at % MINUTE_MS}  # fmt: skip
         except (KeyError, TypeError, ValueError) as exc:
             raise Unreadable(f"a dead-letter entry without reason or at: {exc!r}"[:300]) from exc
-        self.dead_letters[(partition, offset)] = row
+        self.dead_letters[(cluster, partition, offset)] = row

@@ -25,6 +25,7 @@ alerts = Table(
     Column("raised_at", BigInteger, nullable=False, index=True),  # simulated ms (dateIssued)
     Column("updated_at", BigInteger, nullable=False),  # simulated ms of the latest transition
     Column("transitions", Integer, nullable=False),  # the longest history seen wins
+    Column("recorded_at", BigInteger, nullable=False, index=True),  # wall-clock ms of that document
 )
 
 alert_events = Table(
@@ -57,6 +58,7 @@ kpi_minutes = Table(
 dead_letters = Table(
     "dead_letters",
     metadata,
+    Column("cluster", String(64), primary_key=True),  # a restarted memory broker numbers from 0 again
     Column("partition", Integer, primary_key=True),  # of the dead-letter topic: one row per record
     Column("offset", BigInteger, primary_key=True),
     Column("domain", String(32), nullable=False),
@@ -67,6 +69,7 @@ dead_letters = Table(
 positions = Table(
     "positions",
     metadata,
+    Column("cluster", String(64), primary_key=True),  # offsets mean something on one broker's cluster only
     Column("topic", String(255), primary_key=True),
     Column("partition", Integer, primary_key=True),
     Column("next_offset", BigInteger, nullable=False),

@@ -15,7 +15,7 @@ from ioc.contract.documents import AlertStatus
 from ioc.store.rows import Rows
 from ioc.store.schema import alert_events, alerts, dead_letters, kpi_minutes, positions
 
-Position = tuple[str, int]  # (topic, partition)
+Position = tuple[str, int]  # (topic, partition) on one cluster
 
 
 def _insert(connection: AsyncConnection, table: Table) -> Any:
@@ -45,8 +45,8 @@ async def _upsert(
     await connection.execute(stmt, list(rows))
 
 
-async def write(engine: AsyncEngine, rows: Rows, read_to: Mapping[Position, int]) -> None:
-    """The batch's rows and the next offset of every partition it came from, together."""
+async def write(engine: AsyncEngine, rows: Rows, cluster: str, read_to: Mapping[Position, int]) -> None:
+    """The batch's rows and the next offset of every partition it came from (on `cluster`), together."""
     alert_columns = [c.name for c in alerts.columns if c.name != "id"]
     kpi_columns = [c.name for c in kpi_minutes.columns if c.name not in ("area", "kpi", "minute")]
     async with engine.begin() as connection:
@@ -54,20 +54,26 @@ async def write(engine: AsyncEngine, rows: Rows, read_to: Mapping[Position, int]
         await _upsert(connection, alert_events, list(rows.alert_events.values()))
         await _upsert(connection, kpi_minutes, list(rows.kpi_minutes.values()), kpi_columns, "at")
         await _upsert(connection, dead_letters, list(rows.dead_letters.values()))
-        places = [{"topic": t, "partition": p, "next_offset": o} for (t, p), o in read_to.items()]
+        places = [
+            {"cluster": cluster, "topic": t, "partition": p, "next_offset": o}
+            for (t, p), o in read_to.items()
+        ]
         await _upsert(connection, positions, places, ["next_offset"])
 
 
-async def read_positions(engine: AsyncEngine, topics: Sequence[str]) -> dict[Position, int]:
-    """Where the historian goes on from: the next offset of each partition it has written rows for."""
+async def read_positions(engine: AsyncEngine, cluster: str, topics: Sequence[str]) -> dict[Position, int]:
+    """Where the historian goes on from: the next offset of each partition of `cluster` it has written rows
+    for (none on a new cluster: a restarted memory broker is read from its start)."""
     async with engine.connect() as connection:
-        found = await connection.execute(select(positions).where(positions.c.topic.in_(list(topics))))
+        where = (positions.c.cluster == cluster) & positions.c.topic.in_(list(topics))
+        found = await connection.execute(select(positions).where(where))
         return {(r.topic, r.partition): r.next_offset for r in found}
 
 
 async def prune(engine: AsyncEngine, before_ms: int) -> dict[str, int]:
-    """Drop what is older than `before_ms` (a resolved alert by its last transition); rows per table."""
-    old_resolved = (alerts.c.status == AlertStatus.RESOLVED) & (alerts.c.updated_at < before_ms)
+    """Drop what was recorded before `before_ms` (wall-clock ms; a replay of last year's storm is kept as
+    long as one of today's), open alerts excepted; rows deleted per table."""
+    old_resolved = (alerts.c.status == AlertStatus.RESOLVED) & (alerts.c.recorded_at < before_ms)
     deletes = {
         "alert_events": delete(alert_events).where(
             alert_events.c.alert_id.in_(select(alerts.c.id).where(old_resolved))

@@ -26,6 +26,7 @@ from tests.support.postgres import postgres_cluster
 M = 60_000
 T0 = 1_760_400_000_000
 TOPIC = "t.alerts"
+CLUSTER = "c1"
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def rows_of(docs: list[dict[str, Any]], first_offset: int = 0) -> Rows:
         elif doc.get("kind") == Kind.KPI:
             rows.kpi(doc)
         else:
-            rows.dead_letter(doc, 0, k)
+            rows.dead_letter(doc, CLUSTER, 0, k)
     return rows
 
 
@@ -117,13 +118,14 @@ def test_the_same_records_written_again_or_in_other_batches_change_nothing(datab
         engine = open_engine(database)
         await migrate(engine)
         await migrate(engine)  # a second start migrates nothing
-        await write(engine, rows_of(docs), {(TOPIC, 0): len(docs)})
+        await write(engine, rows_of(docs), CLUSTER, {(TOPIC, 0): len(docs)})
         once = await dump(engine)
-        await write(engine, rows_of(docs), {(TOPIC, 0): len(docs)})  # read again from the start
+        await write(engine, rows_of(docs), CLUSTER, {(TOPIC, 0): len(docs)})  # read again from the start
         for k in range(0, len(docs), 3):  # and again, three records at a time, as a restarted reader would
-            await write(engine, rows_of(docs[k : k + 3], k), {(TOPIC, 0): k + 3})
+            await write(engine, rows_of(docs[k : k + 3], k), CLUSTER, {(TOPIC, 0): k + 3})
         assert await dump(engine) == once
-        assert await read_positions(engine, [TOPIC]) == {(TOPIC, 0): len(docs)}
+        assert await read_positions(engine, CLUSTER, [TOPIC]) == {(TOPIC, 0): len(docs)}
+        assert await read_positions(engine, "another", [TOPIC]) == {}  # a new broker: from its start
         alert = once["alerts"]
         assert len(alert) == 1 and alert[0][8] == "resolved"  # status
         actions = [row[2] for row in once["alert_events"]]
@@ -144,8 +146,8 @@ def test_an_older_alert_document_read_later_does_not_roll_the_alert_back(databas
     async def go() -> None:
         engine = open_engine(database)
         await migrate(engine)
-        await write(engine, rows_of([docs[-1]]), {})
-        await write(engine, rows_of([docs[0]]), {})  # the raise, published long before
+        await write(engine, rows_of([docs[-1]]), CLUSTER, {})
+        await write(engine, rows_of([docs[0]]), CLUSTER, {})  # the raise, published long before
         async with engine.connect() as c:
             status, transitions = (
                 await c.execute(select(schema.alerts.c.status, schema.alerts.c.transitions))
@@ -165,8 +167,8 @@ def test_a_failed_batch_leaves_neither_its_rows_nor_its_positions(database: str)
         rows = rows_of(docs)
         rows.kpi_minutes[("vinh", "flood", 0)] = {"area": "vinh", "kpi": "flood", "minute": 0}  # no value
         with pytest.raises(IntegrityError):
-            await write(engine, rows, {(TOPIC, 0): len(docs)})
-        assert await read_positions(engine, [TOPIC]) == {}
+            await write(engine, rows, CLUSTER, {(TOPIC, 0): len(docs)})
+        assert await read_positions(engine, CLUSTER, [TOPIC]) == {}
         assert all(not rows for rows in (await dump(engine)).values())
         await engine.dispose()
 
@@ -183,8 +185,8 @@ def test_retention_drops_what_is_old_and_keeps_open_alerts(database: str) -> Non
     async def go() -> None:
         engine = open_engine(database)
         await migrate(engine)
-        await write(engine, rows_of(docs), {})
-        await write(engine, raised_only, {})
+        await write(engine, rows_of(docs), CLUSTER, {})
+        await write(engine, raised_only, CLUSTER, {})
         gone = await prune(engine, T0 + 60 * M)
         left = await dump(engine)
         assert gone == {"alert_events": 4, "alerts": 1, "kpi_minutes": 2, "dead_letters": 2}
@@ -201,5 +203,5 @@ def test_unreadable_documents_say_why() -> None:
     with pytest.raises(Unreadable, match="KPI item"):
         rows.kpi({"items": [{"area": "vinh"}]})
     with pytest.raises(Unreadable, match="dead-letter"):
-        rows.dead_letter({"at": "soon"}, 0, 0)
+        rows.dead_letter({"at": "soon"}, CLUSTER, 0, 0)
     assert len(rows) == 0

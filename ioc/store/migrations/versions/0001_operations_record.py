@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("raised_at", sa.BigInteger, nullable=False, index=True),
         sa.Column("updated_at", sa.BigInteger, nullable=False),
         sa.Column("transitions", sa.Integer, nullable=False),
+        sa.Column("recorded_at", sa.BigInteger, nullable=False, index=True),
     )
     op.create_table(
         "alert_events",
@@ -52,6 +53,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "dead_letters",
+        sa.Column("cluster", sa.String(64), primary_key=True),
         sa.Column("partition", sa.Integer, primary_key=True),
         sa.Column("offset", sa.BigInteger, primary_key=True),
         sa.Column("domain", sa.String(32), nullable=False),
@@ -60,6 +62,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "positions",
+        sa.Column("cluster", sa.String(64), primary_key=True),
         sa.Column("topic", sa.String(255), primary_key=True),
         sa.Column("partition", sa.Integer, primary_key=True),
         sa.Column("next_offset", sa.BigInteger, nullable=False),
