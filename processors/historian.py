@@ -76,8 +76,15 @@ class Historian:
                     rows.kpi(doc)
             else:
                 rows.dead_letter(doc, self.cluster, record.partition, record.offset)
-        except (ValueError, Unreadable) as exc:
+        except ValueError as exc:  # not JSON, or not the document it should be (Unreadable)
             return refusal(Reason.BAD_DOCUMENT, str(exc)[:500], source, record.value)
+        except (
+            Exception
+        ) as exc:  # a bug meeting a signed document: refused with its reason, the reader goes on
+            log.exception("historian failed on %s:%d@%d", record.topic, record.partition, record.offset)
+            return refusal(
+                Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}"[:500], source, record.value
+            )
         return None
 
     async def run(self, stop: asyncio.Event) -> Counts:
