@@ -23,7 +23,9 @@ from ioc.contract.documents import Kind
 from ioc.kafka import BrokerWatch, ensure_topics, make_client, make_consumer, make_producer
 from ioc.settings import Settings
 from ioc.signing import Keys, load_keys
+from ioc.store import HISTORIAN_READY
 from ioc.store.database import database_url, migrate, open_engine
+from ioc.store.reader import open_alert_documents
 from ioc.store.rows import Rows, Unreadable
 from ioc.store.writer import Position, prune, read_positions, write
 from ioc.topics import Topics
@@ -99,7 +101,11 @@ class Historian:
         await consumer.start()
         await producer.start()
         try:
-            await self._assign(consumer)
+            positions = await read_positions(self.engine, self.cluster, self.names)
+            if not positions:  # a broker that never saw this record (or lost it): give it the open alerts
+                await self._republish(producer)
+            self._ready()
+            await self._assign(consumer, positions)
             checked = time.monotonic()
             while not stop.is_set():
                 if time.monotonic() - checked >= 1.0:
@@ -118,8 +124,20 @@ class Historian:
             await self.engine.dispose()
         return self.counts
 
-    async def _assign(self, consumer: AIOKafkaConsumer) -> None:
-        positions = await read_positions(self.engine, self.cluster, self.names)
+    async def _republish(self, producer: Any) -> None:
+        """The open alerts with their whole history, signed, onto the alerts topic: a worker taking the areas
+        over continues them (an acknowledged alert stays acknowledged, the same condition raises nothing new)
+        and the wall shows them again."""
+        docs = await open_alert_documents(self.engine)
+        for doc in docs:
+            await self._send(producer, self.topics.alerts, doc["id"].encode(), orjson.dumps(doc))
+        log.info("restored %d open alerts onto %s (cluster %s)", len(docs), self.topics.alerts, self.cluster)
+
+    def _ready(self) -> None:
+        """Tell `ioc up` (which starts the worker only then) that the open alerts are on this broker."""
+        (self.settings.data_dir / HISTORIAN_READY).write_text(self.cluster)
+
+    async def _assign(self, consumer: AIOKafkaConsumer, positions: dict[Position, int]) -> None:
         parts = [
             TopicPartition(t, p) for t in self.names for p in sorted(consumer.partitions_for_topic(t) or ())
         ]
@@ -153,11 +171,13 @@ class Historian:
     async def _dead_letter(self, producer: Any, letter: DeadLetter) -> None:
         doc = letter.document(int(time.time() * 1000))
         doc.update(domain="operations-record", by="historian")
-        topic, key, value = self.topics.deadletter, b"historian", orjson.dumps(doc)
-        await producer.send_and_wait(
-            topic, value, key=key, headers=self.keys.document.headers(topic, key, value)
-        )
+        await self._send(producer, self.topics.deadletter, b"historian", orjson.dumps(doc))
         log.warning("record refused: %s %s", letter.reason, letter.detail)
+
+    async def _send(self, producer: Any, topic: str, key: bytes, value: bytes) -> None:
+        """Signed as the processors sign: the wall and the worker believe nothing else."""
+        headers = self.keys.document.headers(topic, key, value)
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
 
     async def _prune_daily(self) -> None:
         now = int(time.time() * 1000)

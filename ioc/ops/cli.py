@@ -20,6 +20,7 @@ from ioc.kafka import ensure_topics
 from ioc.ops.broker import BrokerError
 from ioc.ops.stack import Part, Stack, StackError
 from ioc.settings import SECRETS, Settings, describe, get_settings
+from ioc.store import HISTORIAN_READY
 from ioc.topics import Topics
 
 
@@ -118,7 +119,7 @@ def up(
         s = s.model_copy(update={"tokens": auth.dev_tokens()})  # fresh per run unless the operator set them
     run = [sys.executable, "-m", "ioc"]
     parts = [
-        Part("historian", [*run, "historian"]),
+        Part("historian", [*run, "historian"], ready_file=HISTORIAN_READY),
         Part("worker", [*run, "worker"]),
         Part("web", [*run, "web"]),
     ]

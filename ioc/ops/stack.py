@@ -43,6 +43,9 @@ class Part:
     restart_at: float | None = None  # waiting out its back-off
     done: bool = False
     settings: dict[str, Any] = field(default_factory=dict)  # where it differs from the stack's (a 2nd worker)
+    # A file in the data directory the part writes, with the broker's cluster id, once the parts after it
+    # may start (the historian: open alerts republished before a worker takes the areas over).
+    ready_file: str | None = None
 
 
 def settings_env(s: Settings, names: Iterable[str] | None = None) -> dict[str, str]:
@@ -96,6 +99,7 @@ class Stack:
             part.log = self.log_dir / f"{part.name}.log"
             part.log.write_bytes(b"")
             self._spawn(part)
+            self._wait_ready(part)
         self.timings["spawned"] = time.monotonic() - t0
 
     def _create_topics(self) -> None:
@@ -121,7 +125,22 @@ class Stack:
             return self.settings
         return Settings.model_validate({**self.settings.model_dump(), **part.settings})
 
+    def _wait_ready(self, part: Part, timeout: float = 60.0) -> None:
+        if part.ready_file is None:
+            return
+        marker = self.settings.data_dir / part.ready_file
+        cluster = self.broker.cluster_id if self.broker is not None else None
+
+        def ready() -> bool:
+            self.check_alive()
+            text = marker.read_text() if marker.exists() else None
+            return text is not None and (cluster is None or text == cluster)
+
+        procs.wait_for(ready, timeout, 0.1, f"{part.name} ready ({marker})")
+
     def _spawn(self, part: Part) -> None:
+        if part.ready_file is not None:
+            (self.settings.data_dir / part.ready_file).unlink(missing_ok=True)  # a past run's says nothing
         assert part.log is not None
         env = {**self.env, **settings_env(self.settings_of(part), part.settings)}
         part.proc = procs.spawn(part.argv, part.log, env)

@@ -1,0 +1,101 @@
+"""After a restart nothing is forgotten: with `ioc up` (its embedded memory broker, worker, web and
+historian), a flood alert is raised and acknowledged; everything is stopped, the broker's memory with it;
+`ioc up` again on the same data directory: the wall shows the same alert, acknowledged, with the same
+history, and the same condition arriving again raises no second alert."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ioc.clock import parse_start
+from ioc.ops import procs
+from ioc.settings import Settings
+from ioc.topics import Topics
+from tests.support.frames import street_levels
+from tests.support.keys import CONTROL_KEY, DOCUMENT_KEY, TOKENS
+from tests.support.records import produce
+from tests.support.stack import unique_namespace
+from tests.support.wall import http_call, http_json
+
+pytestmark = pytest.mark.integration
+T0 = parse_start("2025-10-14T06:00")
+
+
+@contextmanager
+def stack_up(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`ioc up --no-sim` until the wall has a worker; yield the wall's URL; SIGTERM at the end."""
+    up = procs.spawn([sys.executable, "-m", "ioc", "up", "--no-sim"], log, env)
+    web = f"http://127.0.0.1:{env['IOC_WEB_PORT']}"
+    try:
+        procs.wait_for(lambda: _workers(web, up) >= 1, 90, 0.3, "ioc up with a live worker")
+        yield web
+    finally:
+        assert procs.stop(up, timeout=30) is not None
+
+
+def _workers(web: str, up: Any) -> int:
+    assert up.poll() is None, f"ioc up exited with {up.returncode}"
+    try:
+        return int(http_call("GET", f"{web}/health")[1].get("workers", 0))
+    except OSError:
+        return 0
+
+
+def flood_alerts(web: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = http_json(f"{web}/api/alerts?rule=flood-level", role="viewer")["alerts"]
+    return [a for a in found if a["entity"] == "WL-VIN-NVC"]
+
+
+def wait_alerts(web: str, ok: Any, timeout: float = 30) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while not ok(alerts := flood_alerts(web)):
+        assert time.monotonic() < deadline, f"alerts now: {alerts}"
+        time.sleep(0.3)
+    return alerts
+
+
+def test_an_acknowledged_alert_survives_stopping_everything(tmp_path: Path) -> None:
+    ports = {k: str(procs.free_port()) for k in ("broker", "web", "worker")}
+    env = {
+        **os.environ,
+        "IOC_BROKER_PORT": ports["broker"],
+        "IOC_BOOTSTRAP": f"127.0.0.1:{ports['broker']}",
+        "IOC_WEB_PORT": ports["web"],
+        "IOC_WORKER_WEB_PORT": ports["worker"],
+        "IOC_NAMESPACE": unique_namespace("restart"),
+        "IOC_DATA_DIR": str(tmp_path / "data"),
+        "IOC_TOKENS": TOKENS,
+        "IOC_DOCUMENT_KEY": DOCUMENT_KEY,
+        "IOC_CONTROL_KEY": CONTROL_KEY,
+        "IOC_SESSION_TIMEOUT_MS": "2000",
+        "IOC_EMIT_INTERVAL_S": "0.2",
+    }
+    settings = Settings(bootstrap=env["IOC_BOOTSTRAP"], namespace=env["IOC_NAMESPACE"])
+    raw = Topics(settings.namespace).raw("environment")
+
+    with stack_up(env, tmp_path / "up1.log") as web:
+        asyncio.run(produce(settings, raw, [street_levels(1, T0, 0.45)]))  # above alert level 2
+        (raised,) = wait_alerts(web, lambda a: len(a) == 1)
+        status, _ = http_call("POST", f"{web}/api/alerts/{raised['id']}/acknowledge", "operator",
+                              {"comment": "đội cứu hộ đã đến"})  # fmt: skip
+        assert status == 202
+        (acked,) = wait_alerts(web, lambda a: a and a[0]["status"] == "acknowledged")
+        time.sleep(2)  # the historian writes within a poll (0.5 s); leave it time before stopping
+
+    with stack_up(env, tmp_path / "up2.log") as web:  # a new memory broker: it starts empty
+        (back,) = wait_alerts(web, lambda a: len(a) == 1)
+        assert back["id"] == acked["id"] and back["status"] == "acknowledged"
+        assert back["history"] == acked["history"]
+        asyncio.run(produce(settings, raw, [street_levels(2, T0 + 60_000, 0.5)]))  # still flooded
+        time.sleep(3)
+        again = flood_alerts(web)
+        assert [(a["id"], a["status"]) for a in again] == [(acked["id"], "acknowledged")]  # no second alert
