@@ -18,13 +18,14 @@ from ioc.auth import TokenBook, dev_tokens
 from ioc.city import load_city
 from ioc.settings import Settings, get_settings
 from ioc.signing import load_keys
+from ioc.store.database import database_url, open_engine
 from web.context import WallContext
 from web.direct import KeepServerSend
 from web.feed import Feed
 from web.guard import Guard
 from web.hub import Hub
 from web.mode import Banner
-from web.routes import alerts, city, deadletter, health, kpis, replay, sensors, state, vocabulary, ws
+from web.routes import alerts, city, deadletter, health, history, kpis, replay, sensors, state, vocabulary, ws
 from web.state import WallState
 
 STATIC = resources.files("web").joinpath("static")
@@ -39,7 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     hub = Hub(wall_state, s.push_hz, s.client_queue, mode=banner)
     origins = frozenset(o.strip() for o in s.allowed_origins.split(",") if o.strip())
     feed = Feed(s, wall_state, load_keys(s), on_reset=hub.resnapshot_all)
-    ctx = WallContext(s, city_model, wall_state, hub, feed, _tokens(s), origins, banner)
+    store = open_engine(database_url(s))  # connects on the first history request, not here
+    ctx = WallContext(s, city_model, wall_state, hub, feed, _tokens(s), origins, banner, store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,13 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await ctx.feed.close()
+            await store.dispose()
 
     app = FastAPI(title="Nghệ An IOC wall", version="0.1.0", lifespan=lifespan)
     app.state.wall = ctx
     app.add_middleware(KeepServerSend)
     app.add_middleware(Guard, max_body=s.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _invalid)
-    for module in (health, state, kpis, sensors, alerts, city, deadletter, replay, vocabulary, ws):
+    for module in (health, state, kpis, sensors, alerts, history, city, deadletter, replay, vocabulary, ws):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from ioc.auth import TokenBook
 from ioc.city import City
 from ioc.settings import Settings
@@ -23,3 +25,4 @@ class WallContext:
     tokens: TokenBook
     allowed_origins: frozenset[str]
     mode: Banner
+    store: AsyncEngine  # the operations record, read only (the historian writes it)

@@ -5,96 +5,20 @@ batches the same records are written, the longest alert history winning, and ret
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ioc.contract.documents import Kind
 from ioc.store import schema
 from ioc.store.database import migrate, open_engine
 from ioc.store.rows import Rows, Unreadable
 from ioc.store.writer import prune, read_positions, write
-from processors.alerts import AlertBook
-from tests.support.postgres import postgres_cluster
+from tests.support.record import CLUSTER, T0, M, alert_documents, rows_of, stream
 
-M = 60_000
-T0 = 1_760_400_000_000
 TOPIC = "t.alerts"
-CLUSTER = "c1"
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    with postgres_cluster() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'ioc.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    asyncio.run(_reset(url))
-    return url
-
-
-async def _reset(url: str) -> None:
-    engine = open_engine(url)
-    await migrate(engine)
-    async with engine.begin() as c:
-        for table in reversed(schema.metadata.sorted_tables):
-            await c.execute(table.delete())
-    await engine.dispose()
-
-
-def water(t: int, status: str) -> dict[str, Any]:
-    item = {"id": "WL-VIN-NVC", "t": t, "currentLevel": 0.5, "status": status, "levels": [0.3, 0.5, 0.7]}
-    return {"v": 1, "kind": Kind.WATER, "group": "wl.vinh", "final": True, "items": [item]}
-
-
-def alert_documents() -> list[dict[str, Any]]:
-    """Every document a flood alert publishes (as published: serialised at once, so each keeps the history
-    of its moment): raised, acknowledged, cleared after the dry spell, resolved."""
-    book, docs = AlertBook(), []
-
-    def drain() -> list[dict[str, Any]]:
-        return [orjson.loads(orjson.dumps(d)) for d in book.drain()]
-
-    book.observe(water(T0, "alert2"))
-    docs += drain()
-    alert_id = docs[0]["id"]
-    book.act({"alert": alert_id, "action": "acknowledge", "by": "op.lan", "at": T0 + M, "comment": "đã nhận"})
-    docs += drain()
-    for k in range(2, 16):
-        book.observe(water(T0 + k * M, "normal"))
-    docs += drain()
-    book.act({"alert": alert_id, "action": "resolve", "by": "op.minh", "at": T0 + 20 * M, "comment": "ok"})
-    docs += drain()
-    return docs
-
-
-def kpi(at: int, value: float) -> dict[str, Any]:
-    item = {"id": "vinh:flood", "area": "vinh", "kpi": "flood", "value": value, "standing": "good",
-            "entities": 6, "at": at}  # fmt: skip
-    return {"v": 1, "kind": Kind.KPI, "group": "vinh", "items": [item]}
-
-
-def rows_of(docs: list[dict[str, Any]], first_offset: int = 0) -> Rows:
-    rows = Rows()
-    for k, doc in enumerate(docs, first_offset):
-        if doc.get("kind") == Kind.ALERT:
-            rows.alert(doc, T0 + k, "vinh", "environment")
-        elif doc.get("kind") == Kind.KPI:
-            rows.kpi(doc)
-        else:
-            rows.dead_letter(doc, CLUSTER, 0, k)
-    return rows
 
 
 async def dump(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
@@ -103,12 +27,6 @@ async def dump(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
             t.name: sorted(tuple(r) for r in await c.execute(select(t)))
             for t in schema.metadata.sorted_tables
         }
-
-
-def stream() -> list[dict[str, Any]]:
-    letters = [{"v": 1, "reason": "late", "at": T0 + 30 * 1000, "domain": "traffic"},
-               {"v": 1, "reason": "duplicate", "at": T0 + 90 * 1000, "domain": "traffic"}]  # fmt: skip
-    return [*alert_documents(), kpi(T0, 1.0), kpi(T0 + 20_000, 2.0), kpi(T0 + 70_000, 3.0), *letters]
 
 
 def test_the_same_records_written_again_or_in_other_batches_change_nothing(database: str) -> None:

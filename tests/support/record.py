@@ -1,0 +1,66 @@
+"""Documents as the processors publish them, for the operations-record tests: a flood alert's whole life,
+KPI documents and dead letters, and the rows they make."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ioc.contract.documents import Kind
+from ioc.store.rows import Rows
+from processors.alerts import AlertBook
+
+M = 60_000
+T0 = 1_760_400_000_000
+CLUSTER = "c1"
+
+
+def water(t: int, status: str) -> dict[str, Any]:
+    item = {"id": "WL-VIN-NVC", "t": t, "currentLevel": 0.5, "status": status, "levels": [0.3, 0.5, 0.7]}
+    return {"v": 1, "kind": Kind.WATER, "group": "wl.vinh", "final": True, "items": [item]}
+
+
+def alert_documents() -> list[dict[str, Any]]:
+    """Every document a flood alert publishes (as published: serialised at once, so each keeps the history
+    of its moment): raised, acknowledged, cleared after the dry spell, resolved."""
+    book, docs = AlertBook(), []
+
+    def drain() -> list[dict[str, Any]]:
+        return [orjson.loads(orjson.dumps(d)) for d in book.drain()]
+
+    book.observe(water(T0, "alert2"))
+    docs += drain()
+    alert_id = docs[0]["id"]
+    book.act({"alert": alert_id, "action": "acknowledge", "by": "op.lan", "at": T0 + M, "comment": "đã nhận"})
+    docs += drain()
+    for k in range(2, 16):
+        book.observe(water(T0 + k * M, "normal"))
+    docs += drain()
+    book.act({"alert": alert_id, "action": "resolve", "by": "op.minh", "at": T0 + 20 * M, "comment": "ok"})
+    docs += drain()
+    return docs
+
+
+def kpi(at: int, value: float) -> dict[str, Any]:
+    item = {"id": "vinh:flood", "area": "vinh", "kpi": "flood", "value": value, "standing": "good",
+            "entities": 6, "at": at}  # fmt: skip
+    return {"v": 1, "kind": Kind.KPI, "group": "vinh", "items": [item]}
+
+
+def rows_of(docs: list[dict[str, Any]], first_offset: int = 0) -> Rows:
+    rows = Rows()
+    for k, doc in enumerate(docs, first_offset):
+        if doc.get("kind") == Kind.ALERT:
+            rows.alert(doc, T0 + k, "vinh", "environment")
+        elif doc.get("kind") == Kind.KPI:
+            rows.kpi(doc)
+        else:
+            rows.dead_letter(doc, CLUSTER, 0, k)
+    return rows
+
+
+def stream() -> list[dict[str, Any]]:
+    letters = [{"v": 1, "reason": "late", "at": T0 + 30 * 1000, "domain": "traffic"},
+               {"v": 1, "reason": "duplicate", "at": T0 + 90 * 1000, "domain": "traffic"}]  # fmt: skip
+    return [*alert_documents(), kpi(T0, 1.0), kpi(T0 + 20_000, 2.0), kpi(T0 + 70_000, 3.0), *letters]
