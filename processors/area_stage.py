@@ -74,9 +74,7 @@ class AreaStage:
         """Apply operator actions to this worker's alerts; refusals are logged and counted."""
         async for event in stream.events():
             msg = event.message
-            if msg.partition not in self.pipeline.areas_taken:
-                await self._take_areas(msg.partition)
-            action = await self._document(msg, event.value, "operator-actions")
+            action = await self._area_document(msg, event.value, "operator-actions")
             if action is None:
                 continue
             try:
@@ -86,29 +84,36 @@ class AreaStage:
                 metrics.ACTIONS.labels("?", "refused").inc()
                 log.warning("operator action refused: %s", exc)
             except Exception as exc:  # signed by the wall, so a bug: refused with a reason, the stage goes on
-                log.exception("operator action failed")
-                source = Source(msg.topic, msg.partition, msg.offset, None)
-                letter = refusal(Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}", source, event.value)
-                await self.outlet.dead_letters([letter], "operator-actions")
+                await self._failed(msg, None, event.value, exc, "operator-actions")
             await self.outlet.alert_documents(self.pipeline.alerts.drain())
 
     async def area_indicators(self, stream: faust.StreamT[bytes]) -> None:
         """Every indicator of an area: KPIs and rules; alert changes go out at once, KPIs at the next emit."""
         async for event in stream.events():
             msg = event.message
-            if msg.partition not in self.pipeline.areas_taken:
-                await self._take_areas(msg.partition)
-            doc = await self._document(msg, event.value, "aggregates")
+            doc = await self._area_document(msg, event.value, "aggregates")
             if doc is None or doc.get("kind") == Kind.KPI:
                 continue  # refused, or this stage's own output
             try:
                 self.pipeline.observe(doc)
             except Exception as exc:
-                log.exception("area stage failed on %s:%d@%d", msg.topic, msg.partition, msg.offset)
-                source = Source(msg.topic, msg.partition, msg.offset, msg.key)
-                letter = refusal(Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}", source, event.value)
-                await self.outlet.dead_letters([letter], "aggregates")
+                await self._failed(msg, msg.key, event.value, exc, "aggregates")
             await self.outlet.alert_documents(self.pipeline.alerts.drain())
+
+    async def _area_document(self, msg: Any, value: bytes | None, domain: str) -> dict[str, Any] | None:
+        """A record of an area partition: its areas' alerts taken over first, then the signed document."""
+        if msg.partition not in self.pipeline.areas_taken:
+            await self._take_areas(msg.partition)
+        return await self._document(msg, value, domain)
+
+    async def _failed(
+        self, msg: Any, key: bytes | None, value: bytes | None, exc: Exception, domain: str
+    ) -> None:
+        """Processing a signed document raised: a bug, refused with its reason; the stage goes on."""
+        log.exception("area stage failed on %s:%d@%d", msg.topic, msg.partition, msg.offset)
+        source = Source(msg.topic, msg.partition, msg.offset, key)
+        letter = refusal(Reason.PROCESSING_ERROR, f"{type(exc).__name__}: {exc}", source, value)
+        await self.outlet.dead_letters([letter], domain)
 
     async def _take_areas(self, partition: int) -> None:
         """Before the first indicator or action of an area partition: continue the alerts its previous
