@@ -21,8 +21,7 @@ import pytest
 from ioc.ops import procs
 from tests.chaos.conftest import record
 from tests.chaos.device import MINUTE, Device, frame, minute_now, sensors
-from tests.support.keys import CONTROL_KEY, DOCUMENT_KEY, TOKENS
-from tests.support.stack import unique_namespace
+from tests.support.stack import up_env
 from tests.support.wall import metric
 
 pytestmark = pytest.mark.chaos
@@ -53,23 +52,14 @@ def children(pid: int) -> dict[str, int]:
 
 
 def test_a_broker_that_comes_back_empty_is_noticed_and_nothing_after_it_is_lost(tmp_path: Path) -> None:
-    ports = {k: str(procs.free_port()) for k in ("broker", "web", "worker")}
-    env = {
-        **os.environ,
-        "IOC_BROKER_PORT": ports["broker"],
-        "IOC_BOOTSTRAP": f"127.0.0.1:{ports['broker']}",
-        "IOC_WEB_PORT": ports["web"],
-        "IOC_WORKER_WEB_PORT": ports["worker"],
-        "IOC_NAMESPACE": unique_namespace("restart"),
-        "IOC_DATA_DIR": str(tmp_path / "data"),
-        "IOC_TOKENS": TOKENS,
-        "IOC_DOCUMENT_KEY": DOCUMENT_KEY,
-        "IOC_CONTROL_KEY": CONTROL_KEY,
-        "IOC_SESSION_TIMEOUT_MS": "2000",
-        "IOC_FEED_STALE_S": "4",
-        "IOC_HEARTBEAT_INTERVAL_S": "0.5",
-        "IOC_HEALTH_TICK_S": "2",  # the unsupervised simulator writes often, so it notices soon
-    }
+    env = up_env(
+        tmp_path / "data",
+        "restart",
+        IOC_FEED_STALE_S="4",
+        IOC_HEARTBEAT_INTERVAL_S="0.5",
+        IOC_HEALTH_TICK_S="2",  # the unsupervised simulator writes often, so it notices soon
+    )
+    ports = {"web": env["IOC_WEB_PORT"], "worker": env["IOC_WORKER_WEB_PORT"]}
     web = f"http://127.0.0.1:{ports['web']}"
     up = procs.spawn([sys.executable, "-m", "ioc", "up", "--no-sim"], tmp_path / "up.log", env)
     sim = None

@@ -6,7 +6,6 @@ history, and the same condition arriving again raises no second alert."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -21,9 +20,8 @@ from ioc.ops import procs
 from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.support.frames import street_levels
-from tests.support.keys import CONTROL_KEY, DOCUMENT_KEY, TOKENS
 from tests.support.records import produce
-from tests.support.stack import unique_namespace
+from tests.support.stack import up_env
 from tests.support.wall import http_call, http_json
 
 pytestmark = pytest.mark.integration
@@ -64,21 +62,7 @@ def wait_alerts(web: str, ok: Any, timeout: float = 30) -> list[dict[str, Any]]:
 
 
 def test_an_acknowledged_alert_survives_stopping_everything(tmp_path: Path) -> None:
-    ports = {k: str(procs.free_port()) for k in ("broker", "web", "worker")}
-    env = {
-        **os.environ,
-        "IOC_BROKER_PORT": ports["broker"],
-        "IOC_BOOTSTRAP": f"127.0.0.1:{ports['broker']}",
-        "IOC_WEB_PORT": ports["web"],
-        "IOC_WORKER_WEB_PORT": ports["worker"],
-        "IOC_NAMESPACE": unique_namespace("restart"),
-        "IOC_DATA_DIR": str(tmp_path / "data"),
-        "IOC_TOKENS": TOKENS,
-        "IOC_DOCUMENT_KEY": DOCUMENT_KEY,
-        "IOC_CONTROL_KEY": CONTROL_KEY,
-        "IOC_SESSION_TIMEOUT_MS": "2000",
-        "IOC_EMIT_INTERVAL_S": "0.2",
-    }
+    env = up_env(tmp_path / "data", "restart", IOC_EMIT_INTERVAL_S="0.2")
     settings = Settings(bootstrap=env["IOC_BOOTSTRAP"], namespace=env["IOC_NAMESPACE"])
     raw = Topics(settings.namespace).raw("environment")
 

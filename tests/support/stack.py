@@ -151,3 +151,24 @@ def services_on(broker: EmbeddedBroker, log_dir: Path) -> Iterator[StartServices
     finally:
         for services in reversed(started):
             services.stop()
+
+
+def up_env(data_dir: Path, prefix: str, **extra: str) -> dict[str, str]:
+    """The environment of an `ioc up` a test runs as its own process: free ports for the broker, the wall
+    and the worker's metrics, a namespace and data directory of its own, this run's tokens and keys, fast
+    joins; `extra` IOC_* variables over it."""
+    broker = str(procs.free_port())
+    return {
+        **os.environ,
+        "IOC_BROKER_PORT": broker,
+        "IOC_BOOTSTRAP": f"127.0.0.1:{broker}",
+        "IOC_WEB_PORT": str(procs.free_port()),
+        "IOC_WORKER_WEB_PORT": str(procs.free_port()),
+        "IOC_NAMESPACE": unique_namespace(prefix),
+        "IOC_DATA_DIR": str(data_dir),
+        "IOC_TOKENS": TOKENS,
+        "IOC_DOCUMENT_KEY": DOCUMENT_KEY,
+        "IOC_CONTROL_KEY": CONTROL_KEY,
+        "IOC_SESSION_TIMEOUT_MS": "2000",
+        **extra,
+    }
