@@ -89,6 +89,7 @@ def test_the_historian_records_each_transition_refuses_forgeries_and_survives_a_
         lambda t: (
             any(e["action"] == "acknowledged" for e in t["alert_events"])
             and any(d["reason"] == "unauthenticated" for d in t["dead_letters"])
+            and any(k["area"] == "vinh" and k["kpi"] == "flood" for k in t["kpi_minutes"])  # past the filter
         ),
     )
     events = sorted((e["seq"], e["action"], e["by"], e["comment"]) for e in tables["alert_events"]
