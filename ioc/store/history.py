@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,11 +48,12 @@ class AlertQuery:
         if self.until is not None:
             terms.append(c.raised_at < self.until)
         if self.text:
-            pattern = f"%{self.text.lower()}%"
+            # The operator's text is matched as written: % and _ in it are not wildcards.
+            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", self.text.lower()) + "%"
             commented = select(alert_events.c.alert_id).where(
-                func.lower(alert_events.c.comment).like(pattern)
+                func.lower(alert_events.c.comment).like(pattern, escape="\\")
             )
-            terms.append(or_(func.lower(c.id).like(pattern), c.id.in_(commented)))
+            terms.append(or_(func.lower(c.id).like(pattern, escape="\\"), c.id.in_(commented)))
         return and_(true(), *terms)
 
 

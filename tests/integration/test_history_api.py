@@ -72,6 +72,9 @@ def test_operators_search_page_export_and_read_a_timeline(database: str) -> None
     assert (
         get(database, "/api/history/alerts?q=%C4%91%C3%A3%20nh%E1%BA%ADn").json()["total"] == 1
     )  # "đã nhận"
+    assert get(database, "/api/history/alerts?q=%25").json()["total"] == 0  # "%" is text, not a wildcard
+    assert get(database, "/api/history/alerts?q=_").json()["total"] == 0
+    assert get(database, "/api/history/alerts?q=flood_level").json()["total"] == 0  # "_" matches only "_"
     assert get(database, f"/api/history/alerts?since={T0 + M}").json()["total"] == 1
     page = get(database, "/api/history/alerts?limit=1&offset=1").json()
     assert (page["total"], [a["rule"] for a in page["alerts"]]) == (2, ["flood-level"])
