@@ -120,7 +120,7 @@ def up(
     run = [sys.executable, "-m", "ioc"]
     parts = [
         Part("historian", [*run, "historian"], ready_file=HISTORIAN_READY),
-        Part("worker", [*run, "worker"]),
+        Part("worker", [*run, "worker"], waits_for=HISTORIAN_READY),
         Part("web", [*run, "web"]),
     ]
     if not no_sim:

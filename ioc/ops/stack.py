@@ -46,6 +46,9 @@ class Part:
     # A file in the data directory the part writes, with the broker's cluster id, once the parts after it
     # may start (the historian: open alerts republished before a worker takes the areas over).
     ready_file: str | None = None
+    # Another part's ready file: this part (the worker) starts, and starts again after the broker came back
+    # empty, only once that file names the broker's current cluster.
+    waits_for: str | None = None
 
 
 def settings_env(s: Settings, names: Iterable[str] | None = None) -> dict[str, str]:
@@ -128,15 +131,23 @@ class Stack:
     def _wait_ready(self, part: Part, timeout: float = 60.0) -> None:
         if part.ready_file is None:
             return
-        marker = self.settings.data_dir / part.ready_file
-        cluster = self.broker.cluster_id if self.broker is not None else None
+        ready_file = part.ready_file
 
         def ready() -> bool:
             self.check_alive()
-            text = marker.read_text() if marker.exists() else None
-            return text is not None and (cluster is None or text == cluster)
+            return self._is_ready(ready_file)
 
-        procs.wait_for(ready, timeout, 0.1, f"{part.name} ready ({marker})")
+        procs.wait_for(ready, timeout, 0.1, f"{part.name} ready ({self.settings.data_dir / ready_file})")
+
+    def _is_ready(self, ready_file: str) -> bool:
+        """The file is there and names this broker's cluster (any cluster on a broker the stack did not
+        start: it cannot tell a restart)."""
+        marker = self.settings.data_dir / ready_file
+        try:
+            text = marker.read_text()
+        except FileNotFoundError:
+            return False
+        return self.broker is None or text == self.broker.cluster_id
 
     def _spawn(self, part: Part) -> None:
         if part.ready_file is not None:
@@ -201,7 +212,7 @@ class Stack:
             if part.done:
                 continue
             if part.proc is None:
-                if part.restart_at is not None and now >= part.restart_at:
+                if part.restart_at is not None and now >= part.restart_at and self._may_start(part):
                     say(f"starting {part.name} again (restart {part.restarts})")
                     self._spawn(part)
                 continue
@@ -236,6 +247,17 @@ class Stack:
             return
         self._broker_failures = 0
         say(f"broker up again as cluster {self.broker.cluster_id}; the worker, wall and simulator start over")
+        for part in self.parts:
+            if (part.ready_file or part.waits_for) and part.proc is not None:
+                # Stopped now rather than when each notices the new cluster: the historian puts the open
+                # alerts back at once, and the worker does not judge the new broker's readings before.
+                code = procs.stop(part.proc, timeout=15)
+                then = f" once {part.waits_for} names the new cluster" if part.waits_for else ""
+                say(f"{part.name} stopped (exit {code}) to start again on the new broker{then}")
+                part.proc, part.restart_at = None, time.monotonic()
+
+    def _may_start(self, part: Part) -> bool:
+        return part.waits_for is None or self._is_ready(part.waits_for)
 
     def memory_mb(self) -> dict[str, float]:
         rows = {p.name: procs.rss_mb(p.proc.pid) for p in self.parts if p.proc is not None}

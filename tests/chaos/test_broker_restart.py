@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -21,6 +20,7 @@ import pytest
 from ioc.ops import procs
 from tests.chaos.conftest import record
 from tests.chaos.device import MINUTE, Device, frame, minute_now, sensors
+from tests.support.stack import up_children as children
 from tests.support.stack import up_env
 from tests.support.wall import metric
 
@@ -36,19 +36,6 @@ def health(web: str) -> tuple[int, dict[str, Any]]:
         return err.code, orjson.loads(err.read())
     except OSError:
         return 0, {}
-
-
-def children(pid: int) -> dict[str, int]:
-    """`ioc up`'s children by role (worker, web, the broker's tansu)."""
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    found = {}
-    for child in map(int, out):
-        cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        role = (
-            "broker" if "tansu" in cmd else "worker" if " worker" in cmd else "web" if " web" in cmd else cmd
-        )
-        found[role] = child
-    return found
 
 
 def test_a_broker_that_comes_back_empty_is_noticed_and_nothing_after_it_is_lost(tmp_path: Path) -> None:
@@ -90,7 +77,9 @@ def test_a_broker_that_comes_back_empty_is_noticed_and_nothing_after_it_is_lost(
         assert sim.wait(60) == 75, (tmp_path / "sim.log").read_text()[-2000:]
         assert "lost its data" in (tmp_path / "sim.log").read_text()
         log = (tmp_path / "up.log").read_text()
-        assert "the broker died" in log and "broker up again" in log and "worker exited with code 75" in log
+        assert "the broker died" in log and "broker up again" in log
+        # Stopped by the stack for the historian to go first, unless it noticed the new cluster even sooner.
+        assert "worker stopped (exit" in log or "worker exited with code 75" in log
         loss = health(web)[1]["data_loss"]
         assert loss["at"] <= time.time() * 1000 and "cluster" in loss["why"]
 

@@ -172,3 +172,15 @@ def up_env(data_dir: Path, prefix: str, **extra: str) -> dict[str, str]:
         "IOC_SESSION_TIMEOUT_MS": "2000",
         **extra,
     }
+
+
+def up_children(pid: int) -> dict[str, int]:
+    """`ioc up`'s children by role (broker, historian, worker, web; others by command line)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    found = {}
+    for child in map(int, out):
+        argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        words = [w.decode(errors="replace") for w in argv]
+        role = next((r for r in ("historian", "worker", "web") if r in words), None)
+        found[role or ("broker" if any("tansu" in w for w in words) else " ".join(words))] = child
+    return found
