@@ -1,8 +1,9 @@
 """`ioc historian`: the operations record's writer. Reads the alerts, the KPI documents on the aggregates
-topic and the dead-letter topic from where its last transaction left off (positions kept in the database,
-not in a consumer group), and writes each batch's rows and positions in one transaction, so a crash between
-the two neither loses nor doubles a row. A record it cannot use (unsigned, not JSON, not the document it
-should be) goes to the dead-letter topic with its reason; the historian never stops on one."""
+topic, the operator actions (the audit) and the dead-letter topic from where its last transaction left off
+(positions kept in the database, not in a consumer group), and writes each batch's rows and positions in one
+transaction, so a crash between the two neither loses nor doubles a row. A record it cannot use (unsigned,
+not JSON, not the document it should be) goes to the dead-letter topic with its reason; the historian never
+stops on one."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ class Historian:
         self.settings, self.city = settings, city or load_city()
         self.keys = keys or load_keys(settings)
         self.topics = Topics(settings.namespace)
-        self.names = (self.topics.alerts, self.topics.aggregates, self.topics.deadletter)
+        t = self.topics
+        self.names = (t.alerts, t.aggregates, t.deadletter, t.operator_actions)
         self.engine = open_engine(database_url(settings))
         self.counts = Counts()
         self.pruned_at = 0
@@ -81,6 +83,8 @@ class Historian:
             elif record.topic == self.topics.aggregates:
                 if doc.get("kind") == Kind.KPI:
                     rows.kpi(doc)
+            elif record.topic == self.topics.operator_actions:
+                rows.operator_action(doc)
             else:
                 rows.dead_letter(doc, self.cluster, record.partition, record.offset)
         except ValueError as exc:  # not JSON, or not the document it should be (Unreadable)

@@ -193,6 +193,23 @@ class AlertDocument(BaseModel):
     domain: str | None = None
 
 
+class OperatorAction(BaseModel):
+    """An operator's action as the wall writes it to `<ns>.operator-actions`, signed: for the worker's
+    AlertBook (alert, action, by, at, comment, assignee) and for the audit (id, role, source, sent_at)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=64, description="unique per action: the audit's key")
+    alert: str = Field(max_length=300)
+    action: Action
+    by: str = Field(min_length=1, max_length=128, description="the token's name")
+    role: str = Field(max_length=32, description="the token's role")
+    source: str = Field(max_length=64, description="the client's address as the wall saw it")
+    at: int = Field(description="the IOC's simulated ms since epoch")
+    sent_at: int = Field(description="wall-clock ms the wall accepted it")
+    comment: str = Field("", max_length=2000)
+    assignee: str | None = Field(None, max_length=128)
+
+
 class ReplayStatus(BaseModel):
     """What a replay publishes on `<ns>.replay`: the wall's banner follows it."""
 

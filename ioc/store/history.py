@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ioc.store.audit import AuditQuery, audit
 from ioc.store.schema import alert_events, alerts
 
 CSV_COLUMNS = ("id", "rule", "entity", "area", "domain", "severity", "status", "assignee", "escalations",
@@ -83,7 +84,8 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 
 async def timeline(engine: AsyncEngine, alert_id: str) -> dict[str, Any] | None:
-    """The alert, every transition in order, and how long acknowledging and resolving took (event time)."""
+    """The alert, every transition in order, how long acknowledging and resolving took (event time), and
+    the operators' actions on it as the audit has them (oldest first)."""
     async with engine.connect() as c:
         row = (await c.execute(select(alerts).where(alerts.c.id == alert_id))).first()
         if row is None:
@@ -95,7 +97,9 @@ async def timeline(engine: AsyncEngine, alert_id: str) -> dict[str, Any] | None:
     def first(action: str) -> int | None:
         return next((s["at"] - raised for s in steps if s["action"] == action), None)
 
-    return {**_row(row), "events": steps, "time_to_acknowledge_ms": first("acknowledged"),
+    _, actions = await audit(engine, AuditQuery(alert=alert_id), 0, 1000)
+    return {**_row(row), "events": steps, "actions": actions[::-1],
+            "time_to_acknowledge_ms": first("acknowledged"),
             "time_to_resolve_ms": first("resolved")}  # fmt: skip
 
 

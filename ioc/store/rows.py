@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ioc.contract.documents import KPI_DOMAIN, AlertDocument
+from ioc.contract.documents import KPI_DOMAIN, AlertDocument, OperatorAction
 
 MINUTE_MS = 60_000
 
@@ -24,9 +24,11 @@ class Rows:
     alert_events: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     kpi_minutes: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
     dead_letters: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)
+    operator_actions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.alerts) + len(self.alert_events) + len(self.kpi_minutes) + len(self.dead_letters)
+        tables = (self.alerts, self.alert_events, self.kpi_minutes, self.dead_letters, self.operator_actions)
+        return sum(len(table) for table in tables)
 
     def alert(self, doc: Any, published_ms: int, area: str | None, domain: str | None) -> None:
         try:
@@ -78,3 +80,14 @@ class Rows:
         except (KeyError, TypeError, ValueError) as exc:
             raise Unreadable(f"a dead-letter entry without reason or at: {exc!r}"[:300]) from exc
         self.dead_letters[(cluster, partition, offset)] = row
+
+    def operator_action(self, doc: Any) -> None:
+        try:
+            action = OperatorAction.model_validate(doc)
+        except ValueError as exc:
+            raise Unreadable(f"not an operator action: {str(exc)[:300]}") from exc
+        self.operator_actions[action.id] = {
+            "id": action.id, "alert_id": action.alert, "action": str(action.action), "by": action.by,
+            "role": action.role, "source": action.source, "at": action.at, "sent_at": action.sent_at,
+            "comment": action.comment, "assignee": action.assignee,
+        }  # fmt: skip

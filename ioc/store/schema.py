@@ -55,6 +55,21 @@ kpi_minutes = Table(
     Column("at", BigInteger, nullable=False),  # when that last value was published
 )
 
+operator_actions = Table(
+    "operator_actions",  # the audit: every action an operator sent, whether or not the alert allowed it
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("alert_id", String(300), nullable=False, index=True),
+    Column("action", String(32), nullable=False),
+    Column("by", String(128), nullable=False, index=True),
+    Column("role", String(32), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("at", BigInteger, nullable=False),  # the IOC's simulated ms
+    Column("sent_at", BigInteger, nullable=False, index=True),  # wall-clock ms the wall accepted it
+    Column("comment", Text, nullable=False),
+    Column("assignee", String(128)),
+)
+
 dead_letters = Table(
     "dead_letters",
     metadata,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ioc.contract.documents import AlertStatus
 from ioc.store.rows import Rows
-from ioc.store.schema import alert_events, alerts, dead_letters, kpi_minutes, positions
+from ioc.store.schema import alert_events, alerts, dead_letters, kpi_minutes, operator_actions, positions
 
 Position = tuple[str, int]  # (topic, partition) on one cluster
 
@@ -54,6 +54,7 @@ async def write(engine: AsyncEngine, rows: Rows, cluster: str, read_to: Mapping[
         await _upsert(connection, alert_events, list(rows.alert_events.values()))
         await _upsert(connection, kpi_minutes, list(rows.kpi_minutes.values()), kpi_columns, "at")
         await _upsert(connection, dead_letters, list(rows.dead_letters.values()))
+        await _upsert(connection, operator_actions, list(rows.operator_actions.values()))
         places = [
             {"cluster": cluster, "topic": t, "partition": p, "next_offset": o}
             for (t, p), o in read_to.items()
@@ -72,9 +73,13 @@ async def read_positions(engine: AsyncEngine, cluster: str, topics: Sequence[str
 
 async def prune(engine: AsyncEngine, before_ms: int) -> dict[str, int]:
     """Drop what was recorded before `before_ms` (wall-clock ms; a replay of last year's storm is kept as
-    long as one of today's), open alerts excepted; rows deleted per table."""
+    long as one of today's), open alerts and the actions on them excepted; rows deleted per table."""
     old_resolved = (alerts.c.status == AlertStatus.RESOLVED) & (alerts.c.recorded_at < before_ms)
+    still_open = select(alerts.c.id).where(alerts.c.status != AlertStatus.RESOLVED)
     deletes = {
+        "operator_actions": delete(operator_actions).where(
+            (operator_actions.c.sent_at < before_ms) & operator_actions.c.alert_id.not_in(still_open)
+        ),
         "alert_events": delete(alert_events).where(
             alert_events.c.alert_id.in_(select(alerts.c.id).where(old_resolved))
         ),

@@ -72,16 +72,13 @@ def test_the_historian_records_each_transition_refuses_forgeries_and_survives_a_
         "raised", "high", "vinh", "environment",
     )  # fmt: skip
 
-    ack = {
-        "alert": alert["id"],
-        "action": "acknowledge",
-        "by": "op.lan",
-        "at": T0 + 60_000,
-        "comment": "đã nhận",
-    }
-    asyncio.run(
-        produce(settings, topics.operator_actions, [(alert["id"].encode(), orjson.dumps(ack))], KEYS.document)
-    )
+    ack = {"id": "a1", "alert": alert["id"], "action": "acknowledge", "by": "op.lan", "role": "operator",
+           "source": "10.0.0.7", "at": T0 + 60_000, "sent_at": 1_700_000_000_000,
+           "comment": "đã nhận"}  # fmt: skip
+    anonymous = {k: v for k, v in ack.items() if k not in ("id", "role", "source")}  # not an audit record
+    key = alert["id"].encode()
+    asyncio.run(produce(settings, topics.operator_actions, [(key, orjson.dumps(ack))], KEYS.document))
+    asyncio.run(produce(settings, topics.operator_actions, [(key, orjson.dumps(anonymous))], KEYS.document))
     forged = {**alert, "kind": "alert", "status": "resolved"}
     asyncio.run(produce(settings, topics.alerts, [(alert["id"].encode(), orjson.dumps(forged))]))  # unsigned
     tables = wait_for(
@@ -89,6 +86,7 @@ def test_the_historian_records_each_transition_refuses_forgeries_and_survives_a_
         lambda t: (
             any(e["action"] == "acknowledged" for e in t["alert_events"])
             and any(d["reason"] == "unauthenticated" for d in t["dead_letters"])
+            and any(d["reason"] == "bad_document" for d in t["dead_letters"])
             and any(k["area"] == "vinh" and k["kpi"] == "flood" for k in t["kpi_minutes"])  # past the filter
         ),
     )
@@ -98,8 +96,13 @@ def test_the_historian_records_each_transition_refuses_forgeries_and_survives_a_
     assert (
         next(a for a in tables["alerts"] if a["id"] == alert["id"])["status"] == "acknowledged"
     )  # not forged
-    refused = [d for d in tables["dead_letters"] if d["reason"] == "unauthenticated"]
-    assert [d["domain"] for d in refused] == ["operations-record"]
+    refused = [(d["reason"], d["domain"]) for d in tables["dead_letters"]]
+    assert sorted(refused) == [
+        ("bad_document", "operations-record"),
+        ("unauthenticated", "operations-record"),
+    ]
+    audited = [(a["id"], a["by"], a["role"], a["source"], a["action"]) for a in tables["operator_actions"]]
+    assert audited == [("a1", "op.lan", "operator", "10.0.0.7", "acknowledge")]
 
     services.kill("historian")  # no goodbye: whatever it had not committed is read again
     before = {name: len(rows) for name, rows in tables.items()}

@@ -16,7 +16,7 @@ from ioc.auth import dev_tokens, token_of
 from ioc.settings import Settings
 from ioc.store.database import migrate, open_engine
 from ioc.store.writer import write
-from tests.support.record import CLUSTER, T0, M, alert_documents, kpi, rows_of
+from tests.support.record import CLUSTER, T0, M, alert_documents, kpi, operator_actions, rows_of
 from web.app import create_app
 
 SPEC = dev_tokens()
@@ -59,7 +59,7 @@ def second_alert() -> dict[str, Any]:
 
 def test_operators_search_page_export_and_read_a_timeline(database: str) -> None:
     flood = alert_documents()
-    fill(database, [*flood, second_alert(), kpi(T0, 1.0)])
+    fill(database, [*flood, second_alert(), kpi(T0, 1.0), *operator_actions()])
 
     everything = get(database, "/api/history/alerts").json()
     assert everything["total"] == 2
@@ -88,8 +88,23 @@ def test_operators_search_page_export_and_read_a_timeline(database: str) -> None
     assert [e["action"] for e in story["events"]] == ["raise", "acknowledged", "cleared", "resolved"]
     assert story["events"][1]["by"] == "op.lan" and story["events"][1]["comment"] == "đã nhận"
     assert (story["time_to_acknowledge_ms"], story["time_to_resolve_ms"]) == (M, 20 * M)
+    audited = [(a["action"], a["by"], a["role"], a["source"], a["comment"]) for a in story["actions"]]
+    assert audited == [("acknowledge", "op.lan", "operator", "10.0.0.7", "đã nhận"),
+                       ("resolve", "op.minh", "operator", "10.0.0.9", "ok")]  # fmt: skip
     assert get(database, "/api/history/alerts/nope").status_code == 404
     assert get(database, "/api/history/alerts", role=None).status_code == 401
+
+
+def test_engineers_read_the_audit_by_person_and_time(database: str) -> None:
+    fill(database, [*alert_documents(), *operator_actions()])
+    everything = get(database, "/api/audit", role="engineer").json()
+    assert (everything["total"], [a["id"] for a in everything["actions"]]) == (2, ["act-2", "act-1"])
+    by_minh = get(database, "/api/audit?by=op.minh", role="engineer").json()["actions"]
+    assert [(a["action"], a["source"]) for a in by_minh] == [("resolve", "10.0.0.9")]
+    window = get(database, f"/api/audit?since={T0}&until={T0 + 2 * M}", role="engineer").json()
+    assert [a["id"] for a in window["actions"]] == ["act-1"]
+    assert get(database, "/api/audit", role="viewer").status_code == 403
+    assert get(database, "/api/audit", role="operator").status_code == 403
 
 
 def test_before_the_record_exists_the_history_says_so(tmp_path: Path) -> None:

@@ -81,6 +81,13 @@ def test_an_acknowledged_alert_survives_stopping_everything(tmp_path: Path) -> N
         time.sleep(3)
         again = flood_alerts(web)
         assert [(a["id"], a["status"]) for a in again] == [(acked["id"], "acknowledged")]  # no second alert
+        # The audit kept who acknowledged it, with which role and from where, and the timeline shows it.
+        trail = http_json(f"{web}/api/audit?alert={acked['id']}", role="engineer")["actions"]
+        assert [(a["action"], a["by"], a["role"], a["source"]) for a in trail] == [
+            ("acknowledge", "dev-operator", "operator", "127.0.0.1")
+        ]
+        story = http_json(f"{web}/api/history/alerts/{acked['id']}", role="viewer")
+        assert [a["id"] for a in story["actions"]] == [trail[0]["id"]]
 
 
 def raise_and_acknowledge(settings: Settings, web: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from ioc.store import schema
 from ioc.store.database import migrate, open_engine
 from ioc.store.rows import Rows, Unreadable
 from ioc.store.writer import prune, read_positions, write
-from tests.support.record import CLUSTER, T0, M, alert_documents, rows_of, stream
+from tests.support.record import CLUSTER, T0, M, alert_documents, operator_actions, rows_of, stream
 
 TOPIC = "t.alerts"
 
@@ -94,11 +94,13 @@ def test_a_failed_batch_leaves_neither_its_rows_nor_its_positions(database: str)
 
 
 def test_retention_drops_what_is_old_and_keeps_open_alerts(database: str) -> None:
-    docs = stream()
+    docs = [*stream(), *operator_actions()]
     raised_only = rows_of(alert_documents()[:1])
     raised_only.alerts = {
         k.replace(":", ";", 1): v | {"id": k.replace(":", ";", 1)} for k, v in raised_only.alerts.items()
     }
+    (still_open,) = raised_only.alerts
+    raised_only.operator_action(operator_actions()[0] | {"id": "on-the-open-one", "alert": still_open})
 
     async def go() -> None:
         engine = open_engine(database)
@@ -107,8 +109,10 @@ def test_retention_drops_what_is_old_and_keeps_open_alerts(database: str) -> Non
         await write(engine, raised_only, CLUSTER, {})
         gone = await prune(engine, T0 + 60 * M)
         left = await dump(engine)
-        assert gone == {"alert_events": 4, "alerts": 1, "kpi_minutes": 2, "dead_letters": 2}
+        assert gone == {"operator_actions": 2, "alert_events": 4, "alerts": 1, "kpi_minutes": 2,
+                        "dead_letters": 2}  # fmt: skip
         assert [row[8] for row in left["alerts"]] == ["raised"]  # an open alert stays, however old
+        assert [row[0] for row in left["operator_actions"]] == ["on-the-open-one"]  # and the audit of it
         await engine.dispose()
 
     asyncio.run(go())
@@ -122,4 +126,6 @@ def test_unreadable_documents_say_why() -> None:
         rows.kpi({"items": [{"area": "vinh"}]})
     with pytest.raises(Unreadable, match="dead-letter"):
         rows.dead_letter({"at": "soon"}, CLUSTER, 0, 0)
+    with pytest.raises(Unreadable, match="not an operator action"):
+        rows.operator_action({"alert": "x", "action": "acknowledge", "by": "op.lan", "at": 0})  # no id, role
     assert len(rows) == 0

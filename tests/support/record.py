@@ -1,5 +1,5 @@
-"""Documents as the processors publish them, for the operations-record tests: a flood alert's whole life,
-KPI documents and dead letters, and the rows they make."""
+"""Documents as the processors and the wall publish them, for the operations-record tests: a flood alert's
+whole life with its operators' actions, KPI documents and dead letters, and the rows they make."""
 
 from __future__ import annotations
 
@@ -21,6 +21,21 @@ def water(t: int, status: str) -> dict[str, Any]:
     return {"v": 1, "kind": Kind.WATER, "group": "wl.vinh", "final": True, "items": [item]}
 
 
+def flood_id() -> str:
+    return f"flood-level:WL-VIN-NVC:{T0}"
+
+
+def operator_actions() -> list[dict[str, Any]]:
+    """The two actions of the flood alert's life as the wall writes them (the worker reads the same)."""
+    base = {"alert": flood_id(), "role": "operator", "source": "10.0.0.7"}
+    return [
+        {**base, "id": "act-1", "action": "acknowledge", "by": "op.lan", "at": T0 + M, "sent_at": T0 + M,
+         "comment": "đã nhận"},
+        {**base, "id": "act-2", "action": "resolve", "by": "op.minh", "at": T0 + 20 * M,
+         "sent_at": T0 + 20 * M, "source": "10.0.0.9", "comment": "ok"},
+    ]  # fmt: skip
+
+
 def alert_documents() -> list[dict[str, Any]]:
     """Every document a flood alert publishes (as published: serialised at once, so each keeps the history
     of its moment): raised, acknowledged, cleared after the dry spell, resolved."""
@@ -31,13 +46,14 @@ def alert_documents() -> list[dict[str, Any]]:
 
     book.observe(water(T0, "alert2"))
     docs += drain()
-    alert_id = docs[0]["id"]
-    book.act({"alert": alert_id, "action": "acknowledge", "by": "op.lan", "at": T0 + M, "comment": "đã nhận"})
+    assert docs[0]["id"] == flood_id()
+    acknowledge, resolve = operator_actions()
+    book.act(acknowledge)
     docs += drain()
     for k in range(2, 16):
         book.observe(water(T0 + k * M, "normal"))
     docs += drain()
-    book.act({"alert": alert_id, "action": "resolve", "by": "op.minh", "at": T0 + 20 * M, "comment": "ok"})
+    book.act(resolve)
     docs += drain()
     return docs
 
@@ -55,6 +71,8 @@ def rows_of(docs: list[dict[str, Any]], first_offset: int = 0) -> Rows:
             rows.alert(doc, T0 + k, "vinh", "environment")
         elif doc.get("kind") == Kind.KPI:
             rows.kpi(doc)
+        elif "alert" in doc:
+            rows.operator_action(doc)
         else:
             rows.dead_letter(doc, CLUSTER, 0, k)
     return rows

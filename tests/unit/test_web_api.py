@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
@@ -105,9 +106,11 @@ def test_an_operator_resolves_an_alert_through_the_operator_actions_topic(app: F
     got = call(app, "POST", f"/api/alerts/{ALERT_ID}/resolve", "operator", {"comment": "drained"})
     assert got.status_code == 202
     [action] = sent
-    assert action == {"alert": ALERT_ID, "action": "resolve", "by": "dev-operator", "at": 5000,
-                      "comment": "drained"}  # fmt: skip
-    assert got.json() == {"accepted": action}
+    assert len(action.pop("id")) == 32 and abs(action.pop("sent_at") - time.time() * 1000) < 60_000
+    assert action == {"alert": ALERT_ID, "action": "resolve", "by": "dev-operator", "role": "operator",
+                      "source": "127.0.0.1", "at": 5000, "comment": "drained"}  # fmt: skip
+    assert got.json()["accepted"] == {**action, "id": got.json()["accepted"]["id"],
+                                      "sent_at": got.json()["accepted"]["sent_at"]}  # fmt: skip
     assert call(app, "POST", "/api/alerts/nope:x:1/resolve", "operator", {}).status_code == 404
 
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
-from ioc.contract.documents import Action, AlertDocument, AlertStatus, Severity, action_refusal
+from ioc.contract.documents import (
+    Action,
+    AlertDocument,
+    AlertStatus,
+    OperatorAction,
+    Severity,
+    action_refusal,
+)
 from web import metrics
 from web.deps import Actor, Reader, Wall
 from web.models import READ_REFUSALS, refusals
@@ -71,17 +79,6 @@ class Resolve(BaseModel):
     comment: str = Field("", max_length=500)
 
 
-class OperatorAction(BaseModel):
-    """An action as written to `<ns>.operator-actions`, signed, for the worker's AlertBook."""
-
-    alert: str
-    action: Action
-    by: str
-    at: int = Field(description="the IOC's simulated ms since epoch")
-    comment: str = ""
-    assignee: str | None = None
-
-
 class Accepted(BaseModel):
     """202: written to Kafka; the alert's new status arrives on the feed."""
 
@@ -103,36 +100,45 @@ def _known(wall: Wall, alert_id: str) -> dict[str, Any]:
     return found
 
 
-async def _act(wall: Wall, who: Actor, alert_id: str, action: Action, **fields: Any) -> Accepted:
+async def _act(
+    request: Request, wall: Wall, who: Actor, alert_id: str, action: Action, **fields: Any
+) -> Accepted:
     # Refused at once what the worker's AlertBook would refuse later (the same lifecycle, documents.ALLOWED).
     why = action_refusal(action, _known(wall, alert_id)["status"], alert_id)
     if why is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, why)
-    # The action's time is the IOC's (simulated) time, so an alert's history reads in one clock.
-    at = wall.state.sim_time_ms or int(time.time() * 1000)
-    body = OperatorAction(alert=alert_id, action=action, by=who.name, at=at, **fields)
+    now = int(time.time() * 1000)
+    # The action's time is the IOC's (simulated) time, so an alert's history reads in one clock; the audit
+    # keeps the wall-clock time, the token's role and the address it came from as well.
+    body = OperatorAction(
+        id=uuid.uuid4().hex, alert=alert_id, action=action, by=who.name, role=who.role,
+        source=request.client.host if request.client else "unknown",
+        at=wall.state.sim_time_ms or now, sent_at=now, **fields,
+    )  # fmt: skip
     await wall.feed.send_action(body.model_dump(mode="json", exclude_none=True))
     metrics.ACTIONS.labels(action).inc()
     return Accepted(accepted=body)
 
 
 @router.post("/{alert_id}/acknowledge", **ACCEPTED)
-async def acknowledge(alert_id: str, body: Acknowledge, wall: Wall, who: Actor) -> Accepted:
+async def acknowledge(alert_id: str, body: Acknowledge, request: Request, wall: Wall, who: Actor) -> Accepted:
     """Written to the operator-actions topic; the alert's new status arrives on the feed."""
-    return await _act(wall, who, alert_id, Action.ACKNOWLEDGE, comment=body.comment)
+    return await _act(request, wall, who, alert_id, Action.ACKNOWLEDGE, comment=body.comment)
 
 
 @router.post("/{alert_id}/assign", **ACCEPTED)
-async def assign(alert_id: str, body: Assign, wall: Wall, who: Actor) -> Accepted:
-    return await _act(wall, who, alert_id, Action.ASSIGN, assignee=body.assignee, comment=body.comment)
+async def assign(alert_id: str, body: Assign, request: Request, wall: Wall, who: Actor) -> Accepted:
+    return await _act(
+        request, wall, who, alert_id, Action.ASSIGN, assignee=body.assignee, comment=body.comment
+    )
 
 
 @router.post("/{alert_id}/comment", **ACCEPTED)
-async def comment(alert_id: str, body: Comment, wall: Wall, who: Actor) -> Accepted:
-    return await _act(wall, who, alert_id, Action.COMMENT, comment=body.comment)
+async def comment(alert_id: str, body: Comment, request: Request, wall: Wall, who: Actor) -> Accepted:
+    return await _act(request, wall, who, alert_id, Action.COMMENT, comment=body.comment)
 
 
 @router.post("/{alert_id}/resolve", **ACCEPTED)
-async def resolve(alert_id: str, body: Resolve, wall: Wall, who: Actor) -> Accepted:
+async def resolve(alert_id: str, body: Resolve, request: Request, wall: Wall, who: Actor) -> Accepted:
     """Closes the alert for good; a condition that still holds raises a new one."""
-    return await _act(wall, who, alert_id, Action.RESOLVE, comment=body.comment)
+    return await _act(request, wall, who, alert_id, Action.RESOLVE, comment=body.comment)

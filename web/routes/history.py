@@ -3,16 +3,17 @@ timeline (every transition with who, when and comment; time to acknowledge and t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from ioc.contract.documents import AlertStatus, Severity
 from ioc.store.history import AlertQuery, search, timeline, to_csv
 from web.deps import Reader, Wall
 from web.models import READ_REFUSALS, refusals
+from web.record import from_record
+from web.routes.audit import AuditEntry
 
 router = APIRouter(prefix="/api/history", tags=["history"], responses={**READ_REFUSALS, **refusals(503)})
 CSV_LIMIT = 100_000
@@ -55,6 +56,7 @@ class Transition(BaseModel):
 
 class Timeline(RecordedAlert):
     events: list[Transition]
+    actions: list[AuditEntry] = Field(description="the operators' actions on it, from the audit")
     time_to_acknowledge_ms: int | None
     time_to_resolve_ms: int | None
 
@@ -75,15 +77,6 @@ def _query(
     )
 
 
-async def _guarded(coro: Any) -> Any:
-    try:
-        return await coro
-    except (OperationalError, ProgrammingError, DBAPIError, OSError) as exc:  # no record yet, or unreachable
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the operations record is not available"
-        ) from exc
-
-
 @router.get("/alerts")
 async def recorded_alerts(
     wall: Wall,
@@ -93,7 +86,7 @@ async def recorded_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AlertPage:
     """Recorded alerts (resolved ones too), newest raised first; repeat severity/status to allow several."""
-    total, rows = await _guarded(search(wall.store, where, offset, limit))
+    total, rows = await from_record(search(wall.store, where, offset, limit))
     return AlertPage(total=total, offset=offset, alerts=[RecordedAlert.model_validate(r) for r in rows])
 
 
@@ -102,14 +95,14 @@ async def recorded_alerts_csv(
     wall: Wall, _: Reader, where: Annotated[AlertQuery, Depends(_query)]
 ) -> Response:
     """The same search as CSV (at most 100,000 rows), for a spreadsheet or a report."""
-    _, rows = await _guarded(search(wall.store, where, 0, CSV_LIMIT))
+    rows = (await from_record(search(wall.store, where, 0, CSV_LIMIT)))[1]
     headers = {"Content-Disposition": 'attachment; filename="alerts.csv"'}
     return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/alerts/{alert_id}", responses=refusals(404))
 async def alert_timeline(alert_id: str, wall: Wall, _: Reader) -> Timeline:
-    found = await _guarded(timeline(wall.store, alert_id))
+    found = await from_record(timeline(wall.store, alert_id))
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recorded alert {alert_id[:120]}")
     return Timeline.model_validate(found)
