@@ -34,6 +34,7 @@ pytestmark = pytest.mark.e2e
 M = 60_000
 H = 60 * M
 D = 24 * H
+AUDITED = {"acknowledged": "acknowledge", "resolved": "resolve"}  # transition → the operator's action
 CRITICAL = "#d500f9"  # SEVERITY_COLOUR.critical in map.js: the raise marker's colour
 # What the page shows, read in the page (the tests wait on these with `poll`).
 STORED_DRAWN = "() => { const t = window.__wall.trends; return t.drawn === t.stored && t.stored; }"
@@ -102,6 +103,11 @@ def record_rows(now: int) -> tuple[Rows, dict[str, Any]]:
         rows.alert(doc, at, "vinh", "environment")
     flood_id = f"flood-level:WL-VIN-NVC:{s0}"
     alerts = [(flood_id, "vinh", "resolved", s0)]
+    for n, (step, at, source) in enumerate(((steps[1], published[1], "10.0.0.7"),
+                                            (steps[3], published[3], "10.0.0.9"))):  # fmt: skip
+        rows.operator_action({"id": f"act-{n}", "alert": flood_id, "action": AUDITED[step["action"]],
+                              "by": step["by"], "role": "operator", "source": source, "at": step["at"],
+                              "sent_at": at, "comment": step["comment"]})  # fmt: skip
 
     city = load_city()
     lanes = {a: [s.id for s in city.sensors_of("TrafficFlowObserved") if s.area == a] for a in city.areas}
@@ -233,7 +239,6 @@ def test_a_viewer_searches_pages_exports_and_reads_a_timeline(
     expect(steps.nth(3)).to_contain_text("op.minh")
     expect(timeline.locator('[data-role="tta"]')).to_have_text("1 phút 30 giây")
     expect(timeline.locator('[data-role="ttr"]')).to_have_text("2 giờ 5 phút")
-    expect(timeline.locator('[data-role="audit"]')).to_have_count(0)  # the record has no audit yet
     drawn = poll(page, FLOOD_DRAWN)
     # The window: from 2 h before the raise was recorded (the half hour before that is left out) to now;
     # each minute its own bucket; then a gap ten minutes after the last minute, and the window's end.
@@ -261,17 +266,12 @@ def test_a_viewer_searches_pages_exports_and_reads_a_timeline(
     expect(timeline.locator(".timeline-chart .chart-title")).to_contain_text("Vinh: chỉ số của cả khu vực")
     page.screenshot(path=str(Path(artifacts) / "wall-history.png"))
 
-    # The audit of operator actions, once the timeline carries it, is listed with role and address.
-    page.evaluate(
-        """() => { const tl = window.__wall.timeline;
-                   tl.story = {...tl.story, actions: [{by: "op.lan", role: "operator", source: "10.0.0.7",
-                     action: "acknowledge", comment: "đã nhận", at: tl.story.events[1].recorded_at}]};
-                   tl.render(); }"""
-    )
+    # The operators' actions from the audit: who, in which role, from which address.
     audit = timeline.locator('[data-role="audit"] tbody tr')
-    expect(audit).to_have_count(1)
-    expect(audit).to_contain_text("Điều hành viên")
-    expect(audit).to_contain_text("10.0.0.7")
+    expect(audit).to_have_count(2)
+    for row, who, source in ((audit.nth(0), "op.lan", "10.0.0.7"), (audit.nth(1), "op.minh", "10.0.0.9")):
+        for text in (who, "Điều hành viên", source):
+            expect(row).to_contain_text(text)
 
     # In English, the labels follow.
     page.click("#lang")

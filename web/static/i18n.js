@@ -110,6 +110,7 @@ export const I18N = {
       chartNote: "Kho lưu chỉ số theo khu vực, không theo từng cảm biến; vạch dọc: các bước của cảnh báo (giờ thực).",
       noArea: "Cảnh báo không thuộc khu vực nào: không có chỉ số để vẽ",
       noKpi: "Kho chưa có số liệu chỉ số trong khoảng thời gian này",
+      noActions: "Không có thao tác nào của người vận hành trên cảnh báo này",
       missing: "Không tìm thấy cảnh báo trong kho dữ liệu",
     },
     transition: {
@@ -236,6 +237,7 @@ export const I18N = {
       chartNote: "The record keeps KPIs per area, not per sensor; vertical lines: the alert's steps (real time).",
       noArea: "The alert belongs to no area: no KPI to draw",
       noKpi: "No KPI values recorded in this window",
+      noActions: "No operator actions on this alert",
       missing: "The alert is not in the operations record",
     },
     transition: {

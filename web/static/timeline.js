@@ -107,10 +107,12 @@ export const Timeline = {
       el("div", { "data-role": "transitions" },
         table([t("timeline.when"), t("timeline.step"), t("timeline.by"), t("timeline.comment")], steps)),
     ];
-    if (Array.isArray(s.actions)) { // the audit of operator actions, when the record keeps it
-      const done = s.actions.map((a) => [vnDateTime(a.at), named("act", a.action), a.by, named("role", a.role), a.source, a.comment]);
+    if (Array.isArray(s.actions)) { // the audit of operator actions (a wall older than the audit sends none)
+      const done = s.actions.map((a) => [vnDateTime(a.at), named("act", a.action) + (a.assignee ? ` → ${a.assignee}` : ""),
+        a.by, named("role", a.role), a.source, a.comment]);
+      const columns = [t("timeline.when"), t("timeline.step"), t("timeline.by"), t("timeline.role"), t("timeline.source"), t("timeline.comment")];
       parts.push(el("h4", {}, t("timeline.audit")), el("div", { "data-role": "audit" },
-        table([t("timeline.when"), t("timeline.step"), t("timeline.by"), t("timeline.role"), t("timeline.source"), t("timeline.comment")], done)));
+        done.length ? table(columns, done) : el("p", { class: "note" }, t("timeline.noActions"))));
     }
     parts.push(el("div", { "data-role": "charts" }, s.area ? "" : t("timeline.noArea")));
     box.replaceChildren(...parts);
