@@ -89,7 +89,7 @@ def record_rows(now: int) -> tuple[Rows, dict[str, Any]]:
     rows = Rows()
     base = now - now % (10 * M)
     s0 = parse_start("2025-10-14T18:00")  # simulated: a replayed storm, recorded today (wall clock)
-    steps = [
+    steps: list[dict[str, Any]] = [
         {"action": "raise", "by": "system", "at": s0, "comment": "mực nước vượt báo động 3"},
         {"action": "acknowledged", "by": "op.lan", "at": s0 + 90_000, "comment": "đã nhận, cử đội kiểm tra"},
         {"action": "cleared", "by": "system", "at": s0 + H, "comment": "condition no longer holds"},
