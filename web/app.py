@@ -36,6 +36,7 @@ from web.routes import (
     replay,
     sensors,
     state,
+    trends,
     vocabulary,
     ws,
 )
@@ -75,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(KeepServerSend)
     app.add_middleware(Guard, max_body=s.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _invalid)
-    routers = (health, state, kpis, sensors, alerts, history, audit, city, deadletter, replay, vocabulary, ws)
+    routers = (health, state, kpis, sensors, alerts, history, trends, audit, city, deadletter, replay,
+               vocabulary, ws)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

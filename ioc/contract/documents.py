@@ -48,6 +48,9 @@ KPI_DOMAIN = {  # KPI name → domain
     "lighting": "lighting",
     "health": "health",
 }
+# A KPI's standing (FIWARE KeyPerformanceIndicator), best first. Every KPI here is higher-is-worse: the
+# standing only falls as the value rises (processors/kpi.py's bounds ascend).
+STANDINGS = ("veryGood", "good", "fair", "bad", "veryBad")
 
 
 class Severity(StrEnum):

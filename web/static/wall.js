@@ -3,18 +3,20 @@
 import { Alerts } from "./alerts.js";
 import { KPI_ORDER, KPI_UNIT, Trends } from "./charts.js";
 import { el, toast } from "./dom.js";
+import { History } from "./history.js";
 import { I18N, LANG, applyStaticLabels, setLang, t, tf } from "./i18n.js";
 import { AreaMaps, SEVERITY_COLOUR, STATE_COLOUR } from "./map.js";
 import { api, fetchJson, refusalText, showLogin, takeTokenFromUrl, token } from "./session.js";
 import { Sound } from "./sound.js";
 import { areaName, bandName, bandOf, vnDateTime, vnTime, wall } from "./store.js";
+import { Timeline } from "./timeline.js";
 import { floodStatus, isActive, loadVocabulary, mismatches, rank, vocabulary } from "./vocabulary.js";
 
 const STANDING_COLOUR = { veryGood: "#2e7d32", good: "#7cb342", fair: "#fbc02d", bad: "#ef6c00", veryBad: "#c62828" };
 const ENV_KINDS = ["aqi", "weather", "water"];
 const POLLUTANT_LABEL = { pm25: "PM2.5", pm10: "PM10", no2: "NO₂", o3: "O₃", co: "CO", so2: "SO₂" };
 
-Object.assign(wall, { trends: Trends, alerts: Alerts, sound: Sound, maps: AreaMaps, gaps: [] });
+Object.assign(wall, { trends: Trends, alerts: Alerts, sound: Sound, maps: AreaMaps, history: History, timeline: Timeline, gaps: [] });
 window.__wall = wall; // read by the browser tests
 
 const dirty = { all: true, keys: new Set(), kinds: new Set() };
@@ -35,6 +37,7 @@ function vocabularyGaps() {
     ...mismatches(`${lang}.severity`, I18N[lang].severity, v.severities),
     ...mismatches(`${lang}.status`, I18N[lang].status, v.alertStatuses),
     ...mismatches(`${lang}.flood`, I18N[lang].flood, v.floodStatuses),
+    ...mismatches(`${lang}.domain`, I18N[lang].domain, [...new Set(Object.values(v.kpiDomain))]),
     ...Object.keys(I18N[lang].replay).filter((s) => !v.replayStates.includes(s)).map((s) => `${lang}.replay.${s}`),
   ]);
   return [
@@ -293,7 +296,13 @@ function connect(attempt = 0) {
 async function start() {
   takeTokenFromUrl();
   applyStaticLabels();
-  document.getElementById("lang").onclick = () => { setLang(LANG === "vi" ? "en" : "vi"); dirty.all = true; drawNames(); scheduleRender(); };
+  document.getElementById("lang").onclick = () => {
+    setLang(LANG === "vi" ? "en" : "vi");
+    dirty.all = true;
+    drawNames();
+    History.relabel();
+    scheduleRender();
+  };
   document.getElementById("sound").onclick = () => Sound.toggle();
   Sound.label();
   Alerts.wirePopup();
@@ -309,6 +318,7 @@ async function start() {
   drawSkeleton();
   AreaMaps.draw(wall.city);
   Trends.build(wall.city);
+  History.wire();
   render();
   window.addEventListener("resize", () => AreaMaps.resize());
   setInterval(() => { renderClock(); Trends.render(simNow()); }, 1000);
