@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ioc.city import City
-from ioc.contract.documents import FLOOD_STATUSES, Kind
+from ioc.contract.documents import FLOOD_STATUSES, STANDINGS, Kind
 from processors import areas
-
-STANDINGS = ("veryGood", "good", "fair", "bad", "veryBad")
 
 # (KPI, unit, upper bounds of veryGood, good, fair, bad; above the last is veryBad), all est. except AQI
 # (VN_AQI bands, Decision 1459/QĐ-TCMT) and flood levels (báo động 1-3).
