@@ -25,7 +25,20 @@ from web.feed import Feed
 from web.guard import Guard
 from web.hub import Hub
 from web.mode import Banner
-from web.routes import alerts, city, deadletter, health, history, kpis, replay, sensors, state, vocabulary, ws
+from web.routes import (
+    alerts,
+    city,
+    deadletter,
+    health,
+    history,
+    kpis,
+    replay,
+    sensors,
+    shift,
+    state,
+    vocabulary,
+    ws,
+)
 from web.state import WallState
 
 STATIC = resources.files("web").joinpath("static")
@@ -62,7 +75,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(KeepServerSend)
     app.add_middleware(Guard, max_body=s.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _invalid)
-    for module in (health, state, kpis, sensors, alerts, history, city, deadletter, replay, vocabulary, ws):
+    for module in (
+        health,
+        state,
+        kpis,
+        sensors,
+        alerts,
+        history,
+        shift,
+        city,
+        deadletter,
+        replay,
+        vocabulary,
+        ws,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 

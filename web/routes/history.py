@@ -75,7 +75,7 @@ def _query(
     )
 
 
-async def _guarded(coro: Any) -> Any:
+async def guarded(coro: Any) -> Any:
     try:
         return await coro
     except (OperationalError, ProgrammingError, DBAPIError, OSError) as exc:  # no record yet, or unreachable
@@ -93,7 +93,7 @@ async def recorded_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AlertPage:
     """Recorded alerts (resolved ones too), newest raised first; repeat severity/status to allow several."""
-    total, rows = await _guarded(search(wall.store, where, offset, limit))
+    total, rows = await guarded(search(wall.store, where, offset, limit))
     return AlertPage(total=total, offset=offset, alerts=[RecordedAlert.model_validate(r) for r in rows])
 
 
@@ -102,14 +102,14 @@ async def recorded_alerts_csv(
     wall: Wall, _: Reader, where: Annotated[AlertQuery, Depends(_query)]
 ) -> Response:
     """The same search as CSV (at most 100,000 rows), for a spreadsheet or a report."""
-    _, rows = await _guarded(search(wall.store, where, 0, CSV_LIMIT))
+    _, rows = await guarded(search(wall.store, where, 0, CSV_LIMIT))
     headers = {"Content-Disposition": 'attachment; filename="alerts.csv"'}
     return Response(to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/alerts/{alert_id}", responses=refusals(404))
 async def alert_timeline(alert_id: str, wall: Wall, _: Reader) -> Timeline:
-    found = await _guarded(timeline(wall.store, alert_id))
+    found = await guarded(timeline(wall.store, alert_id))
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recorded alert {alert_id[:120]}")
     return Timeline.model_validate(found)
