@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -109,8 +111,19 @@ class Settings(BaseSettings):
         repr=False,
     )
     history_days: int = Field(90, ge=1, description="Days of alerts, KPIs and dead-letter counts kept")
+    shifts: str = Field(
+        "06:00,14:00,22:00",
+        description="Start times of the operators' shifts, HH:MM Vietnam time, ascending; the last runs to "
+        "the first of the next day",
+    )
 
     log_level: str = Field("info", description="Log level of every process")
+
+    @field_validator("shifts")
+    @classmethod
+    def _shifts_readable(cls, text: str) -> str:
+        shift_starts(text)
+        return text
 
     @model_validator(mode="after")
     def _tolerance_within_lateness(self) -> Settings:
@@ -123,6 +136,27 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> list[str]:
         return [s.strip() for s in self.bootstrap.split(",") if s.strip()]
+
+    @property
+    def shift_starts(self) -> tuple[int, ...]:
+        """Minutes after local midnight at which each shift starts."""
+        return shift_starts(self.shifts)
+
+
+_HH_MM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+
+
+def shift_starts(text: str) -> tuple[int, ...]:
+    """'06:00,14:00,22:00' as minutes after midnight; ValueError unless distinct HH:MM times in order."""
+    minutes = []
+    for part in text.split(","):
+        found = _HH_MM.fullmatch(part.strip())
+        if found is None:
+            raise ValueError(f"IOC_SHIFTS: {part.strip()!r} is not a time HH:MM (00:00 to 23:59)")
+        minutes.append(int(found[1]) * 60 + int(found[2]))
+    if any(later <= earlier for earlier, later in pairwise(minutes)):
+        raise ValueError("IOC_SHIFTS: the start times must be distinct and in ascending order")
+    return tuple(minutes)
 
 
 SECRETS = frozenset(

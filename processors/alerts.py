@@ -11,8 +11,11 @@ from typing import Any
 from ioc.contract.documents import (
     ACTIONS,
     ACTIVE_STATUSES,
+    ESCALATE_STEP,
+    RAISE_STEP,
     SEVERITIES,
     SEVERITY_RANK,
+    WORSENED_STEP,
     Action,
     AlertStatus,
     FloodStatus,
@@ -190,13 +193,15 @@ class AlertBook:
             self._move(alert, AlertStatus.RAISED, "system", t, "condition returned")
         elif SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
             alert.severity = severity
-            alert.history.append({"action": "worsened", "by": "system", "at": t, "severity": severity})
+            alert.history.append({"action": WORSENED_STEP, "by": "system", "at": t, "severity": severity})
             self.changed[alert.id] = None
 
     def _raise(self, rule: Rule, entity: str, severity: Severity, since: int, t: int) -> None:
         alert_id = f"{rule.id}:{entity}:{since}"  # deterministic: a re-run raises the same ids
         alert = Alert(alert_id, rule.id, entity, rule.category, rule.sub_category, severity, t)
-        alert.history.append({"action": "raise", "by": "system", "at": t, "comment": rule.description})
+        alert.history.append(  # with its severity, so the severity at any step can be told from the history
+            {"action": RAISE_STEP, "by": "system", "at": t, "comment": rule.description, "severity": severity}
+        )
         self.alerts[alert_id] = alert
         self.open[(rule.id, entity)] = alert_id
         self.changed[alert_id] = None
@@ -250,7 +255,7 @@ class AlertBook:
             alert.severity = SEVERITIES[SEVERITY_RANK[alert.severity] + 1]
             alert.escalations += 1
             alert.history.append(
-                {"action": "escalate", "by": "system", "at": due, "severity": alert.severity}
+                {"action": ESCALATE_STEP, "by": "system", "at": due, "severity": alert.severity}
             )
             self.changed[alert.id] = None
 

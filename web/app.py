@@ -35,6 +35,7 @@ from web.routes import (
     kpis,
     replay,
     sensors,
+    shift,
     state,
     trends,
     vocabulary,
@@ -76,8 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(KeepServerSend)
     app.add_middleware(Guard, max_body=s.max_body_bytes)
     app.add_exception_handler(RequestValidationError, _invalid)
-    routers = (health, state, kpis, sensors, alerts, history, trends, audit, city, deadletter, replay,
-               vocabulary, ws)  # fmt: skip
+    routers = (health, state, kpis, sensors, alerts, history, trends, shift, audit, city, deadletter,
+               replay, vocabulary, ws)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -1,7 +1,8 @@
-"""The output documents' vocabulary, in one place: the kinds the processors publish, alert severities,
-statuses and the lifecycle of operator actions, flood statuses, map states, the replay status, the wall's
-health verdict and the worker's metric names. Processors, the wall, its REST models, the tools and (through
-`/api/vocabulary`) the page's scripts all read them from here."""
+"""The output documents' vocabulary, in one place: the kinds the processors publish, KPI standings, alert
+severities, statuses, the lifecycle of operator actions and the other steps of an alert's history, flood
+statuses, map states, the replay status, the wall's health verdict and the worker's metric names.
+Processors, the wall, its REST models, the tools and (through `/api/vocabulary`) the page's scripts all read
+them from here."""
 
 from __future__ import annotations
 
@@ -90,6 +91,12 @@ class Action(StrEnum):
 
 
 ACTIONS = tuple(Action)
+# Steps of an alert's history that are neither an operator action nor a status it moves to (those steps are
+# named after the action, "assign" and "comment", or the status, "raised" when the condition returned,
+# "acknowledged", "cleared", "resolved").
+RAISE_STEP = "raise"  # the first step: the system raised it
+ESCALATE_STEP = "escalate"  # unacknowledged a whole period: one severity up
+WORSENED_STEP = "worsened"  # the condition itself got worse
 # The lifecycle: the statuses in which an operator may take each action. One definition for the worker
 # (AlertBook.act) and the REST API (which refuses at once what the worker would refuse later).
 ALLOWED: dict[Action, tuple[AlertStatus, ...]] = {

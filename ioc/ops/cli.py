@@ -212,5 +212,6 @@ main.lazy.update(
     recording="ioc.ops.recording.cli:recording_group",
     compare="ioc.ops.recording.cli:compare_runs",
     loadtest="ioc.ops.loadtest.cli:loadtest_command",
+    report="ioc.ops.report:report_group",
 )
 main.lazy.update({ep.name: ep.value for ep in entry_points(group="ioc.commands")})  # the siblings' commands

@@ -15,10 +15,12 @@ from ioc.settings import Settings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def database_url(settings: Settings) -> str:
+def database_url(settings: Settings, make_dir: bool = True) -> str:
+    """IOC_DATABASE_URL, else the SQLite file in IOC_DATA_DIR (made unless `make_dir` is False: a reader)."""
     if settings.database_url:
         return settings.database_url
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if make_dir:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     return f"sqlite+aiosqlite:///{(settings.data_dir / 'ioc.db').resolve()}"
 
 

@@ -36,7 +36,7 @@ alert_events = Table(
     Column("action", String(32), nullable=False),
     Column("by", String(128), nullable=False),
     Column("at", BigInteger, nullable=False, index=True),  # event time (simulated ms)
-    Column("recorded_at", BigInteger, nullable=False),  # wall-clock ms the document was published
+    Column("recorded_at", BigInteger, nullable=False, index=True),  # wall-clock ms the document was published
     Column("comment", Text, nullable=False),
     Column("severity", String(16)),
     Column("assignee", String(128)),
@@ -47,7 +47,7 @@ kpi_minutes = Table(
     metadata,
     Column("area", String(32), primary_key=True),
     Column("kpi", String(32), primary_key=True),
-    Column("minute", BigInteger, primary_key=True),  # wall-clock ms at the start of the minute
+    Column("minute", BigInteger, primary_key=True, index=True),  # wall-clock ms at the start of the minute
     Column("domain", String(32), nullable=False),
     Column("value", Float, nullable=False),  # the last value published in the minute
     Column("standing", String(16)),
