@@ -25,7 +25,7 @@ def test_the_page_loads_nothing_from_the_internet() -> None:
     for page in STATIC.glob("*.html"):  # the wall, the shift report's shell
         sources = re.findall(r'(?:src|href)="([^"]+)"', page.read_text())
         # Only this server's own paths ("/shift", "/static/...") or inline data; never "//host" or a scheme.
-        local = [s for s in sources if s.startswith("data:") or (s.startswith("/") and not s.startswith("//"))]
+        local = [s for s in sources if s.startswith(("data:", "/")) and not s.startswith("//")]
         assert sources and local == sources, (page.name, sources)
     for script in STATIC.glob("*.js"):
         assert not re.search(r"https?://", script.read_text()), script.name
