@@ -20,6 +20,7 @@ class Site:
     ward: str
     domain: str
     at: tuple[float, float]
+    name_en: str
 
     @property
     def key(self) -> str:
@@ -29,12 +30,22 @@ class Site:
 @cache
 def sites(city: City) -> tuple[Site, ...]:
     out = [
-        Site(s.id, kind, s.type, s.name or s.id, s.area, s.ward, city.domain_of(s.id) or "", s.at)
+        Site(
+            s.id,
+            kind,
+            s.type,
+            s.name or s.id,
+            s.area,
+            s.ward,
+            city.domain_of(s.id) or "",
+            s.at,
+            s.name_en or s.name or s.id,
+        )
         for kind in SENSOR_KINDS
         for s in city.sensors_of(TYPE_OF_KIND[kind])
     ]
     out += [
-        Site(h.id, Kind.HOSPITAL, "Hospital", h.name, h.area, h.ward, "health", h.at)
+        Site(h.id, Kind.HOSPITAL, "Hospital", h.name, h.area, h.ward, "health", h.at, h.name_en)
         for h in city.hospitals.values()
     ]
     return tuple(out)

@@ -64,6 +64,7 @@ class Road:
     capacity: float
     path: tuple[LatLon, ...]
     flood_prone: bool = False
+    name_en: str = ""  # for the English page: "Lê Nin Avenue" (proper names keep their diacritics)
 
     @cached_property
     def length_m(self) -> float:
@@ -78,6 +79,7 @@ class Junction:
     at: LatLon
     roads: tuple[str, ...]
     signalised: bool = False
+    name_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Sensor:
     name: str = ""
     ref: str = ""  # the road, cabinet, hospital or station it belongs to
     props: Mapping[str, Any] = field(default_factory=dict)
+    name_en: str = ""  # the English page's name (proper names keep their diacritics)
 
     @property
     def type(self) -> str:
@@ -237,12 +240,19 @@ def _roads(doc: Any) -> tuple[list[Road], list[Junction]]:
             r["capacity"],
             tuple(_point(p) for p in r["path"]),
             r.get("flood_prone", False),
+            r["name_en"],
         )
         for r in doc["roads"]
     ]
     junctions = [
         Junction(
-            j["id"], j["name"], j["area"], _point(j["at"]), tuple(j["roads"]), j.get("signalised", False)
+            j["id"],
+            j["name"],
+            j["area"],
+            _point(j["at"]),
+            tuple(j["roads"]),
+            j.get("signalised", False),
+            j["name_en"],
         )
         for j in doc["junctions"]
     ]
@@ -271,10 +281,11 @@ def _stations(doc: Any, areas: Mapping[str, Area]) -> list[Sensor]:
     for kind, prefix in (("air_quality", "aq"), ("weather", "wx"), ("water_level", "wl")):
         for st in doc[kind]:
             at = _point(st["at"])
-            props = {k: v for k, v in st.items() if k not in ("id", "name", "area", "at")}
+            props = {k: v for k, v in st.items() if k not in ("id", "name", "name_en", "area", "at")}
             ward = _nearest_ward(areas, st["area"], at)
+            group = f"{prefix}.{st['area']}"
             out.append(
-                Sensor(st["id"], kind, f"{prefix}.{st['area']}", st["area"], ward, at, st["name"], "", props)
+                Sensor(st["id"], kind, group, st["area"], ward, at, st["name"], "", props, st["name_en"])
             )
     return out
 
@@ -304,9 +315,10 @@ def _detectors(doc: Any, roads: Mapping[str, Road], areas: Mapping[str, Area]) -
                         road.area,
                         ward,
                         geo.beside(at, heading, side * 4.0 * lane),
-                        f"{road.name} {site.get('note', '')}".strip(),
+                        " – ".join(filter(None, (road.name, site.get("note")))),
                         road.id,
                         props,
+                        " – ".join(filter(None, (road.name_en, site.get("note_en")))),
                     )
                 )
     return out
@@ -330,7 +342,8 @@ def _road_lighting(
                 p, h = geo.along(road.path, start + (k + 0.5) * run_len / per_side)
                 for side in (1.0, -1.0)[: cls["sides"]]:
                     lamps.append(geo.beside(p, h, side * 12.0))
-            out += _cabinet(road.area, areas, numbers, cab_at, lamps, cls["lamp_watts"], road.id, road.name)
+            names = (road.name, road.name_en)
+            out += _cabinet(road.area, areas, numbers, cab_at, lamps, cls["lamp_watts"], road.id, names)
     return out
 
 
@@ -347,9 +360,8 @@ def _neighbourhood_lighting(
             for c, cab_at in enumerate(geo.spiral(ward.centre, n_cabs, radius)):
                 n = min(hood["lamps_per_cabinet"], n_lamps - c * hood["lamps_per_cabinet"])
                 lamps = geo.spiral(cab_at, n, 250.0)
-                out += _cabinet(
-                    area.id, areas, numbers, cab_at, lamps, hood["lamp_watts"], "", f"Khu dân cư {ward.name}"
-                )
+                names = (f"Khu dân cư {ward.name}", f"{ward.name} residential area")
+                out += _cabinet(area.id, areas, numbers, cab_at, lamps, hood["lamp_watts"], "", names)
     return out
 
 
@@ -361,14 +373,15 @@ def _cabinet(
     lamps: Sequence[LatLon],
     watts: float,
     road: str,
-    name: str,
+    names: tuple[str, str],  # Vietnamese, English
 ) -> list[Sensor]:
     numbers[area] = numbers.get(area, 0) + 1
     cab_id = f"LC-{AREA_CODES[area]}-{numbers[area]:03d}"
     group = f"sl.{area}.{(numbers[area] - 1) // CABINETS_PER_CONCENTRATOR + 1:02d}"
     ward = _nearest_ward(areas, area, at)
     props = {"lamps": len(lamps), "lamp_watts": watts, "road": road}
-    cabinet = Sensor(cab_id, "lighting_cabinet", group, area, ward, at, name, road, props)
+    name, name_en = names
+    cabinet = Sensor(cab_id, "lighting_cabinet", group, area, ward, at, name, road, props, name_en)
     # A cabinet's run may cross a ward boundary: each lamp counts for the ward it stands in.
     luminaires = [
         Sensor(
@@ -381,6 +394,7 @@ def _cabinet(
             name,
             cab_id,
             {"watts": watts},
+            name_en,
         )
         for k, p in enumerate(lamps)
     ]
@@ -403,6 +417,7 @@ def _card_readers(hospitals: Sequence[Hospital]) -> list[Sensor]:
                         h.name,
                         h.id,
                         {"step": step},
+                        h.name_en,
                     )
                 )
     return out

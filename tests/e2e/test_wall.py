@@ -124,6 +124,18 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     assert page.locator("path.site").count() == sites
     page.wait_for_function("window.__wall.trends.series.size >= 6")  # KPI trend lines for the charts
     page.screenshot(path=str(Path(artifacts) / "wall.png"))
+
+    # One language at a time, site names too: Vietnamese names on the Vietnamese page, English ones (proper
+    # names keeping their diacritics) after the switch, and back.
+    station = '[data-area="vinh"] [data-name-of="AQ-VIN-01"]'
+    expect(page.locator(station)).to_have_text("Quảng trường Hồ Chí Minh")
+    expect(page.locator('[data-gauge="WL-VIN-PDC"]')).to_contain_text("Ngập đường Phan Đình Cang")
+    page.click("#lang")
+    expect(page.locator(station)).to_have_text("Hồ Chí Minh Square")
+    expect(page.locator('[data-area="cua-lo"] h2')).to_contain_text("Cửa Lò")
+    expect(page.locator('[data-gauge="WL-VIN-PDC"]')).to_contain_text("Street flooding, Phan Đình Cang")
+    page.click("#lang")
+    expect(page.locator(station)).to_have_text("Quảng trường Hồ Chí Minh")
     assert errors == []
     page.close()
 

@@ -118,3 +118,18 @@ def test_geo_distance_matches_a_known_span() -> None:
     # Vinh centre to Cửa Lò centre: 0.15° of latitude and 0.033° of longitude ≈ 17 km.
     d = geo.distance_m((18.667, 105.667), (18.817, 105.700))
     assert 16_500 < d < 17_500
+
+
+def test_every_named_place_has_a_name_in_each_language(city: City) -> None:
+    # Proper names keep their diacritics in English ("Cửa Lò", not "Cua Lo"); the Vietnamese name of a
+    # traffic site carries no English note ("mid-block", "near", "approach").
+    assert [a.name_en for a in city.areas.values()] == ["Vinh", "Cửa Lò", "Hoàng Mai"]
+    for s in city.sensors.values():
+        assert s.name and s.name_en, s.id
+    for r in city.roads.values():
+        assert r.name_en, r.id
+    english = ("mid-block", "near ", "approach", "University", "Square", "residential area")
+    assert not [s.name for s in city.sensors.values() if any(w in s.name for w in english)]
+    assert city.sensors["TD-VIN-01-A1"].name == "Quang Trung – đoạn giữa"
+    assert city.sensors["TD-VIN-01-A1"].name_en == "Quang Trung – mid-block"
+    assert city.sensors["AQ-VIN-01"].name_en == "Hồ Chí Minh Square"

@@ -39,6 +39,7 @@ class Station(BaseModel):
     id: str
     type: str
     name: str
+    name_en: str
     area: str
     ward: str
     at: LatLon
@@ -51,6 +52,7 @@ class DrawnSite(BaseModel):
     kind: str
     type: str
     name: str
+    name_en: str
     area: str
     at: LatLon
 
@@ -58,6 +60,7 @@ class DrawnSite(BaseModel):
 class Road(BaseModel):
     id: str
     name: str
+    name_en: str
     area: str
     road_class: str = Field(serialization_alias="class")
     path: list[LatLon]
@@ -86,16 +89,41 @@ async def city(wall: Wall, _: Reader) -> CityView:
     return CityView(
         areas=[_area(c, a.id) for a in c.areas.values()],
         stations=[
-            Station(id=s.id, type=s.type, name=s.name, area=s.area, ward=s.ward, at=s.at, props=dict(s.props))
+            Station(
+                id=s.id,
+                type=s.type,
+                name=s.name,
+                name_en=s.name_en,
+                area=s.area,
+                ward=s.ward,
+                at=s.at,
+                props=dict(s.props),
+            )
             for t in STATION_TYPES
             for s in c.sensors_of(t)
         ],
         sites=[
-            DrawnSite(id=x.id, key=x.key, kind=x.kind, type=x.type, name=x.name, area=x.area, at=x.at)
+            DrawnSite(
+                id=x.id,
+                key=x.key,
+                kind=x.kind,
+                type=x.type,
+                name=x.name,
+                name_en=x.name_en,
+                area=x.area,
+                at=x.at,
+            )
             for x in sites(c)
         ],
         roads=[
-            Road(id=r.id, name=r.name, area=r.area, road_class=r.road_class, path=list(r.path))
+            Road(
+                id=r.id,
+                name=r.name,
+                name_en=r.name_en,
+                area=r.area,
+                road_class=r.road_class,
+                path=list(r.path),
+            )
             for r in c.roads.values()
         ],
         aqi_bands=[

@@ -6,6 +6,7 @@ import { el } from "./dom.js";
 import { t } from "./i18n.js";
 import { SEVERITY_COLOUR } from "./map.js";
 import { kpiColumns, loadKpis, timeTicks, vnDate } from "./record.js";
+import { areaName } from "./store.js";
 import { isActive } from "./vocabulary.js";
 
 export const KPI_ORDER = ["traffic", "air", "flood", "lighting", "health"];
@@ -83,7 +84,7 @@ export const Trends = {
           { stroke: "#8da2bf", grid: { stroke: "#22344f" }, ticks: { stroke: "#22344f" }, size: 40 },
         ],
         series: [{}, ...city.areas.map((a) => ({
-          label: a.name, stroke: AREA_COLOUR[a.id] || "#ccc", width: 2, spanGaps: false,
+          label: areaName(a), stroke: AREA_COLOUR[a.id] || "#ccc", width: 2, spanGaps: false,
           paths: uPlot.paths.stepped({ align: 1 }), points: { show: false },
         }))],
         hooks: {

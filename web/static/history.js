@@ -4,7 +4,7 @@
 import { el, toast } from "./dom.js";
 import { I18N, t, tf } from "./i18n.js";
 import { api, refusalText } from "./session.js";
-import { areaName, siteName, vnDateTime, wall } from "./store.js";
+import { areaName, localName, siteName, vnDateTime, wall } from "./store.js";
 import { Timeline } from "./timeline.js";
 import { vocabulary } from "./vocabulary.js";
 
@@ -96,7 +96,7 @@ export const History = {
     const domains = [...new Set(Object.values(vocabulary.kpiDomain))];
     const entity = input("entity", { type: "text", list: "history-entities", autocomplete: "off" }, f.entity);
     const sites = el("datalist", { id: "history-entities" },
-      ...wall.city.sites.map((s) => el("option", { value: s.id }, s.name)));
+      ...wall.city.sites.map((s) => el("option", { value: s.id }, localName(s))));
     const form = document.getElementById("history-form");
     const search = el("button", { type: "submit", class: "act" }, t("history.search"));
     const clear = el("button", { type: "button", "data-action": "clear" }, t("history.clear"));

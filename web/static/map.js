@@ -3,7 +3,7 @@
 // L is Leaflet's global (a classic script before the modules).
 import { el } from "./dom.js";
 import { t } from "./i18n.js";
-import { bandOf, wall } from "./store.js";
+import { bandOf, localName, wall } from "./store.js";
 
 // Keyed by the vocabulary's severities and map states (the page checks them against /api/vocabulary).
 export const SEVERITY_COLOUR = { critical: "#d500f9", high: "#ff1744", medium: "#ff9100", low: "#40c4ff", informational: "#40c4ff" };
@@ -29,7 +29,7 @@ export const AreaMaps = {
       }
       for (const road of city.roads.filter((r) => r.area === area.id)) {
         L.polyline(road.path, { ...(ROAD_STYLE[road.class] || ROAD_STYLE.collector), opacity: 0.9 })
-          .bindTooltip(road.name).addTo(map);
+          .bindTooltip(localName(road)).addTo(map);
       }
       const sites = city.sites.filter((s) => s.area === area.id)
         .sort((a, b) => SITE_ORDER.indexOf(a.kind) - SITE_ORDER.indexOf(b.kind));
@@ -82,7 +82,7 @@ function siteTooltip(site) {
     else if (site.kind === "weather") value = `${Number(item.temperature).toFixed(1)} °C · ${Number(item.windSpeed).toFixed(1)} m/s`;
     else if (site.kind === "hospital") value = `p90 ${item.wait_p90_min ?? "–"} min · ${item.waiting ?? 0}`;
   }
-  const box = el("div", {}, el("b", {}, String(site.name)), el("br"), value);
+  const box = el("div", {}, el("b", {}, String(localName(site))), el("br"), value);
   if (alert) {
     const warn = el("b", {}, `${t("rule." + alert.rule)} · ${t("severity." + alert.severity)}`);
     warn.style.color = SEVERITY_COLOUR[alert.severity] || "#fff";

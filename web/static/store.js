@@ -10,7 +10,9 @@ export const wall = {
 export function bandOf(level) { return wall.city.aqi_bands.find((b) => b.level === level); }
 export function bandName(b) { return LANG === "en" ? b.en : b.vi; }
 export function areaName(area) { return LANG === "en" ? area.name_en : area.name; }
-export function siteName(id) { const s = wall.siteById.get(id); return s ? s.name : id; }
+// A site, station or road in the page's language (the city model names each in both).
+export function localName(x) { return LANG === "en" && x.name_en ? x.name_en : x.name; }
+export function siteName(id) { const s = wall.siteById.get(id); return s ? localName(s) : id; }
 
 export function vnTime(ms) {
   return new Date(ms).toLocaleTimeString(LANG === "en" ? "en-GB" : "vi-VN", { timeZone: "Asia/Ho_Chi_Minh", hour12: false });

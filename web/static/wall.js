@@ -8,7 +8,7 @@ import { I18N, LANG, applyStaticLabels, setLang, t, tf } from "./i18n.js";
 import { AreaMaps, SEVERITY_COLOUR, STATE_COLOUR } from "./map.js";
 import { api, fetchJson, refusalText, showLogin, takeTokenFromUrl, token } from "./session.js";
 import { Sound } from "./sound.js";
-import { areaName, bandName, bandOf, vnDateTime, vnTime, wall } from "./store.js";
+import { areaName, bandName, bandOf, localName, vnDateTime, vnTime, wall } from "./store.js";
 import { Timeline } from "./timeline.js";
 import { floodStatus, isActive, loadVocabulary, mismatches, rank, vocabulary } from "./vocabulary.js";
 
@@ -79,7 +79,7 @@ function stationCard(station, item) {
   card.dataset.aqi = item && item.aqi != null ? String(item.aqi) : "";
   const dominant = item && item.dominant ? POLLUTANT_LABEL[item.dominant] : "–";
   card.append(
-    el("div", { class: "name", title: station.name }, station.name),
+    el("div", { class: "name", title: localName(station), "data-name-of": station.id }, localName(station)),
     el("div", { class: "aqi" }, item && item.aqi != null ? String(item.aqi) : "–"),
     el("div", { class: "band", style: band ? `color:${band.color}` : "" }, band ? bandName(band) : t("noData")),
     el("div", { class: "detail" }, `${dominant} · ${item ? vnTime(item.t).slice(0, 5) : ""}`));
@@ -100,7 +100,7 @@ function renderEnvironment() {
       : "—";
     const rows = stations.filter((s) => s.type === "FloodMonitoring").map((s) => {
       const w = wall.items.get(`water:${s.id}`);
-      return el("li", { "data-gauge": s.id }, el("span", {}, s.name),
+      return el("li", { "data-gauge": s.id }, el("span", { "data-name-of": s.id }, localName(s)),
         w ? el("span", {}, `${w.currentLevel.toFixed(2)} m `, el("span", { class: "pill", "data-status": w.status }, t("flood." + w.status)))
           : el("span", {}, "–"));
     });
@@ -330,6 +330,11 @@ function drawNames() {
     document.querySelector(`[data-area="${area.id}"] [data-role="name"]`).textContent = areaName(area);
   }
   for (const node of document.querySelectorAll("#areas [data-i18n]")) node.textContent = t(node.dataset.i18n);
+  const stations = new Map(wall.city.stations.map((s) => [s.id, s]));
+  for (const node of document.querySelectorAll("#areas [data-name-of]")) {
+    const station = stations.get(node.dataset.nameOf);
+    if (station) { node.textContent = localName(station); node.title = localName(station); }
+  }
 }
 
 start();
