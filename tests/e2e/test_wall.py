@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from ioc.city import load_city
 from ioc.ops import procs
@@ -136,8 +136,30 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     expect(page.locator('[data-gauge="WL-VIN-PDC"]')).to_contain_text("Street flooding, Phan Đình Cang")
     page.click("#lang")
     expect(page.locator(station)).to_have_text("Quảng trường Hồ Chí Minh")
+    hd = sizes(page, station)
     assert errors == []
     page.close()
+
+    # A 3840 x 2160 wall shows the same layout twice as large (sizes in rem, the root follows the width).
+    page = browser.new_page(viewport={"width": 3840, "height": 2160}, bypass_csp=True)
+    page.goto(f"{stack.url}/?token={token('viewer')}")
+    expect(page.locator(".station[data-aqi]:not([data-aqi=''])").first).to_be_visible(timeout=15_000)
+    uhd = sizes(page, station)
+    assert uhd["font"] == 2 * hd["font"] and uhd["column"] >= 1.9 * hd["column"], (hd, uhd)
+    assert uhd["overflow"] == hd["overflow"] == 0  # nothing wider than the screen
+    page.screenshot(path=str(Path(artifacts) / "wall-3840.png"))
+    page.close()
+
+
+def sizes(page: Page, station: str) -> dict[str, float]:
+    """A station name's font size, the alert column's width and how far the page overflows the screen."""
+    return page.evaluate(
+        f"""() => ({{
+            font: parseFloat(getComputedStyle(document.querySelector('{station}')).fontSize),
+            column: document.querySelector('.alerts').getBoundingClientRect().width,
+            overflow: Math.max(0, document.documentElement.scrollWidth - innerWidth),
+        }})"""
+    )
 
 
 def test_ctrl_c_stops_every_process(stack: Stack) -> None:
