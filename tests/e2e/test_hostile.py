@@ -128,7 +128,7 @@ def test_html_in_every_field_never_runs(wall: tuple[str, Any], browser: Browser,
     page.screenshot(path=str(Path(artifacts) / "wall-hostile-popup.png"))
     page.click("#popup-close")
     page.hover('[data-key="water:WL-VIN-NVC"]')  # the map tooltip that once took HTML
-    poll(page, "document.querySelector('.leaflet-tooltip') !== null")
+    poll(page, "!document.getElementById('map-tip').hidden")
     page.screenshot(path=str(Path(artifacts) / "wall-hostile.png"))
     text = page.evaluate("document.body.innerText")
     assert "<img src=x" in text  # shown, as text

@@ -137,6 +137,26 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     page.click("#lang")
     expect(page.locator(station)).to_have_text("Quảng trường Hồ Chí Minh")
     hd = sizes(page, station)
+
+    # Maps: zoom buttons on each; a site's tip is in the page's language, whole on the screen even for a
+    # site at the panel's edge (it used to be cut by the map's box), and gone when the pointer leaves.
+    assert page.locator(".leaflet-control-zoom-in").count() == 3
+    zoom = page.evaluate("window.__wall.maps.maps.get('vinh').getZoom()")
+    page.locator('[data-area="vinh"] .leaflet-control-zoom-in').click()
+    page.wait_for_function(f"window.__wall.maps.maps.get('vinh').getZoom() > {zoom}")
+    edge = page.evaluate(
+        """() => [...document.querySelectorAll('[data-area="cua-lo"] path.site-traffic')]
+              .map(e => [e.dataset.key, e.getBoundingClientRect()])
+              .sort((a, b) => b[1].right - a[1].right)[0][0]"""
+    )  # the right-most detector of Cửa Lò, next to the alert column
+    page.hover(f'[data-key="{edge}"]', force=True)
+    tip = page.locator("#map-tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("xe/giờ")
+    box = tip.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1920 and box["y"] >= 0
+    page.mouse.move(5, 5)
+    expect(tip).to_be_hidden()
     assert errors == []
     page.close()
 

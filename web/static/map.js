@@ -22,22 +22,27 @@ export const AreaMaps = {
     for (const area of city.areas) {
       const node = document.querySelector(`[data-area="${area.id}"] .map`);
       const map = L.map(node, { zoomControl: false, attributionControl: false, zoomSnap: 0.25 });
-      map.fitBounds(area.bbox);
+      L.control.zoom({ position: "topright", zoomInTitle: t("zoomIn"), zoomOutTitle: t("zoomOut") }).addTo(map);
       for (const ward of area.wards) {
-        L.polygon(ward.zone, { color: "#24405f", weight: 1, fillColor: "#102035", fillOpacity: 0.6 })
-          .bindTooltip(ward.name).addTo(map);
+        tip(L.polygon(ward.zone, { color: "#24405f", weight: 1, fillColor: "#102035", fillOpacity: 0.6 }), () => ward.name)
+          .addTo(map);
       }
-      for (const road of city.roads.filter((r) => r.area === area.id)) {
-        L.polyline(road.path, { ...(ROAD_STYLE[road.class] || ROAD_STYLE.collector), opacity: 0.9 })
-          .bindTooltip(localName(road)).addTo(map);
+      const roads = city.roads.filter((r) => r.area === area.id);
+      for (const road of roads) {
+        tip(L.polyline(road.path, { ...(ROAD_STYLE[road.class] || ROAD_STYLE.collector), opacity: 0.9 }), () => localName(road))
+          .addTo(map);
       }
       const sites = city.sites.filter((s) => s.area === area.id)
         .sort((a, b) => SITE_ORDER.indexOf(a.kind) - SITE_ORDER.indexOf(b.kind));
+      // Fitted to what is drawn (the area's box holds much empty land), a little inside the panel's edge.
+      const drawn = L.latLngBounds([...sites.map((s) => s.at), ...roads.flatMap((r) => r.path)]);
+      map.fitBounds(drawn.isValid() ? drawn : area.bbox, { padding: [8, 8] });
       for (const site of sites) {
         const marker = L.circleMarker(site.at, {
           radius: SITE_RADIUS[site.kind] || 4, weight: 1, color: "#0a101a", fillOpacity: 0.95,
           fillColor: STATE_COLOUR[NO_DATA], className: `site site-${site.kind}`,
-        }).bindTooltip(() => siteTooltip(site)).addTo(map);
+        });
+        tip(marker, () => siteTooltip(site)).addTo(map);
         marker.getElement().dataset.key = site.key; // read by the browser tests
         this.markers.set(site.key, { marker, site });
         this.keyOfEntity.set(site.id, site.key);
@@ -69,6 +74,27 @@ export const AreaMaps = {
   resize() { for (const map of this.maps.values()) map.invalidateSize(); },
 };
 
+// One floating tip over the whole page, clamped to the screen: a Leaflet tooltip lives inside its map and
+// was cut at the panel's edge.
+function tip(layer, content) {
+  const box = document.getElementById("map-tip");
+  const place = (e) => {
+    const { clientX: x, clientY: y } = e.originalEvent;
+    const w = box.offsetWidth, h = box.offsetHeight, gap = 14;
+    box.style.left = `${Math.max(4, Math.min(x + gap, innerWidth - w - 4))}px`;
+    box.style.top = `${Math.max(4, y + gap + h > innerHeight ? y - h - gap : y + gap)}px`;
+  };
+  layer.on("mouseover", (e) => {
+    const body = content();
+    box.replaceChildren(typeof body === "string" ? document.createTextNode(body) : body);
+    box.hidden = false;
+    place(e);
+  });
+  layer.on("mousemove", place);
+  layer.on("mouseout", () => { box.hidden = true; });
+  return layer;
+}
+
 // Built as DOM nodes, never as HTML text: every string here came over the feed.
 function siteTooltip(site) {
   const item = wall.items.get(site.key);
@@ -77,8 +103,8 @@ function siteTooltip(site) {
   if (item) {
     if (site.kind === "aqi") value = `VN_AQI ${item.aqi ?? "–"}`;
     else if (site.kind === "water") value = `${Number(item.currentLevel).toFixed(2)} m · ${t("flood." + item.status)}`;
-    else if (site.kind === "traffic") value = `${item.speed} km/h · ${item.volume_h} xe/h · ${item.congestion}`;
-    else if (site.kind === "lighting") value = `${item.online ? "online" : "OFFLINE"} · ${item.lit}/${item.lamps} · ${item.kw} kW`;
+    else if (site.kind === "traffic") value = `${item.speed} km/h · ${item.volume_h} ${t("vehPerHour")} · ${t("congestion." + item.congestion)}`;
+    else if (site.kind === "lighting") value = `${t(item.online ? "cabinetOnline" : "cabinetOffline")} · ${item.lit}/${item.lamps} · ${item.kw} kW`;
     else if (site.kind === "weather") value = `${Number(item.temperature).toFixed(1)} °C · ${Number(item.windSpeed).toFixed(1)} m/s`;
     else if (site.kind === "hospital") value = `p90 ${item.wait_p90_min ?? "–"} min · ${item.waiting ?? 0}`;
   }
