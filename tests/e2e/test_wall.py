@@ -130,7 +130,11 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     station = '[data-area="vinh"] [data-name-of="AQ-VIN-01"]'
     expect(page.locator(station)).to_have_text("Quảng trường Hồ Chí Minh")
     expect(page.locator('[data-gauge="WL-VIN-PDC"]')).to_contain_text("Ngập đường Phan Đình Cang")
+    legend = page.locator("#legend .dot-label")  # the maps' colours, in the page's language
+    expect(legend).to_have_count(8)
+    expect(page.locator("#legend")).to_contain_text("mất kết nối")
     page.click("#lang")
+    expect(page.locator("#legend")).to_contain_text("offline")
     expect(page.locator(station)).to_have_text("Hồ Chí Minh Square")
     expect(page.locator('[data-area="cua-lo"] h2')).to_contain_text("Cửa Lò")
     expect(page.locator('[data-gauge="WL-VIN-PDC"]')).to_contain_text("Street flooding, Phan Đình Cang")

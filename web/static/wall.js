@@ -43,6 +43,7 @@ function vocabularyGaps() {
   return [
     ...mismatches("SEVERITY_COLOUR", SEVERITY_COLOUR, v.severities),
     ...mismatches("STATE_COLOUR", STATE_COLOUR, v.mapStates),
+    ...Object.keys(I18N).flatMap((lang) => mismatches(`${lang}.mapState`, I18N[lang].mapState, v.mapStates)),
     ...mismatches("KPI_UNIT", KPI_UNIT, Object.keys(v.kpiDomain)),
     ...KPI_ORDER.filter((kpi) => !(kpi in v.kpiDomain)).map((kpi) => `KPI_ORDER.${kpi}`),
     ...labels,
@@ -68,8 +69,13 @@ function drawSkeleton() {
 }
 
 function renderLegend() {
+  // The maps' colours: a site's own state, unless an alert on it paints it in the alert's severity.
+  const dot = (colour, label) => el("span", { class: "dot-label" }, el("i", { class: "dot", style: `background:${colour}` }), label);
   document.getElementById("legend").replaceChildren(el("span", { class: "caption" }, t("aqiLegend")),
-    ...wall.city.aqi_bands.map((b) => el("span", { style: `background:${b.color};color:${b.level >= 4 ? "#fff" : "#111"}` }, `${b.lo}–${b.hi} ${bandName(b)}`)));
+    ...wall.city.aqi_bands.map((b) => el("span", { style: `background:${b.color};color:${b.level >= 4 ? "#fff" : "#111"}` }, `${b.lo}–${b.hi} ${bandName(b)}`)),
+    el("span", { class: "caption", "data-role": "map-legend" }, t("mapLegend")),
+    ...Object.entries(STATE_COLOUR).map(([state, colour]) => dot(colour, t("mapState." + state))),
+    ...["medium", "high", "critical"].map((s) => dot(SEVERITY_COLOUR[s], `${t("alerts")}: ${t("severity." + s)}`)));
 }
 
 function stationCard(station, item) {
