@@ -174,6 +174,21 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     page.screenshot(path=str(Path(artifacts) / "wall-3840.png"))
     page.close()
 
+    # A kiosk (an unattended display): no controls, no pointer, its language from the address; a reload
+    # stays a kiosk.
+    page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+    page.goto(f"{stack.url}/?token={token('viewer')}&kiosk=1&lang=en")
+    expect(page.locator(".station[data-aqi]:not([data-aqi=''])").first).to_be_visible(timeout=15_000)
+    page.reload()
+    expect(page.locator(".station[data-aqi]:not([data-aqi=''])").first).to_be_visible(timeout=15_000)
+    assert page.evaluate("document.body.classList.contains('kiosk')")
+    for control in ("#history-open", "#shift-link", "#lang", "#sound", ".leaflet-control-zoom-in"):
+        expect(page.locator(control).first).to_be_hidden()
+    expect(page.locator(station)).to_have_text("Hồ Chí Minh Square")
+    assert page.evaluate("getComputedStyle(document.body).cursor") == "none"
+    page.screenshot(path=str(Path(artifacts) / "wall-kiosk.png"))
+    page.close()
+
 
 def sizes(page: Page, station: str) -> dict[str, float]:
     """A station name's font size, the alert column's width and how far the page overflows the screen."""

@@ -299,8 +299,18 @@ function connect(attempt = 0) {
   };
 }
 
+// `?kiosk=1` (with a viewer's token, `&lang=en` if wanted): an unattended display. Nothing on it takes a
+// click or a key; the pointer is hidden; the address keeps the flag, so a reload stays a kiosk.
+function kioskFromUrl() {
+  const params = new URLSearchParams(location.search);
+  if (params.get("lang") === "en" || params.get("lang") === "vi") setLang(params.get("lang"));
+  wall.kiosk = params.get("kiosk") === "1";
+  document.body.classList.toggle("kiosk", wall.kiosk);
+}
+
 async function start() {
   takeTokenFromUrl();
+  kioskFromUrl();
   applyStaticLabels();
   document.getElementById("lang").onclick = () => {
     setLang(LANG === "vi" ? "en" : "vi");
