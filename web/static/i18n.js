@@ -39,7 +39,8 @@ export const I18N = {
     rangeLive: "trực tiếp, theo giờ mô phỏng",
     rangeStored: "từ kho dữ liệu vận hành, theo giờ thực, cập nhật mỗi phút",
     recordUnavailable: "Kho dữ liệu vận hành chưa sẵn sàng",
-    aqiLegend: "Thang màu VN_AQI (QĐ 1459/QĐ-TCMT):",
+    aqiLegend: "VN_AQI:",
+    aqiLegendSource: "Thang màu theo Quyết định 1459/QĐ-TCMT",
     role: { viewer: "Người xem", operator: "Điều hành viên", engineer: "Kỹ sư" },
     kpi: {
       traffic: "Giao thông: làn ùn tắc",
@@ -174,7 +175,8 @@ export const I18N = {
     rangeLive: "live, in simulated time",
     rangeStored: "from the operations record, in real time, refreshed every minute",
     recordUnavailable: "The operations record is not available",
-    aqiLegend: "VN_AQI colour bands (Decision 1459/QĐ-TCMT):",
+    aqiLegend: "VN_AQI:",
+    aqiLegendSource: "Colour bands of Decision 1459/QĐ-TCMT",
     role: { viewer: "Viewer", operator: "Operator", engineer: "Engineer" },
     kpi: {
       traffic: "Traffic: congested lanes",

@@ -71,11 +71,12 @@ function drawSkeleton() {
 function renderLegend() {
   // The maps' colours: a site's own state, unless an alert on it paints it in the alert's severity.
   const dot = (colour, label) => el("span", { class: "dot-label" }, el("i", { class: "dot", style: `background:${colour}` }), label);
-  document.getElementById("legend").replaceChildren(el("span", { class: "caption" }, t("aqiLegend")),
+  document.getElementById("legend").replaceChildren(el("span", { class: "caption", title: t("aqiLegendSource") }, t("aqiLegend")),
     ...wall.city.aqi_bands.map((b) => el("span", { style: `background:${b.color};color:${b.level >= 4 ? "#fff" : "#111"}` }, `${b.lo}–${b.hi} ${bandName(b)}`)),
     el("span", { class: "caption", "data-role": "map-legend" }, t("mapLegend")),
     ...Object.entries(STATE_COLOUR).map(([state, colour]) => dot(colour, t("mapState." + state))),
-    ...["medium", "high", "critical"].map((s) => dot(SEVERITY_COLOUR[s], `${t("alerts")}: ${t("severity." + s)}`)));
+    el("span", { class: "caption" }, `${t("alerts")}:`),
+    ...["medium", "high", "critical"].map((s) => dot(SEVERITY_COLOUR[s], t("severity." + s))));
 }
 
 function stationCard(station, item) {
