@@ -39,6 +39,14 @@ export const I18N = {
     rangeLive: "trực tiếp, theo giờ mô phỏng",
     rangeStored: "từ kho dữ liệu vận hành, theo giờ thực, cập nhật mỗi phút",
     recordUnavailable: "Kho dữ liệu vận hành chưa sẵn sàng",
+    chart: {
+      noData: "chưa có dữ liệu",
+      stale: "không cập nhật từ {time}",
+      band: "cảnh báo",
+      bandWhy: "Dải màu theo mức độ: cảnh báo của chỉ số này từ lúc phát đến khi hết hoặc xử lý xong (đến hiện tại nếu còn mở); vạch đứng: lúc phát.",
+      alertsUnplaced: "Không vẽ cảnh báo: giờ mô phỏng khác giờ thực",
+      alertsUnplacedWhy: "Cảnh báo theo giờ mô phỏng, kho dữ liệu theo giờ thực: chỉ trùng nhau khi trực tiếp ở tốc độ ×1 (không phát lại, không tăng tốc).",
+    },
     aqiLegend: "Thang màu VN_AQI (QĐ 1459/QĐ-TCMT):",
     role: { viewer: "Người xem", operator: "Điều hành viên", engineer: "Kỹ sư" },
     kpi: {
@@ -166,6 +174,14 @@ export const I18N = {
     rangeLive: "live, in simulated time",
     rangeStored: "from the operations record, in real time, refreshed every minute",
     recordUnavailable: "The operations record is not available",
+    chart: {
+      noData: "no data",
+      stale: "stale since {time}",
+      band: "alert",
+      bandWhy: "Band in the severity's colour: an alert of this KPI from its raise until cleared or resolved (to now while open); vertical line: the raise.",
+      alertsUnplaced: "Alerts not drawn: simulated time is not real time",
+      alertsUnplacedWhy: "Alerts carry simulated time, the record real time: they agree only live at ×1 (no replay, no speed-up).",
+    },
     aqiLegend: "VN_AQI colour bands (Decision 1459/QĐ-TCMT):",
     role: { viewer: "Viewer", operator: "Operator", engineer: "Engineer" },
     kpi: {
