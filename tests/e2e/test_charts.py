@@ -4,7 +4,8 @@ is a flat step line to the right edge, now; its alert is a translucent band in t
 the raise to now, on the canvas too; a KPI without any value draws nothing and the legend says "no data";
 a KPI whose sensors fell silent stops where they did and the legend says since when. After a reload, when
 the KPI last changed more than an hour ago, the line starts at the window's left edge with the value in
-force. The 24 h chart explains why it draws no alerts when the simulated clock is not real time."""
+force. The 24 h chart explains why it draws no alerts when the simulated clock is not real time (when it is,
+tests/e2e/test_charts_record.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ VINH_AQ = ["AQ-VIN-01", "AQ-VIN-02", "AQ-VIN-03", "AQ-VIN-04"]
 CHART = """(kpi) => { const tr = window.__wall.trends; const u = tr.charts.get(kpi);
   return { data: u.data, now: tr.lastNow, min: u.scales.x.min, max: u.scales.x.max, states: tr.states[kpi],
            bands: tr.drawnBands[kpi] || [], markers: tr.drawnMarkers[kpi] || 0 }; }"""
+STORED_DRAWN = "() => { const t = window.__wall.trends; return t.drawn === t.stored && t.stored; }"
 # The band's pixels: three columns across it and one left of it, each over the plot's whole height.
 PIXELS = """(kpi) => { const u = window.__wall.trends.charts.get(kpi);
   const b = window.__wall.trends.drawnBands[kpi][0]; const { top, height, left } = u.bbox;
@@ -68,12 +70,12 @@ class Wall:
     def inject(self, frames: list[tuple[bytes, bytes]]) -> None:
         run(produce(self.settings, Topics(self.settings.namespace).raw("environment"), frames))
 
-    def gauges(self, minutes: range, level: float) -> None:
-        """Vinh's street gauges at `level` once a simulated minute after T0."""
+    def gauges(self, minutes: range, level: float, start: int = T0) -> None:
+        """Vinh's street gauges at `level` once a simulated minute after `start`."""
         frames = []
         for k in minutes:
             self.seq += 1
-            frames.append(street_levels(self.seq, T0 + k * M, level))
+            frames.append(street_levels(self.seq, start + k * M, level))
         self.inject(frames)
 
     def air(self, seq: int, t: int) -> None:
@@ -219,7 +221,7 @@ def test_charts_carry_held_values_draw_alert_bands_and_stop_stale_lines(
     click(page, '#charts [data-range="24h"]')
     note = page.locator('.chart[data-kpi="flood"] [data-role="chart-note"]')
     expect(note).to_have_text("Không vẽ cảnh báo: giờ mô phỏng khác giờ thực")
-    poll(page, "() => { const t = window.__wall.trends; return t.drawn === t.stored && t.stored; }")
+    poll(page, STORED_DRAWN)
     assert chart(page, "flood")["bands"] == []
     click(page, '#charts [data-range="1h"]')
     expect(note).to_have_text("")
