@@ -4,8 +4,8 @@ is a flat step line to the right edge, now; its alert is a translucent band in t
 the raise to now, on the canvas too; a KPI without any value draws nothing and the legend says "no data";
 a KPI whose sensors fell silent stops where they did and the legend says since when. After a reload, when
 the KPI last changed more than an hour ago, the line starts at the window's left edge with the value in
-force. The 24 h chart explains why it draws no alerts when the simulated clock is not real time (when it is,
-tests/e2e/test_charts_record.py)."""
+force; once cleared, the band ends at the clearing. The 24 h chart explains why it draws no alerts when the
+simulated clock is not real time (when it is: tests/e2e/test_charts_record.py)."""
 
 from __future__ import annotations
 
@@ -216,6 +216,20 @@ def test_charts_carry_held_values_draw_alert_bands_and_stop_stale_lines(
     air = chart(page, "air")
     assert all(v is None for _, v in column(air, "vinh"))
     assert air["states"]["vinh"]["state"] == "stale"
+
+    # The water goes down at T0 + 76 min; ten minutes later (flood-level's hold) the alert is cleared: its
+    # band ends there, as the feed brings it and, after a reload, as the page fetches the closed alert.
+    wall.gauges(range(76, 91), 0.0)
+    cleared = T0 + 86 * M
+    for reload in (False, True):
+        if reload:
+            page.reload()
+        poll(page, f"() => window.__wall.trends.lastNow >= {T0 + 90 * M}")
+        ends = "(window.__wall.trends.drawnBands.flood || []).map((b) => b.to)"
+        poll(page, f"() => {ends}.length === 1 && {ends}[0] === {cleared}")
+        (band,) = chart(page, "flood")["bands"]
+        assert band["severity"] == "critical" and band["to"] == cleared
+        assert band["from"] == pytest.approx(chart(page, "flood")["now"] - H, abs=1500)
 
     # 24 h: the simulated clock is not real time, so no alert is placed, and a note under the chart says why.
     click(page, '#charts [data-range="24h"]')
