@@ -16,6 +16,17 @@ export async function loadKpis(params) {
   }
 }
 
+// The record's alerts for `params` (since/until in simulated ms, limit at most 500), newest raised first;
+// [] when the record cannot answer.
+export async function loadRecordedAlerts(params) {
+  try {
+    const r = await api(`/api/history/alerts?${new URLSearchParams(params)}`);
+    return r.ok ? (await r.json()).alerts : [];
+  } catch (e) {
+    return []; // the server is restarting
+  }
+}
+
 // [x seconds, one column per area] for one KPI. An area's value holds for `hold` after its bucket starts
 // (the area stage publishes a KPI only when its area changes, so a missing minute means "unchanged"); a
 // longer silence is drawn as a gap, not a flat line: a null where the hold runs out. The last x is the
