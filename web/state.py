@@ -228,7 +228,9 @@ class WallState:
     def _trend(self, key: str, t: int, value: float) -> None:
         points = self.trends.setdefault(key, deque())
         points.append((t, value))
-        while points and points[0][0] < t - TREND_MS and len(points) > 1:
+        # Kept: the last point at or before the window's start, the value in force there (a chart drawn
+        # from the snapshot starts its line at the window's left edge, not at the first change inside it).
+        while len(points) > 1 and points[1][0] <= t - TREND_MS:
             points.popleft()
 
     def _apply_alert(self, doc: dict[str, Any]) -> int:

@@ -110,9 +110,20 @@ def test_kpi_trend_keeps_the_last_hour_of_changes_stamped_with_the_wall_clock() 
     ts, values = s.trend_snapshot(Subscription())["kpi:vinh:traffic"]
     assert ts[-1] == 88 * minute and values[-1] == 44.0
     assert ts[0] >= 88 * minute - TREND_MS - 2 * minute
+    assert ts[0] <= 88 * minute - TREND_MS  # the value in force at the window's start is kept
     assert len(ts) == len(set(ts)) <= 32  # only changes, only the last hour
     assert s.trend_snapshot(Subscription(domains=frozenset({"health"}))) == {}
     assert s.items["kpi:vinh:traffic"]["domain"] == "traffic"
+
+
+def test_a_value_that_held_for_long_before_a_change_is_the_one_in_force_at_the_windows_start() -> None:
+    s = WallState(CITY)
+    s.sim_time_ms = 0
+    s.apply(kpi("vinh", "flood", 2.0))
+    s.sim_time_ms = 2 * TREND_MS  # two hours of the same value, then a change
+    s.apply(kpi("vinh", "flood", 3.0))
+    ts, values = s.trend_snapshot(Subscription())["kpi:vinh:flood"]
+    assert (ts, values) == ([0, 2 * TREND_MS], [2.0, 3.0])
 
 
 def test_markers_are_the_last_hours_alerts_of_any_status() -> None:
