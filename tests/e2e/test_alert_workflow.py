@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -23,7 +24,7 @@ from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.e2e.conftest import ARGS, CHROMIUM
 from tests.support.frames import gauge_levels, lane_counts
-from tests.support.keys import TOKENS, token
+from tests.support.keys import KEYS, TOKENS, token
 from tests.support.records import produce, read_topic
 from tests.support.stack import StartServices, unique_namespace
 
@@ -316,4 +317,54 @@ def test_details_pane_history_and_comment_clear_resolve_reopen_through_the_worke
     expect(page.locator("#alert-tab-history")).to_have_attribute("aria-pressed", "true")
     page.locator("#alert-tab-open").click()
     expect(page.locator("#history")).to_be_hidden()
+    assert ERRORS == []
+
+
+def test_a_notice_again_when_the_attention_of_an_unacknowledged_alert_rises(
+    wall: Wall, browser: Browser, artifacts: str
+) -> None:
+    # The wall server adds `attention` to unacknowledged alerts; here the alert documents carry it, signed as
+    # the processors sign, so the page is judged on its own.
+    alert_id = f"air-quality:AQ-VIN-02:{T0}"
+    doc: dict[str, Any] = {"v": 1, "kind": "alert", "id": alert_id, "type": "Alert", "rule": "air-quality",
+           "entity": "AQ-VIN-02", "category": "environment", "subCategory": "airPollution",
+           "severity": "high", "dateIssued": T0, "status": "raised", "escalations": 0,
+           "history": [{"action": "raise", "by": "system", "at": T0, "severity": "high"}]}  # fmt: skip
+    topic = Topics(wall.settings.namespace).alerts
+
+    def publish(level: int, waited_s: int) -> None:
+        attention = {"attention": {"level": level, "unacknowledged_s": waited_s}}
+        record = (alert_id.encode(), orjson.dumps(doc | attention))
+        run(produce(wall.settings, topic, [record], KEYS.document))
+
+    operator = without_popup(open_wall(browser, wall, token("operator")))
+    viewer = open_wall(browser, wall, token("viewer"))
+    wait_settled(viewer)
+    if viewer.locator("#alert-banner").is_visible():
+        viewer.locator("#alert-banner-close").click()
+    publish(0, 60)
+    row = f'#alert-list [data-alert="{alert_id}"]'
+    for page in (operator, viewer):
+        expect(page.locator(row)).to_have_attribute("data-attention", "0", timeout=15_000)
+    operator.wait_for_timeout(1000)
+    expect(operator.locator("#popup")).to_be_hidden()  # high, not critical: nothing yet
+    expect(viewer.locator("#alert-banner")).to_be_hidden()
+
+    publish(1, 600)  # ten minutes without acknowledgement: the operators are told again
+    expect(operator.locator("#popup")).to_have_attribute("data-alert", alert_id, timeout=15_000)
+    expect(operator.locator("#popup-title")).to_have_text("CHƯA ĐƯỢC XÁC NHẬN SAU 10 phút 0 giây")
+    expect(viewer.locator(row)).to_have_attribute("data-attention", "1")
+    expect(viewer.locator("#alert-banner")).to_be_hidden()  # level 1 is for operators
+    operator.locator("#popup-close").click()
+    expect(operator.locator("#popup")).to_be_hidden()
+
+    publish(2, 1200)  # twenty minutes: everyone, the viewer's wall as a banner
+    expect(operator.locator("#popup")).to_have_attribute("data-attention", "2", timeout=15_000)
+    expect(operator.locator("#popup-title")).to_have_text("KHẨN: CHƯA AI XÁC NHẬN SAU 20 phút 0 giây")
+    expect(viewer.locator("#alert-banner")).to_be_visible()
+    expect(viewer.locator("#alert-banner-title")).to_have_text("KHẨN: CHƯA AI XÁC NHẬN SAU 20 phút 0 giây")
+    viewer.screenshot(path=str(Path(artifacts) / "wall-attention-banner.png"))
+    operator.reload()  # seen at this level: not again
+    wait_settled(operator)
+    expect(operator.locator("#popup")).to_be_hidden()
     assert ERRORS == []
