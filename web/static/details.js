@@ -97,7 +97,7 @@ export const Details = {
     close.onclick = () => this.close();
     const head = el("div", { class: "details-head" }, el("h3", {}, t("details.title")), close);
     if (!a) return [head, el("p", { class: "note" }, t("details.loading"))];
-    return [head, this.summary(a), this.history(a), ...(mayAct() ? [this.form(a)] : [])];
+    return [head, this.summary(a), ...(mayAct() ? [this.form(a)] : []), this.history(a)];
   },
 
   summary(a) {
