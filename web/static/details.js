@@ -8,7 +8,7 @@ import { t } from "./i18n.js";
 import { attentionOf } from "./notices.js";
 import { api } from "./session.js";
 import { areaName, siteName, vnDateTime, wall } from "./store.js";
-import { duration } from "./timeline.js";
+import { duration, stepLabel } from "./timeline.js";
 import { allows, vocabulary } from "./vocabulary.js";
 
 function mayAct() { return Boolean(wall.me && wall.me.may_act); }
@@ -17,13 +17,6 @@ function mayAct() { return Boolean(wall.me && wall.me.may_act); }
 function named(table, name) {
   const label = t(`${table}.${name}`);
   return label === `${table}.${name}` ? name : label;
-}
-
-// A step of the history in words; an operator's reopening and clearing are told apart from the system's.
-export function stepLabel(h) {
-  if (h.action === "raised" && h.by !== "system") return t("transition.reopened");
-  if (h.action === "cleared" && h.by !== "system") return t("transition.clearedByOperator");
-  return named("transition", h.action);
 }
 
 function stepNote(h) {
