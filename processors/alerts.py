@@ -146,6 +146,17 @@ def _cleared_by(alert: Alert) -> str | None:
     return next((str(h.get("by")) for h in steps), None)
 
 
+def _escalation_base(alert: Alert) -> tuple[int, int]:
+    """When the alert's escalation clock started and how many escalations came before: its raise, or an
+    operator's last reopening (a reopened alert is not stepped up for the time it was resolved or cleared)."""
+    for i in range(len(alert.history) - 1, -1, -1):
+        step = alert.history[i]
+        if step.get("action") == AlertStatus.RAISED and step.get("by") != "system":
+            before = sum(h.get("action") == ESCALATE_STEP for h in alert.history[:i])
+            return int(step.get("at") or 0), before
+    return alert.raised_at, 0
+
+
 class ActionError(ValueError):
     """An operator action the alert's state does not allow."""
 
@@ -274,8 +285,9 @@ class AlertBook:
         per period passed, dated when it fell due; acknowledging stops it. Judged when the alert's own entity
         is next judged, on that entity's event time: the order in which partitions are read (a catch-up, a
         replay) cannot escalate an alert whose clearing is merely still on its way."""
+        since, before = _escalation_base(alert)
         while alert.status == AlertStatus.RAISED and SEVERITY_RANK[alert.severity] < len(SEVERITIES) - 1:
-            due = alert.raised_at + (alert.escalations + 1) * self.escalate_after_ms
+            due = since + (alert.escalations - before + 1) * self.escalate_after_ms
             if now_ms <= due:  # a condition that ends just as it falls due is not escalated
                 return
             alert.severity = SEVERITIES[SEVERITY_RANK[alert.severity] + 1]

@@ -303,3 +303,17 @@ def test_a_worker_taking_over_keeps_an_operators_clear() -> None:
     heir.observe(water(3 * M, "normal"))
     heir.observe(water(4 * M, "alert2"))
     assert heir.drain()[-1]["status"] == "raised"
+
+
+def test_a_reopened_alert_is_escalated_from_its_reopening_not_from_its_raise() -> None:
+    book = AlertBook(escalate_after_ms=5 * M)
+    book.observe(water(0, "alert1"))
+    alert_id = book.drain()[0]["id"]
+    act(book, alert_id, "resolve", M)
+    act(book, alert_id, "reopen", 60 * M)  # an hour later, the water still up
+    book.observe(water(61 * M, "alert1"))
+    assert book.alerts[alert_id].severity == "medium"  # not stepped up for the hour it was resolved
+    book.observe(water(66 * M, "alert1"))
+    doc = book.drain()[-1]
+    steps = [(h["action"], h["at"], h.get("severity")) for h in doc["history"]]
+    assert steps[-1] == ("escalate", 65 * M, "high") and doc["escalations"] == 1
