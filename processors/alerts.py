@@ -1,6 +1,6 @@
 """Alerts: threshold rules over the indicator documents, held for a duration; one alert per rule and entity
-at a time; a lifecycle raise → acknowledge → assign → clear → resolve with who/when/comment; escalation of
-unacknowledged alerts. FIWARE Alert vocabulary. Pure code; the agents publish the results."""
+at a time; a lifecycle raise → acknowledge → assign → clear → resolve (→ reopen) with who/when/comment;
+escalation of unacknowledged alerts. FIWARE Alert vocabulary. Pure code; the agents publish the results."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ioc.contract.documents import (
     Kind,
     Severity,
     action_refusal,
+    reopen_refusal,
     status_after,
 )
 from processors.detectors import DropAnomaly, RiseRate
@@ -139,6 +140,23 @@ class Alert:
         }
 
 
+def _cleared_by(alert: Alert) -> str | None:
+    """Who cleared the alert last: "system" or an operator's name."""
+    steps = (h for h in reversed(alert.history) if h.get("action") == AlertStatus.CLEARED)
+    return next((str(h.get("by")) for h in steps), None)
+
+
+def _escalation_base(alert: Alert) -> tuple[int, int]:
+    """When the alert's escalation clock started and how many escalations came before: its raise, or an
+    operator's last reopening (a reopened alert is not stepped up for the time it was resolved or cleared)."""
+    for i in range(len(alert.history) - 1, -1, -1):
+        step = alert.history[i]
+        if step.get("action") == AlertStatus.RAISED and step.get("by") != "system":
+            before = sum(h.get("action") == ESCALATE_STEP for h in alert.history[:i])
+            return int(step.get("at") or 0), before
+    return alert.raised_at, 0
+
+
 class ActionError(ValueError):
     """An operator action the alert's state does not allow."""
 
@@ -154,6 +172,9 @@ class AlertBook:
     pending: dict[tuple[str, str], int] = field(default_factory=dict)  # condition first seen at
     absent: dict[tuple[str, str], int] = field(default_factory=dict)  # an active alert's condition gone since
     judged: dict[tuple[str, str], int] = field(default_factory=dict)  # event time last judged
+    # Cleared by an operator while the condition still held: it does not return until it has gone away once
+    # (or gets worse than the alert), so a false alarm on a sensor still reporting it stays cleared.
+    silenced: set[tuple[str, str]] = field(default_factory=set)
     changed: dict[str, None] = field(default_factory=dict)
 
     def observe(self, doc: dict[str, Any]) -> None:
@@ -176,6 +197,7 @@ class AlertBook:
         alert = self.alerts.get(self.open.get(key, ""))
         if severity is None:
             self.pending.pop(key, None)
+            self.silenced.discard(key)
             if alert is not None and alert.status in ACTIVE_STATUSES:
                 gone = self.absent.setdefault(key, t)
                 if t - gone >= rule.clear_hold_ms:
@@ -190,11 +212,15 @@ class AlertBook:
             if t - since >= rule.hold_ms:
                 self._raise(rule, entity, severity, since, t)
         elif alert.status == AlertStatus.CLEARED:
-            self._move(alert, AlertStatus.RAISED, "system", t, "condition returned")
+            if not self._silenced(key, alert, severity):
+                self._move(alert, AlertStatus.RAISED, "system", t, "condition returned")
         elif SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
             alert.severity = severity
             alert.history.append({"action": WORSENED_STEP, "by": "system", "at": t, "severity": severity})
             self.changed[alert.id] = None
+
+    def _silenced(self, key: tuple[str, str], alert: Alert, severity: Severity) -> bool:
+        return key in self.silenced and SEVERITY_RANK[severity] <= SEVERITY_RANK[alert.severity]
 
     def _raise(self, rule: Rule, entity: str, severity: Severity, since: int, t: int) -> None:
         alert_id = f"{rule.id}:{entity}:{since}"  # deterministic: a re-run raises the same ids
@@ -223,7 +249,10 @@ class AlertBook:
                 f"action must be one of {', '.join(ACTIONS)} with 'by' (a name) and 'at' (epoch ms)"
             )
         by, what = by[:128], Action(what)
+        key = (alert.rule, alert.entity)
         why = action_refusal(what, alert.status, alert.id)
+        if why is None and what == Action.REOPEN and alert.status == AlertStatus.RESOLVED:
+            why = reopen_refusal(alert.id, self.open.get(key))  # one alert per rule and entity
         if why is not None:
             raise ActionError(why)
         if what == Action.ASSIGN and not action.get("assignee"):
@@ -237,10 +266,18 @@ class AlertBook:
             alert.history[-1].update(action=Action.ASSIGN, assignee=alert.assignee)
         else:
             self._move(alert, status_after(what, alert.status), by, at, comment)
-        if what == Action.RESOLVE:
-            self.open.pop((alert.rule, alert.entity), None)
-            self.pending.pop((alert.rule, alert.entity), None)  # a condition still holding starts a new alert
-            self.absent.pop((alert.rule, alert.entity), None)
+        if what == Action.CLEAR:
+            self.absent.pop(key, None)
+            if key in self.pending:  # the condition still holds: cleared until it has gone away once
+                self.silenced.add(key)
+        elif what == Action.RESOLVE:
+            self.open.pop(key, None)
+            self.pending.pop(key, None)  # a condition still holding starts a new alert
+            self.absent.pop(key, None)
+            self.silenced.discard(key)
+        elif what == Action.REOPEN:
+            self.open[key] = alert.id  # the open alert of its rule and entity again (a resolved one too)
+            self.silenced.discard(key)
         return alert
 
     def _escalate(self, alert: Alert, now_ms: int) -> None:
@@ -248,8 +285,9 @@ class AlertBook:
         per period passed, dated when it fell due; acknowledging stops it. Judged when the alert's own entity
         is next judged, on that entity's event time: the order in which partitions are read (a catch-up, a
         replay) cannot escalate an alert whose clearing is merely still on its way."""
+        since, before = _escalation_base(alert)
         while alert.status == AlertStatus.RAISED and SEVERITY_RANK[alert.severity] < len(SEVERITIES) - 1:
-            due = alert.raised_at + (alert.escalations + 1) * self.escalate_after_ms
+            due = since + (alert.escalations - before + 1) * self.escalate_after_ms
             if now_ms <= due:  # a condition that ends just as it falls due is not escalated
                 return
             alert.severity = SEVERITIES[SEVERITY_RANK[alert.severity] + 1]
@@ -286,6 +324,8 @@ class AlertBook:
                 self.open[key] = alert.id
                 if alert.status != AlertStatus.CLEARED:
                     self.pending[key] = since
+                elif _cleared_by(alert) != "system":
+                    self.silenced.add(key)  # cleared by an operator: as above
         return sum(a.status != AlertStatus.RESOLVED for a in self.alerts.values() if a.id in latest)
 
     def forget(self, entity_in_scope: Callable[[str], bool]) -> None:
@@ -296,6 +336,7 @@ class AlertBook:
             self.pending.pop((alert.rule, alert.entity), None)
             self.absent.pop((alert.rule, alert.entity), None)
             self.judged.pop((alert.rule, alert.entity), None)
+            self.silenced.discard((alert.rule, alert.entity))
             self.changed.pop(alert_id, None)
 
     def drain(self) -> list[dict[str, Any]]:

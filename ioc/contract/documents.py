@@ -87,13 +87,15 @@ class Action(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     ASSIGN = "assign"
     COMMENT = "comment"
+    CLEAR = "clear"  # the operator declares the condition over (a false alarm, or dealt with on site)
     RESOLVE = "resolve"
+    REOPEN = "reopen"  # a cleared or resolved alert back to raised
 
 
 ACTIONS = tuple(Action)
 # Steps of an alert's history that are neither an operator action nor a status it moves to (those steps are
-# named after the action, "assign" and "comment", or the status, "raised" when the condition returned,
-# "acknowledged", "cleared", "resolved").
+# named after the action, "assign" and "comment", or the status, "raised" when the condition returned or an
+# operator reopened it, "acknowledged", "cleared" by the system or an operator, "resolved").
 RAISE_STEP = "raise"  # the first step: the system raised it
 ESCALATE_STEP = "escalate"  # unacknowledged a whole period: one severity up
 WORSENED_STEP = "worsened"  # the condition itself got worse
@@ -103,7 +105,9 @@ ALLOWED: dict[Action, tuple[AlertStatus, ...]] = {
     Action.ACKNOWLEDGE: (AlertStatus.RAISED,),
     Action.ASSIGN: OPEN_STATUSES,
     Action.COMMENT: OPEN_STATUSES,
+    Action.CLEAR: ACTIVE_STATUSES,
     Action.RESOLVE: OPEN_STATUSES,
+    Action.REOPEN: (AlertStatus.CLEARED, AlertStatus.RESOLVED),
 }
 
 
@@ -119,14 +123,26 @@ def action_refusal(action: str, status: str, alert_id: str) -> str | None:
     return f"{alert_id} is {status}; {action} needs it {' or '.join(allowed)}"
 
 
+def reopen_refusal(alert_id: str, open_id: str | None) -> str | None:
+    """Why a resolved alert cannot be reopened: another alert of its rule and entity (`open_id`) is open, and
+    there is only ever one. None when it can."""
+    if open_id is None or open_id == alert_id:
+        return None
+    return f"{open_id} is open for the same rule and entity: act on that one"
+
+
 def status_after(action: Action, status: AlertStatus) -> AlertStatus:
     """The alert's status once an allowed action is taken (a cleared alert stays cleared when assigned)."""
     if action == Action.ACKNOWLEDGE:
         return AlertStatus.ACKNOWLEDGED
     if action == Action.ASSIGN:
         return AlertStatus.CLEARED if status == AlertStatus.CLEARED else AlertStatus.ASSIGNED
+    if action == Action.CLEAR:
+        return AlertStatus.CLEARED
     if action == Action.RESOLVE:
         return AlertStatus.RESOLVED
+    if action == Action.REOPEN:
+        return AlertStatus.RAISED
     return status
 
 
@@ -318,6 +334,7 @@ def vocabulary() -> dict[str, Any]:
         "severities": SEVERITIES,
         "alertStatuses": ALERT_STATUSES,
         "activeStatuses": ACTIVE_STATUSES,
+        "openStatuses": OPEN_STATUSES,
         "actions": ACTIONS,
         "allowed": ALLOWED,
         "floodStatuses": FLOOD_STATUSES,

@@ -364,13 +364,22 @@ def _grouped(pairs: Iterable[tuple[str | None, int]]) -> list[GroupDurations]:
 
 
 async def _handover(c: AsyncConnection, end_ms: int, age_until_ms: int) -> list[HandoverAlert]:
-    """Alerts raised before the end and not resolved by then, each folded from its transitions up to it."""
+    """Alerts raised before the end and not resolved by then (an operator may have reopened a resolved one:
+    resolved means no reopening after it), each folded from its transitions up to it."""
     raised = alert_events.alias("raised")
     resolved = alert_events.alias("resolved")
+    reopened = alert_events.alias("reopened")
+    reopened_after = exists().where(
+        reopened.c.alert_id == resolved.c.alert_id,
+        reopened.c.action == AlertStatus.RAISED,
+        reopened.c.seq > resolved.c.seq,
+        reopened.c.recorded_at < end_ms,
+    )
     resolved_by_end = exists().where(
         resolved.c.alert_id == alerts.c.id,
         resolved.c.action == AlertStatus.RESOLVED,
         resolved.c.recorded_at < end_ms,
+        ~reopened_after,
     )
     open_query = (
         select(alerts, raised.c.recorded_at.label("raise_recorded_at"))

@@ -1,7 +1,8 @@
 """Nothing the feed carries can run in the page: HTML in every string field of every document the wall
 shows (signed, as a compromised processor would send them), rendered in real Chromium under the wall's own
-Content-Security-Policy (not bypassed here), with the map tooltip, the alert list, the pop-up and the replay
-banner on screen. No script runs, no element is injected, and the page itself breaks no CSP rule."""
+Content-Security-Policy (not bypassed here), with the map tooltip, the alert list, the alert banner, the
+details pane and the replay banner on screen. No script runs, no element is injected, and the page itself
+breaks no CSP rule."""
 
 from __future__ import annotations
 
@@ -124,9 +125,11 @@ def test_html_in_every_field_never_runs(wall: tuple[str, Any], browser: Browser,
     publish(settings, int(time.time() * 1000) - 60_000)
     poll(page, "[...window.__wall.items.keys()].some((k) => k.startsWith('alert:'))")
     poll(page, "document.querySelectorAll('#alert-list li').length >= 1")
-    poll(page, "!document.getElementById('popup').hidden")
+    poll(page, "!document.getElementById('alert-banner').hidden")  # an engineer's notice: the banner
     page.screenshot(path=str(Path(artifacts) / "wall-hostile-popup.png"))
-    page.click("#popup-close")
+    page.click("#alert-list [data-alert]")  # the details pane, with the history's hostile steps
+    poll(page, "!document.getElementById('alert-details').hidden")
+    page.click("#alert-banner-close")
     page.hover('[data-key="water:WL-VIN-NVC"]')  # the map tooltip that once took HTML
     poll(page, "!document.getElementById('map-tip').hidden")
     page.screenshot(path=str(Path(artifacts) / "wall-hostile.png"))

@@ -1,6 +1,7 @@
 """The wall as operators use it, in a real browser against a real broker, worker and web server: an injected
-flood reading raises a critical alert that pops up with a sound on every wall, an operator acknowledges and
-assigns it and a viewer cannot; the page follows a server restart; Vietnamese and English labels.
+flood reading raises a critical alert that pops up with a sound for an operator and shows as a banner with a
+sound for a viewer, an operator acknowledges and assigns it and a viewer cannot; the page follows a server
+restart; Vietnamese and English labels.
 
 The namespace is a replay namespace played at ×10, so the banner must read REPLAY ×10."""
 
@@ -85,19 +86,20 @@ def test_critical_alert_pops_up_and_only_an_operator_acknowledges_it(
     wall.inject([street_levels(2, T0 + 60_000, 0.75)])  # above alert level 3 (0.7 m): critical
 
     row = '#alert-list [data-alert^="flood-level:WL-VIN-NVC:"]'
-    for page in (operator, viewer):
+    notices = ((operator, "#popup", "#popup-body"), (viewer, "#alert-banner", "#alert-banner-text"))
+    for page, notice, text in notices:
         expect(page.locator(row)).to_have_attribute("data-severity", "critical", timeout=15_000)
         expect(page.locator(row)).to_have_attribute("data-status", "raised")
-        expect(page.locator("#popup")).to_be_visible()
-        expect(page.locator("#popup-body")).to_contain_text("Ngập đường Nguyễn Văn Cừ")
+        expect(page.locator(notice)).to_be_visible()
+        expect(page.locator(text)).to_contain_text("Ngập đường Nguyễn Văn Cừ")
         assert page.evaluate("window.__wall.sound.alarms") == 1
         marker = page.locator(f'[data-key="water:{GAUGE}"]')
         expect(marker).to_have_attribute("fill", "#d500f9")
         page.wait_for_function("window.__wall.trends.drawnMarkers.flood >= 1")  # on the flood trend chart
     operator.screenshot(path=str(Path(artifacts) / "wall-critical-alert.png"))
 
-    # A viewer has no buttons, and the API refuses the viewer's token if the page is bypassed.
-    expect(viewer.locator("#popup-ack")).to_be_hidden()
+    # A viewer has no pop-up and no buttons, and the API refuses the viewer's token if the page is bypassed.
+    expect(viewer.locator("#popup")).to_be_hidden()
     expect(viewer.locator(f"{row} [data-action]")).to_have_count(0)
     alert_id = viewer.locator(row).get_attribute("data-alert")
     refused = viewer.evaluate(
@@ -113,6 +115,7 @@ def test_critical_alert_pops_up_and_only_an_operator_acknowledges_it(
     for page in (operator, viewer):
         expect(page.locator(row)).to_have_attribute("data-status", "acknowledged", timeout=15_000)
         expect(page.locator("#popup")).to_be_hidden()
+        expect(page.locator("#alert-banner")).to_be_hidden()
 
     # ... then assigns it from the alert panel.
     operator.locator(f'{row} [data-action="assign"]').click()

@@ -17,9 +17,11 @@ import orjson
 
 from ioc.auth import dev_tokens, token_of
 from ioc.settings import Settings
-from ioc.store.database import open_engine
+from ioc.store.database import migrate, open_engine
+from ioc.store.rows import Rows
 from ioc.store.shift import ShiftReport, shift_report
-from tests.support.shift import SIM, E, H, M, S, fill_url, stories
+from ioc.store.writer import write
+from tests.support.shift import CLUSTER, SIM, E, H, M, S, Story, fill_url, stories
 from web.app import create_app
 
 SPEC = dev_tokens()
@@ -239,3 +241,30 @@ def _env(tmp_path: Path) -> dict[str, str]:
     """This environment without any IOC_* setting but a data directory of the test's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     return {**env, "IOC_DATA_DIR": str(tmp_path / "data")}
+
+
+def test_an_alert_reopened_after_its_resolution_is_handed_over_again(database: str) -> None:
+    story = Story("flood-level", "WL-HM-01", "hoang-mai", "environment", "medium", SIM)
+    story.raise_(S + H, "Water above alert level 1-3")
+    story.step("resolved", "op.lan", SIM + 30 * M, S + 2 * H, "nước đã rút")
+    story.step("raised", "op.minh", SIM + 60 * M, S + 3 * H, "resolved by mistake")  # an operator's reopen
+
+    async def write_it() -> None:
+        engine = open_engine(database)
+        try:
+            await migrate(engine)
+            for doc, wall in story.published:
+                rows = Rows()
+                rows.alert(doc, wall, story.area, story.domain)
+                await write(engine, rows, CLUSTER, {})
+        finally:
+            await engine.dispose()
+
+    asyncio.run(write_it())
+    resolved_then = report(database, S, S + 2 * H + M)
+    assert resolved_then.handover == []
+    got = report(database)
+    assert [(a.id, a.status, a.last_comment.text if a.last_comment else None) for a in got.handover] == [
+        (story.id, "raised", "resolved by mistake")
+    ]
+    assert (got.counts.resolved, got.counts.reopened, got.counts.open_at_end) == (1, 1, 1)

@@ -27,3 +27,31 @@ def aq_frame(group: str, ids: list[str], seq: int, t_ms: int, pm25: list[float])
         "pm10": np.full(n, np.nan),
     }
     return encode(Frame("AirQualityObserved", group, seq, t_ms, cols, "test"))
+
+
+def gauge_levels(group: str, seq: int, t: int, levels: dict[str, float]) -> tuple[bytes, bytes]:
+    """A water-gauge frame of `group` (wl.vinh, wl.cua-lo, wl.hoang-mai): each gauge at its level in m."""
+    cols = {
+        "id": list(levels),
+        "dateObserved": np.full(len(levels), t, dtype=np.int64),
+        "currentLevel": np.array(list(levels.values()), dtype=float),
+    }
+    return group.encode(), encode(Frame("FloodMonitoring", group, seq, t, cols, "test"))
+
+
+def lane_counts(group: str, seq: int, t: int, lanes: list[str], speed_kmh: float) -> tuple[bytes, bytes]:
+    """A minute of lane detectors of `group` (tf.<area>.<road>): 3 vehicles each at `speed_kmh`, the loop
+    covered 70% of the minute (a jam when the speed is far below the road's free flow)."""
+    n = len(lanes)
+    cols = {
+        "id": lanes,
+        "dateObserved": np.full(n, t, dtype=np.int64),
+        "period": np.full(n, 60, dtype=np.int64),
+        "intensity": np.full(n, 3, dtype=np.int64),
+        "intensityMotorcycle": np.full(n, 2, dtype=np.int64),
+        "intensityCar": np.full(n, 1, dtype=np.int64),
+        "intensityHeavy": np.zeros(n, dtype=np.int64),
+        "occupancy": np.full(n, 0.7),
+        "averageVehicleSpeed": np.full(n, speed_kmh),
+    }
+    return group.encode(), encode(Frame("TrafficFlowObserved", group, seq, t, cols, "test"))

@@ -125,3 +125,41 @@ def test_alerts_are_served_as_alert_documents(app: FastAPI) -> None:
     assert listed["count"] == 1 and listed["alerts"] == [one]
     assert (one["area"], one["domain"], one["history"][0]["action"]) == ("vinh", "environment", "raise")
     assert call(app, "GET", "/api/alerts?severity=dire").status_code == 422  # not a severity
+
+
+def test_an_operator_clears_and_reopens_through_the_operator_actions_topic(app: FastAPI) -> None:
+    sent = sent_actions(app)
+    app.state.wall.state.apply(alert("acknowledged"))
+    assert call(app, "POST", f"/api/alerts/{ALERT_ID}/clear", "viewer", {}).status_code == 403
+    got = call(app, "POST", f"/api/alerts/{ALERT_ID}/clear", "operator", {"comment": "false alarm"})
+    assert got.status_code == 202
+    cleared = alert("cleared")
+    cleared["history"].append({"action": "cleared", "by": "dev-operator", "at": 2000})
+    app.state.wall.state.apply(cleared)  # as the worker publishes it
+    got = call(app, "POST", f"/api/alerts/{ALERT_ID}/clear", "operator", {})
+    assert (got.status_code, got.json()["detail"]) == (409, action_refusal("clear", "cleared", ALERT_ID))
+    got = call(app, "POST", f"/api/alerts/{ALERT_ID}/reopen", "operator", {"comment": "back"})
+    assert got.status_code == 202
+    assert [(a["action"], a["comment"]) for a in sent] == [("clear", "false alarm"), ("reopen", "back")]
+
+
+def test_a_resolved_alert_is_reopened_only_while_no_other_of_its_rule_and_entity_is_open(
+    app: FastAPI,
+) -> None:
+    sent = sent_actions(app)
+    resolved = alert("resolved")
+    resolved["history"].append({"action": "resolved", "by": "op", "at": 2000})
+    app.state.wall.state.apply(resolved)
+    twin = {**alert("raised"), "id": "flood-level:WL-VIN-NVC:3000", "dateIssued": 3000}
+    app.state.wall.state.apply(twin)
+    got = call(app, "POST", f"/api/alerts/{ALERT_ID}/reopen", "operator", {})
+    assert (got.status_code, got.json()["detail"]) == (
+        409,
+        f"{twin['id']} is open for the same rule and entity: act on that one",
+    )
+    assert call(app, "POST", f"/api/alerts/{twin['id']}/reopen", "operator", {}).status_code == 409  # raised
+    twin["status"] = "resolved"
+    twin["history"] = [*twin["history"], {"action": "resolved", "by": "op", "at": 4000}]
+    app.state.wall.state.apply(twin)
+    assert call(app, "POST", f"/api/alerts/{ALERT_ID}/reopen", "operator", {}).status_code == 202
+    assert [(a["alert"], a["action"]) for a in sent] == [(ALERT_ID, "reopen")]

@@ -16,6 +16,7 @@ from ioc.contract.documents import (
     OperatorAction,
     Severity,
     action_refusal,
+    reopen_refusal,
 )
 from web import metrics
 from web.deps import Actor, Reader, Wall
@@ -79,6 +80,14 @@ class Resolve(BaseModel):
     comment: str = Field("", max_length=500)
 
 
+class Clear(BaseModel):
+    comment: str = Field("", max_length=500)
+
+
+class Reopen(BaseModel):
+    comment: str = Field("", max_length=500)
+
+
 class Accepted(BaseModel):
     """202: written to Kafka; the alert's new status arrives on the feed."""
 
@@ -100,11 +109,23 @@ def _known(wall: Wall, alert_id: str) -> dict[str, Any]:
     return found
 
 
+def _open_twin(wall: Wall, alert: dict[str, Any]) -> str | None:
+    """Another alert of the same rule and entity that is not resolved (there is only ever one open)."""
+    for other in wall.state.alerts.values():
+        same = (other["rule"], other["entity"]) == (alert["rule"], alert["entity"])
+        if same and other["id"] != alert["id"] and other["status"] != AlertStatus.RESOLVED:
+            return str(other["id"])
+    return None
+
+
 async def _act(
     request: Request, wall: Wall, who: Actor, alert_id: str, action: Action, **fields: Any
 ) -> Accepted:
     # Refused at once what the worker's AlertBook would refuse later (the same lifecycle, documents.ALLOWED).
-    why = action_refusal(action, _known(wall, alert_id)["status"], alert_id)
+    known = _known(wall, alert_id)
+    why = action_refusal(action, known["status"], alert_id)
+    if why is None and action == Action.REOPEN and known["status"] == AlertStatus.RESOLVED:
+        why = reopen_refusal(alert_id, _open_twin(wall, known))
     if why is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, why)
     now = int(time.time() * 1000)
@@ -142,3 +163,16 @@ async def comment(alert_id: str, body: Comment, request: Request, wall: Wall, wh
 async def resolve(alert_id: str, body: Resolve, request: Request, wall: Wall, who: Actor) -> Accepted:
     """Closes the alert for good; a condition that still holds raises a new one."""
     return await _act(request, wall, who, alert_id, Action.RESOLVE, comment=body.comment)
+
+
+@router.post("/{alert_id}/clear", **ACCEPTED)
+async def clear(alert_id: str, body: Clear, request: Request, wall: Wall, who: Actor) -> Accepted:
+    """The operator declares the condition over (a false alarm, or dealt with on site): the alert stays on the
+    wall, cleared, until resolved; it returns only once its condition has gone away and come back."""
+    return await _act(request, wall, who, alert_id, Action.CLEAR, comment=body.comment)
+
+
+@router.post("/{alert_id}/reopen", **ACCEPTED)
+async def reopen(alert_id: str, body: Reopen, request: Request, wall: Wall, who: Actor) -> Accepted:
+    """A cleared or resolved alert back to raised; 409 when another alert of its rule and entity is open."""
+    return await _act(request, wall, who, alert_id, Action.REOPEN, comment=body.comment)

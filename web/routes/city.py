@@ -55,6 +55,10 @@ class DrawnSite(BaseModel):
     name_en: str
     area: str
     at: LatLon
+    approach: str | None = Field(
+        None, description="a lane detector's approach (its site and direction): the wall lists lanes together"
+    )
+    lane: int | None = Field(None, description="a lane detector's lane number in its approach")
 
 
 class Road(BaseModel):
@@ -83,7 +87,7 @@ class CityView(BaseModel):
     aqi_bands: list[AqiBand]
 
 
-@router.get("/city")
+@router.get("/city", response_model_exclude_none=True)
 async def city(wall: Wall, _: Reader) -> CityView:
     c = wall.city
     return CityView(
@@ -112,6 +116,7 @@ async def city(wall: Wall, _: Reader) -> CityView:
                 name_en=x.name_en,
                 area=x.area,
                 at=x.at,
+                **_lane(c, x.id),
             )
             for x in sites(c)
         ],
@@ -131,6 +136,15 @@ async def city(wall: Wall, _: Reader) -> CityView:
             for b in vn_aqi.BANDS
         ],
     )
+
+
+def _lane(c: City, site_id: str) -> dict[str, Any]:
+    """A lane detector's approach and lane from the city model; nothing for other sites."""
+    sensor = c.sensors.get(site_id)
+    props = sensor.props if sensor is not None else {}
+    if "site" not in props or "direction" not in props:
+        return {}
+    return {"approach": f"{props['site']}-{props['direction']}", "lane": props.get("lane")}
 
 
 def _area(c: City, area_id: str) -> Area:

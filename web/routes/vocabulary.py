@@ -33,6 +33,7 @@ class Vocabulary(BaseModel):
     severities: list[Severity]
     alertStatuses: list[AlertStatus]
     activeStatuses: list[AlertStatus]
+    openStatuses: list[AlertStatus]
     actions: list[Action]
     allowed: dict[Action, list[AlertStatus]]
     floodStatuses: list[FloodStatus]

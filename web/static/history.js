@@ -11,6 +11,7 @@ import { vocabulary } from "./vocabulary.js";
 const PAGE = 20;
 const FIELDS = ["area", "domain", "rule", "severity", "status", "entity", "q", "from", "to"];
 const COLUMNS = ["raisedAt", "rule", "where", "area", "severity", "status", "assignee"];
+const CLOSED = "cleared,resolved"; // the alert panel's history tab: alerts no longer on the live list
 
 // A datetime-local value ("2025-10-14T18:00") read as Vietnam time, in ms.
 function ictMs(value) { return Date.parse(`${value.slice(0, 16)}:00+07:00`); }
@@ -53,6 +54,13 @@ export const History = {
     this.search(this.offset);
   },
 
+  // Opened from the alert panel on a search of its own (its history tab: cleared and resolved alerts).
+  openWith(filters) {
+    for (const name of FIELDS) this.filters[name] = filters[name] || "";
+    this.offset = 0;
+    this.open();
+  },
+
   close() {
     document.getElementById("history").hidden = true;
     Timeline.close();
@@ -68,6 +76,7 @@ export const History = {
       if (!v) continue;
       if (name === "from") q.set("since", String(ictMs(v)));
       else if (name === "to") q.set("until", String(ictMs(v)));
+      else if (name === "status") for (const status of v.split(",")) q.append("status", status);
       else q.set(name, v);
     }
     return q;
@@ -105,7 +114,7 @@ export const History = {
       field("domain", choice("domain", domains.map((d) => [d, t("domain." + d)]), f.domain)),
       field("rule", choice("rule", Object.keys(I18N.vi.rule).map((r) => [r, t("rule." + r)]), f.rule)),
       field("severity", choice("severity", [...vocabulary.severities].reverse().map((s) => [s, t("severity." + s)]), f.severity)),
-      field("status", choice("status", vocabulary.alertStatuses.map((s) => [s, t("status." + s)]), f.status)),
+      field("status", choice("status", [...vocabulary.alertStatuses.map((s) => [s, t("status." + s)]), [CLOSED, t("history.closed")]], f.status)),
       field("entity", entity), sites,
       field("text", input("q", { type: "search", maxlength: "200" }, f.q)),
       field("from", input("from", { type: "datetime-local", step: "60" }, f.from)),

@@ -34,6 +34,14 @@ function named(table, name) {
   return label === `${table}.${name}` ? name : label;
 }
 
+// A step of an alert's history in words; an operator's reopening and clearing are told apart from the
+// system's (the steps are named alike: "raised", "cleared").
+export function stepLabel(step) {
+  if (step.action === "raised" && step.by !== "system") return t("transition.reopened");
+  if (step.action === "cleared" && step.by !== "system") return t("transition.clearedByOperator");
+  return named("transition", step.action);
+}
+
 function table(columns, rows) {
   return el("table", { class: "history-table" },
     el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", {}, c)))),
@@ -93,7 +101,7 @@ export const Timeline = {
       return;
     }
     const area = wall.city.areas.find((a) => a.id === s.area);
-    const steps = s.events.map((e) => [vnDateTime(e.at), named("transition", e.action), e.by, e.comment]);
+    const steps = s.events.map((e) => [vnDateTime(e.at), stepLabel(e), e.by, e.comment]);
     const parts = [
       el("h3", {}, t("timeline.title")),
       el("div", { class: "timeline-head", "data-severity": s.severity },
