@@ -343,6 +343,7 @@ async function start() {
 }
 
 function drawNames() {
+  if (!wall.city) return; // the language switched before /api/city answered: drawn in the language later
   for (const area of wall.city.areas) {
     document.querySelector(`[data-area="${area.id}"] [data-role="name"]`).textContent = areaName(area);
   }
