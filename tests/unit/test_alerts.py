@@ -101,12 +101,19 @@ def test_severity_at_a_higher_line_steps_up_once_and_never_down() -> None:
     assert actions(doc) == ["raise", "worsened"] and doc["severity"] == "high"
 
 
+def test_the_holds_are_the_ones_the_readme_documents() -> None:
+    holds = {rule.id: (rule.raise_hold_ms // M, rule.clear_hold_ms // M) for rule in default_rules()}
+    assert holds == {"flood-level": (0, 10), "flood-rising": (0, 10), "air-quality": (0, 60),
+                     "traffic-jam": (10, 5), "traffic-anomaly": (0, 5), "cabinet-offline": (0, 5),
+                     "hospital-waits": (30, 15)}  # fmt: skip
+
+
 # (rule, document at a value, above the raise line, in the dead band, past the clear line, event time step)
 BANDS: list[tuple[str, Callable[[int, Any], dict[str, Any]], Any, Any, Any, int]] = [
     ("flood-level", water, 0.21, 0.17, 0.14, M),
     ("air-quality", air, 151, 145, 140, 60 * M),
     ("traffic-jam", jam, 4, 3, 2, 5 * M),
-    ("cabinet-offline", cabinet, 1, 0, 0, M),  # yes/no: no band; the clear hold does its work
+    ("cabinet-offline", cabinet, 1, None, 0, M),  # yes/no: no band; the clear hold does its work
     ("hospital-waits", waits, 125.0, 115.0, 110.0, 5 * M),
 ]
 
@@ -118,12 +125,18 @@ def test_every_rule_oscillating_at_its_line_raises_once_and_clears_past_the_band
     raise_hold, clear_hold = RULES[rule].raise_hold_ms, RULES[rule].clear_hold_ms
     assert clear_hold >= step  # a single reading past the clear line never clears
     book, t = AlertBook(), 0
+    under = past if band is None else band
     for k in range(raise_hold // step + 12):  # above and just under the line by turns
-        book.observe(doc(t := k * step, above if k % 2 == 0 else band))
+        book.observe(doc(t := k * step, above if k % 2 == 0 else under))
     book.observe(doc(t := t + step, above))  # ending above: the clear hold below starts from scratch
     (raised,) = book.drain()
     assert raised["rule"] == rule and actions(raised) == ["raise"]
     assert raised["dateIssued"] == -(-raise_hold // step) * step  # after the raise hold, not before
+    if band is not None:  # in the dead band for longer than the clear hold: the condition still holds
+        start = t + step
+        for t in range(start, start + clear_hold + 2 * step, step):
+            book.observe(doc(t, band))
+        assert book.drain() == []
     gone = t + step
     for t in range(gone, gone + clear_hold, step):  # past the clear line, one step short of the hold
         book.observe(doc(t, past))
