@@ -108,8 +108,9 @@ def _steps_risen(rise: RiseRate) -> Callable[[Item], float | None]:
     return measure
 
 
-# Hourly VN_AQI above 150 (Xấu and worse). Ends at 140 or below: 10 index points, about 6 µg/m³ of PM2.5 at
-# that level, more than the hour-to-hour wobble of a NowCast that weighs the last 12 hours.
+# Hourly VN_AQI above 150 (Xấu and worse). Ends at 140 or below: 10 index points (≈ 6 µg/m³ of PM2.5 there),
+# more than the median change from one hour to the next near 150 (6 in the winter-smog scenario); the 1-h
+# clear hold (two closed hours in a row) covers the larger swings (p90 ≈ 20).
 AIR = Lines(
     ((150, Severity.MEDIUM), (200, Severity.HIGH), (300, Severity.CRITICAL)), clear_at=140, strict=True
 )
@@ -121,8 +122,8 @@ SLOW = Lines(((4.0, Severity.MEDIUM), (6.0, Severity.HIGH)), clear_at=2.0)
 # A cabinet silent 5 min (processors/lighting.py) is offline: 1, else 0. A yes/no has no band: the clear
 # hold does its work (lighting judges a cabinet back online each minute for 10 min, longer than the hold).
 OFFLINE = Lines(((1.0, Severity.MEDIUM),), clear_at=0.0)
-# Hospital p90 wait above 2 h (3 h: high). Ends at 110 min or less: the p90 of a clinic's queue moves a few
-# minutes from one 5-min snapshot to the next.
+# Hospital p90 wait above 2 h (3 h: high). Ends at 110 min or less: near 2 h the p90 moves a median 2 min and
+# 9 min at the 90th percentile from one 5-min snapshot to the next (hospital-surge scenario).
 WAITS = Lines(((120, Severity.MEDIUM), (180, Severity.HIGH)), clear_at=110, strict=True)
 
 
