@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     allowed_origins: str = Field(
         "", description="Origins besides the server's own that may open the websocket or post actions"
     )
+    attention_after_s: float = Field(
+        300.0,
+        gt=0,
+        description="Wall-clock seconds an alert may stay unacknowledged on the wall before its attention "
+        "level rises to 1 (the operators' walls repeat the pop-up and sound); at twice that, level 2 tells "
+        "the engineer and viewer walls too",
+    )
 
     # Trust
     document_key: str = Field(

@@ -17,6 +17,9 @@ from ioc.contract.documents import Kind
 
 OFFLINE_AFTER_MS = 5 * 60_000  # five missed 1-minute reports (est.)
 JUDGE_EVERY_MS = 60_000  # silence is judged for the rules once per minute of each partition's event time
+# A cabinet back from silence is judged online for this long: longer than the offline rule's clear hold
+# (processors/alerts.py), so the rule sees it stay back before it clears.
+BACK_JUDGED_MS = 10 * 60_000
 VN_OFFSET_MS = 7 * 3_600_000
 LIT = np.array(["on", "low", "bootingUp"])
 
@@ -88,7 +91,7 @@ class LightingState:
     dirty_areas: set[str] = field(default_factory=set)
     _offline: set[str] = field(default_factory=set)
     partition_clock: dict[int, int] = field(default_factory=dict)
-    judged_offline: set[str] = field(default_factory=set)
+    judged_offline: dict[str, int | None] = field(default_factory=dict)  # → back online since (None: not)
     judgements: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # final, since the last drain
 
     def __post_init__(self) -> None:
@@ -137,8 +140,8 @@ class LightingState:
             self._judge(partition, t // JUDGE_EVERY_MS * JUDGE_EVERY_MS)
 
     def _judge(self, partition: int, now: int) -> None:
-        """Final items for the partition's cabinets that are silent, or just came back: the rule raises,
-        escalates and clears on these alone."""
+        """Final items for the partition's cabinets that are silent, or came back less than BACK_JUDGED_MS
+        ago: the rule raises and clears on these alone."""
         by_area: dict[str, list[dict[str, Any]]] = {}
         for cab_id in self._of_partition.get(partition, ()):
             cabinet = self.cabinets[cab_id]
@@ -146,9 +149,13 @@ class LightingState:
             if offline or cab_id in self.judged_offline:
                 by_area.setdefault(cabinet.area, []).append({"id": cab_id, "t": now, "online": not offline})
             if offline:
-                self.judged_offline.add(cab_id)
-            else:
-                self.judged_offline.discard(cab_id)
+                self.judged_offline[cab_id] = None
+            elif cab_id in self.judged_offline:
+                back = self.judged_offline[cab_id]
+                if back is None:
+                    self.judged_offline[cab_id] = now
+                elif now - back >= BACK_JUDGED_MS:
+                    del self.judged_offline[cab_id]
         for area, items in sorted(by_area.items()):
             doc = {"v": 1, "kind": Kind.LIGHTING, "group": area, "final": True, "items": items}
             self.judgements.append((f"lighting.{area}", doc))
@@ -180,7 +187,7 @@ class LightingState:
         for cab_id in self._cabinets_of(keys):
             old = self.cabinets[cab_id]  # back to "never reported", which is not published
             self.cabinets[cab_id] = Cabinet(old.id, old.area, old.lamps)
-            self.judged_offline.discard(cab_id)
+            self.judged_offline.pop(cab_id, None)
         for _, group in keys:
             self.partition_clock.pop(self.partition_of(group), None)
 

@@ -19,6 +19,8 @@ from ioc.city import load_city
 from ioc.settings import Settings, get_settings
 from ioc.signing import load_keys
 from ioc.store.database import database_url, open_engine
+from web import attention
+from web.attention import AttentionBook
 from web.context import WallContext
 from web.direct import KeepServerSend
 from web.feed import Feed
@@ -50,7 +52,7 @@ log = logging.getLogger("ioc.web")
 def create_app(settings: Settings | None = None) -> FastAPI:
     s = settings or get_settings()
     city_model = load_city()
-    wall_state = WallState(city_model)
+    wall_state = WallState(city_model, AttentionBook(after_ms=int(s.attention_after_s * 1000)))
     banner = Banner(s, wall_state)
     hub = Hub(wall_state, s.push_hz, s.client_queue, mode=banner)
     origins = frozenset(o.strip() for o in s.allowed_origins.split(",") if o.strip())
@@ -60,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(c) for c in (feed.run(), hub.run(), feed.watch_health())]
+        jobs = (feed.run(), hub.run(), feed.watch_health(), attention.keep_up(wall_state.refresh_attention))
+        tasks = [asyncio.create_task(c) for c in jobs]
         try:
             yield
         finally:

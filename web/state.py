@@ -22,6 +22,7 @@ from ioc.contract.documents import (
     replay_status,
 )
 from ioc.contract.schemas import EPOCH_MS_MAX
+from web.attention import AttentionBook
 
 HEALTH_KEY = f"{Kind.HEALTH}:status"  # the one item saying whether the data is current
 TREND_MS = 3_600_000  # the wall's charts show the last simulated hour
@@ -130,11 +131,13 @@ def status_of(kind: str, item: dict[str, Any]) -> MapState:
 
 
 class WallState:
-    """Latest-wins store keyed by `kind:id`, enriched with the city model's area, ward and domain."""
+    """Latest-wins store keyed by `kind:id`, enriched with the city model's area, ward and domain; each alert
+    with the attention it asks for (web.attention), which the signed document itself never carries."""
 
-    def __init__(self, city: City) -> None:
+    def __init__(self, city: City, attention: AttentionBook | None = None) -> None:
         self.city = city
         self.version = 0
+        self.attention = attention or AttentionBook()
         self.reset()
 
     def reset(self) -> None:
@@ -146,6 +149,7 @@ class WallState:
         self.sim_time_ms = 0
         self.records = 0
         self.replay: ReplayStatus | None = None  # the latest status of a replay into this namespace
+        self.attention.clear()
 
     def apply(self, doc: dict[str, Any]) -> int:
         """Fold one aggregate or alert document in; return how many entities changed."""
@@ -245,6 +249,8 @@ class WallState:
         entry.update(
             key=f"alert:{alert_id}", area=self.city.area_of(entity), domain=self.city.domain_of(entity)
         )
+        self.attention.seen(alert_id, entry["status"])
+        entry["attention"] = self.attention.of(alert_id)
         self.alerts.pop(alert_id, None)  # re-inserted last: the dict stays in order of last change
         self.alerts[alert_id] = entry
         while len(self.alerts) > ALERTS_KEPT:
@@ -255,6 +261,25 @@ class WallState:
             self.items.pop(entry["key"], None)  # pushed once more so clients drop it, then gone
         self._changed(entry)
         return 1
+
+    def refresh_attention(self) -> int:
+        """Push again the alerts whose attention level changed with the time alone; return how many."""
+        self.attention.keep_only(set(self.alerts))
+        changed = 0
+        for alert_id in list(self.attention.since):
+            held = self.alerts[alert_id]
+            attention = self.attention.of(alert_id)
+            if attention["level"] != held["attention"]["level"]:
+                entry = self.alerts[alert_id] = {**held, "attention": attention}  # its place (age) kept
+                if entry["key"] in self.items:
+                    self.items[entry["key"]] = entry
+                self._changed(entry)
+                changed += 1
+        return changed
+
+    def with_attention(self, alert: dict[str, Any]) -> dict[str, Any]:
+        """A held alert with its attention as of now (how long unacknowledged, to the second)."""
+        return {**alert, "attention": self.attention.of(str(alert["id"]))}
 
     def _changed(self, entry: dict[str, Any]) -> None:
         self.version += 1

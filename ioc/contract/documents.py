@@ -97,8 +97,13 @@ ACTIONS = tuple(Action)
 # named after the action, "assign" and "comment", or the status, "raised" when the condition returned or an
 # operator reopened it, "acknowledged", "cleared" by the system or an operator, "resolved").
 RAISE_STEP = "raise"  # the first step: the system raised it
-ESCALATE_STEP = "escalate"  # unacknowledged a whole period: one severity up
+# Unacknowledged a whole period of event time: one severity up. Only in documents published before an
+# alert's severity followed its condition alone; attention to unacknowledged alerts is now the wall's, on the
+# operators' clock, and changes no document.
+ESCALATE_STEP = "escalate"
 WORSENED_STEP = "worsened"  # the condition itself got worse
+# The steps that raise an alert's severity after it was raised: what the shift report counts as escalations.
+SEVERITY_STEPS = (WORSENED_STEP, ESCALATE_STEP)
 # The lifecycle: the statuses in which an operator may take each action. One definition for the worker
 # (AlertBook.act) and the REST API (which refuses at once what the worker would refuse later).
 ALLOWED: dict[Action, tuple[AlertStatus, ...]] = {

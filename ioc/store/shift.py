@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ioc.clock import DAY_MS, VN_TZ, local_iso, parse_start
 from ioc.contract.documents import (
-    ESCALATE_STEP,
     RAISE_STEP,
     SEVERITY_RANK,
+    SEVERITY_STEPS,
     STANDINGS,
     Action,
     AlertStatus,
@@ -136,13 +136,19 @@ class Basis(BaseModel):
         "acknowledgement or its resolution minus its raise, as in an alert's timeline; counted in the shift "
         "whose operators took that step. Live at speed 1 the two clocks agree."
     )
+    escalations: str = (
+        "An escalation is a step up of an alert's severity: the condition got worse (worsened), or, in "
+        "alerts recorded before severity followed the condition alone, a step up for being unacknowledged "
+        "(escalate). Attention to unacknowledged alerts is the wall's and is not recorded."
+    )
     kpis: str = "KPI standings of the wall-clock minutes that start in the shift."
     dead_letters: str = "Dead letters of the wall-clock minutes that start in the shift."
     time_zone: str = "Asia/Ho_Chi_Minh (UTC+07:00, no daylight saving time)"
 
 
 class Counts(BaseModel):
-    """Alerts (distinct) with each step taken in the shift; escalations counts the steps themselves."""
+    """Alerts (distinct) with each step taken in the shift; escalations counts the steps themselves (a
+    severity step up: worsened, or escalate in older records)."""
 
     raised: int
     reopened: int = Field(description="cleared, then the condition returned")
@@ -270,8 +276,8 @@ async def shift_report(
         commented=alerts_with.get(Action.COMMENT, 0),
         cleared=alerts_with.get(AlertStatus.CLEARED, 0),
         resolved=alerts_with.get(AlertStatus.RESOLVED, 0),
-        escalated=alerts_with.get(ESCALATE_STEP, 0),
-        escalations=sum(n for action, _, n in steps if action == ESCALATE_STEP),
+        escalated=len({e.alert_id for e in escalations}),
+        escalations=len(escalations),
         open_at_end=len(handover),
         dead_letters=sum(d.count for d in letters),
     )
@@ -410,7 +416,7 @@ def _as_at_end(alert: dict[str, Any], steps: list[dict[str, Any]], age_until_ms:
             status = status_after(Action.ASSIGN, status)  # a cleared alert stays cleared when assigned
         elif action in (AlertStatus.RAISED, AlertStatus.ACKNOWLEDGED, AlertStatus.CLEARED):
             status = AlertStatus(action)
-        elif action == ESCALATE_STEP:
+        elif action in SEVERITY_STEPS:
             escalations += 1
         severity = step["severity"] or severity
         assignee = step["assignee"] or assignee
@@ -440,7 +446,7 @@ def _escalations(start_ms: int, end_ms: int) -> Select[Any]:
             e.recorded_at,
         )
         .join(alerts, alerts.c.id == e.alert_id)
-        .where(e.action == ESCALATE_STEP, _in(e.recorded_at, start_ms, end_ms))
+        .where(e.action.in_(SEVERITY_STEPS), _in(e.recorded_at, start_ms, end_ms))
         .order_by(e.recorded_at, e.alert_id, e.seq)
     )
 

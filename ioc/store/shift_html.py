@@ -74,6 +74,9 @@ TEXT: dict[str, dict[str, str]] = {
         "basis_durations": "Thời gian đến khi xác nhận và xử lý tính theo giờ sự kiện (đồng hồ mô phỏng): "
         "lần xác nhận đầu tiên hoặc lúc xử lý trừ lúc phát cảnh báo, như trên dòng thời gian của cảnh báo; "
         "thuộc ca đã thực hiện thao tác đó. Khi chạy thời gian thực (tốc độ 1) hai đồng hồ trùng nhau.",
+        "basis_escalations": "Nâng mức là một lần mức độ của cảnh báo tăng lên: điều kiện xấu đi (nặng "
+        "thêm), hoặc, ở các cảnh báo ghi trước khi mức độ chỉ theo điều kiện, một lần nâng mức vì chưa "
+        "được xác nhận. Việc nhắc lại cảnh báo chưa xác nhận là của màn hình giám sát và không được ghi lại.",
         "basis_zone": "Giờ Việt Nam (Asia/Ho_Chi_Minh, UTC+07:00).",
         "previous": "← Ca trước",
         "current": "Ca hiện tại",
@@ -140,6 +143,9 @@ TEXT: dict[str, dict[str, str]] = {
         "basis_durations": "Times to acknowledge and to resolve are event-time differences (simulated "
         "clock): the first acknowledgement or the resolution minus the raise, as in an alert's timeline; "
         "they count in the shift that took that step. Live at speed 1 the two clocks agree.",
+        "basis_escalations": "An escalation is a step up of an alert's severity: its condition got worse "
+        "(worsened), or, in alerts recorded before severity followed the condition alone, a step up for "
+        "being unacknowledged. Reminders of unacknowledged alerts are the wall's and are not recorded.",
         "basis_zone": "Vietnam time (Asia/Ho_Chi_Minh, UTC+07:00).",
         "previous": "← Previous shift",
         "current": "Current shift",
@@ -422,7 +428,8 @@ class _Page:
 
     def footer(self) -> str:
         paragraphs = "".join(
-            f"<p>{_e(self.t[k])}</p>" for k in ("basis_selection", "basis_durations", "basis_zone")
+            f"<p>{_e(self.t[k])}</p>"
+            for k in ("basis_selection", "basis_durations", "basis_escalations", "basis_zone")
         )
         return f'<footer id="basis"><h3>{_e(self.t["basis"])}</h3>{paragraphs}</footer>'
 

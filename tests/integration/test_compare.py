@@ -22,13 +22,14 @@ from tests.support.wall import metric
 
 pytestmark = pytest.mark.integration
 ACCIDENT = ["--scenario", "accident-ql1a-hoang-mai", "--domain", "traffic", "--speed", "max", "--quiet"]
-# A short storm surge at Cửa Lò: flood alerts raise, escalate and clear (10 min after the water fell below
-# level 1) within 20 simulated minutes, so the live run replayed at 10x takes 120 s.
+# A short storm surge at Cửa Lò: flood alerts raise, worsen as the water climbs through the alert levels,
+# and clear (10 min after the water fell past the clear line) within 20 simulated minutes, so the live run
+# replayed at 10x takes 120 s.
 SURGE = """
 name = "storm-surge-cua-lo"
 title = "Nước dâng do bão ở Cửa Lò (kịch bản kiểm thử ngắn)"
 title_en = "Storm surge at Cửa Lò (short test scenario)"
-description = "A 2.2 m surge builds over a minute at the Cửa Lò tide gauges, holds, and falls back."
+description = "A 2.2 m surge builds over three minutes at the Cửa Lò tide gauges, holds, and falls back."
 source = "Test scenario; surge within the 2019 typhoon's range (facts 'Weather and water')"
 start = "2025-10-14T10:00"
 duration = "20m"
@@ -37,8 +38,8 @@ seed = 7
 [[stage]]
 name = "Surge"
 at = "1m"
-until = "8m"
-ramp = "1m"
+until = "6m"
+ramp = "3m"
 [stage.set]
 "environment.cua-lo.surge_m" = 2.2
 """
@@ -119,7 +120,7 @@ def test_a_scenario_run_twice_and_replayed_at_10x_gives_the_same_alert_timeline(
     b, _ = run_scenario(start_services, tmp_path, "b", args, "alerts,aggregates")
     alerts, out = alerts_compared(a, b)
     assert alerts >= 2, out  # both tide gauges flooded: the comparison compared something
-    assert {"raise", "escalate", "cleared"} <= lifecycle_actions(a)  # a whole lifecycle was compared
+    assert {"raise", "worsened", "cleared"} <= lifecycle_actions(a)  # a whole lifecycle was compared
 
     def replayed(env: dict[str, str]) -> int:
         out = ioc(env, "replay", str(a), "--speed", "10", "--topics", "raw", "--job", job).stdout

@@ -16,8 +16,12 @@ T0 = 1_760_400_000_000
 CLUSTER = "c1"
 
 
+LEVEL_OF = {"normal": 0.1, "alert1": 0.3, "alert2": 0.5, "alert3": 0.7}  # the rule judges the level
+
+
 def water(t: int, status: str) -> dict[str, Any]:
-    item = {"id": "WL-VIN-NVC", "t": t, "currentLevel": 0.5, "status": status, "levels": [0.3, 0.5, 0.7]}
+    item = {"id": "WL-VIN-NVC", "t": t, "currentLevel": LEVEL_OF[status], "status": status,
+            "levels": [0.3, 0.5, 0.7]}  # fmt: skip
     return {"v": 1, "kind": Kind.WATER, "group": "wl.vinh", "final": True, "items": [item]}
 
 

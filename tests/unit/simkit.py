@@ -1,4 +1,5 @@
-"""Runs the real simulation loop in memory for unit tests and reads columns back out of the frames."""
+"""Runs the real simulation loop in memory for unit tests, reads columns back out of the frames, and folds
+the frames through a worker's Pipeline."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
 
 from ioc.city import City, load_city
 from ioc.clock import HOUR_MS, SimClock, parse_start
 from ioc.contract import Frame, Rejection, parse
+from ioc.contract.deadletter import Source
+from ioc.kafka import partition_for
 from ioc.settings import Settings
+from processors.pipeline import Pipeline
 from simulators import domains, runner
 from simulators.faults import Record
 from simulators.scenario import Scenario
@@ -101,3 +106,26 @@ def cabinet_frames(frames: Sequence[Frame], cabinet: str) -> list[Frame]:
         if mine.any():
             out.append(f.select(mine))
     return out
+
+
+PIPELINE_SETTINGS = Settings(namespace="unit", partitions=6, allowed_lateness_s=300)
+
+
+def alerts_drained_every(records: list[Record], every: int | None) -> dict[str, dict[str, Any]]:
+    """Final alert documents after folding `records` into a worker's Pipeline, draining its states into the
+    area stage every `every` frames."""
+    pipeline = Pipeline(PIPELINE_SETTINGS, city())
+    offsets: dict[tuple[str, int], int] = {}
+
+    def drain() -> None:
+        for _, doc in pipeline.drain_states():
+            pipeline.observe(doc)
+
+    for i, r in enumerate(records, 1):
+        tp = (pipeline.topics.raw(r.domain), partition_for(r.key, PIPELINE_SETTINGS.partitions))
+        offsets[tp] = offsets.get(tp, -1) + 1
+        pipeline.take_in(r.domain, r.value, Source(*tp, offsets[tp], r.key))
+        if every is not None and i % every == 0:
+            drain()
+    drain()
+    return {a.id: a.document() for a in pipeline.alerts.alerts.values()}

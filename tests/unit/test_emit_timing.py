@@ -1,47 +1,18 @@
 """The alert timeline does not depend on when the worker emits: the same frames folded into the processors'
-states and drained after every 5th frame, every 97th or only once at the end raise, escalate and clear the
+states and drained after every 5th frame, every 97th or only once at the end raise, worsen and clear the
 same alerts with the same ids and history. This is what makes a re-run of a seed, or a replay at another
 speed, reproduce a live run's alerts (rules judge final documents: every water reading, closed traffic
 windows and air-quality hours, hospital snapshots and cabinet silence on their own event clocks).
 Four incidents: an accident (traffic jam, speed anomaly), a lighting outage (cabinets offline), a dengue surge
-(hospital p90 waits raised, escalated, cleared and raised again) and a winter smog night (hourly VN_AQI above
-150; spring tides at the Cửa Lò gauges over alert level 1)."""
+(hospital p90 waits raised and cleared) and a winter smog night (hourly VN_AQI above 150; spring tides at
+the Cửa Lò gauges over alert level 1)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from ioc.contract.deadletter import Source
-from ioc.kafka import partition_for
-from ioc.settings import Settings
-from processors.pipeline import Pipeline
-from simulators.faults import Record
 from simulators.scenario import load
-from tests.unit.simkit import city, simulate
-
-SETTINGS = Settings(namespace="unit", partitions=6, allowed_lateness_s=300)
-
-
-def alerts_drained_every(records: list[Record], every: int | None) -> dict[str, dict[str, Any]]:
-    """Final alert documents after folding `records` into a worker's Pipeline, draining its states into the
-    area stage every `every` frames."""
-    pipeline = Pipeline(SETTINGS, city())
-    offsets: dict[tuple[str, int], int] = {}
-
-    def drain() -> None:
-        for _, doc in pipeline.drain_states():
-            pipeline.observe(doc)
-
-    for i, r in enumerate(records, 1):
-        tp = (pipeline.topics.raw(r.domain), partition_for(r.key, SETTINGS.partitions))
-        offsets[tp] = offsets.get(tp, -1) + 1
-        pipeline.take_in(r.domain, r.value, Source(*tp, offsets[tp], r.key))
-        if every is not None and i % every == 0:
-            drain()
-    drain()
-    return {a.id: a.document() for a in pipeline.alerts.alerts.values()}
+from tests.unit.simkit import alerts_drained_every, simulate
 
 
 @pytest.mark.parametrize(

@@ -221,7 +221,9 @@ actions = st.dictionaries(
 @given(actions)
 def test_operator_actions_are_applied_or_refused_with_a_reason(action: dict[str, Any]) -> None:
     book = AlertBook()
-    book.observe({"kind": "water", "final": True, "items": [{"id": "WL-VIN-BT", "t": 0, "status": "alert2"}]})
+    item = {"id": "WL-VIN-BT", "t": 0, "currentLevel": 3.6, "levels": [2.5, 3.5, 4.5], "status": "alert2"}
+    book.observe({"kind": "water", "final": True, "items": [item]})
+    assert list(book.alerts) == ["flood-level:WL-VIN-BT:0"]  # the actions below meet a real alert
     try:
         book.act(action)
     except ActionError as exc:

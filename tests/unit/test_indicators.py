@@ -11,6 +11,7 @@ from ioc.clock import parse_start
 from ioc.contract import Frame, encode
 from ioc.contract.deadletter import Source
 from ioc.sun import lights_expected
+from processors.alerts import AlertBook
 from processors.health import HealthState
 from processors.intake import Intake
 from processors.kpi import KpiBoard, standing
@@ -310,3 +311,24 @@ def test_a_partition_running_ahead_does_not_make_cabinets_of_a_lagging_one_offli
     report("LC-HM-001", night + 20 * 60_000, 1)
     online = {i["id"]: i["online"] for _, d in state.drain() for i in d["items"]}
     assert online["LC-HM-002"] is False and online["LC-HM-001"] is True
+
+
+def test_a_cabinet_back_is_judged_online_for_ten_minutes_so_its_alert_clears_after_the_hold() -> None:
+    state, book = LightingState(city()), AlertBook()
+    night, m = parse_start("2025-12-01T20:00"), 60_000
+    judged: list[tuple[int, bool]] = []  # LC-HM-002's silence judgements: (minute, online)
+    for minute in range(30):  # LC-HM-002 is silent from minute 2 to 9, back from minute 10
+        for cabinet in ("LC-HM-001", "LC-HM-002") if not 2 <= minute < 10 else ("LC-HM-001",):
+            n = city().sensors[cabinet].props["lamps"]
+            for f in lamp_frames(cabinet, night + minute * m, ["on"] * n, ["ok"] * n, 5.0, 100.0):
+                state.add(f)
+        for _, doc in state.drain():
+            book.observe(doc)
+            if doc.get("final"):
+                judged += [
+                    ((i["t"] - night) // m, i["online"]) for i in doc["items"] if i["id"] == "LC-HM-002"
+                ]
+    # Silent 5 min at minute 6; back at minute 11 (its minute-10 report came after minute 10 was judged).
+    assert judged == [(k, False) for k in range(6, 11)] + [(k, True) for k in range(11, 22)]
+    (alert,) = [a for a in book.alerts.values() if a.entity == "LC-HM-002"]
+    assert [(h["action"], (h["at"] - night) // m) for h in alert.history] == [("raise", 6), ("cleared", 16)]

@@ -1,5 +1,6 @@
 """The wall's REST API in process (no broker): the vocabulary the page reads, a response schema for every
-route, and operator actions refused by the documents' lifecycle before anything reaches Kafka."""
+route, operator actions refused by the documents' lifecycle before anything reaches Kafka, and alerts served
+with the wall's attention."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def test_the_vocabulary_is_the_kernels_for_any_reader(app: FastAPI) -> None:
 def test_every_route_declares_its_response_schema(app: FastAPI) -> None:
     spec = call(app, "GET", "/openapi.json", role=None).json()
     schemas = spec["components"]["schemas"]
-    assert "AlertDocument" in schemas and "Vocabulary" in schemas
+    assert "WallAlert" in schemas and "Attention" in schemas and "Vocabulary" in schemas
     for path, methods in spec["paths"].items():
         for method, op in methods.items():
             ok = next(code for code in op["responses"] if code.startswith("2"))
@@ -118,11 +119,14 @@ def test_an_operator_resolves_an_alert_through_the_operator_actions_topic(app: F
     assert call(app, "POST", "/api/alerts/nope:x:1/resolve", "operator", {}).status_code == 404
 
 
-def test_alerts_are_served_as_alert_documents(app: FastAPI) -> None:
+def test_alerts_are_served_as_alert_documents_with_the_walls_attention(app: FastAPI) -> None:
     app.state.wall.state.apply(alert("raised"))
     listed = call(app, "GET", "/api/alerts?severity=high&status=raised").json()
     one = call(app, "GET", f"/api/alerts/{ALERT_ID}").json()
+    attention = [listed["alerts"][0].pop("attention"), one.pop("attention")]  # each as of its own request
     assert listed["count"] == 1 and listed["alerts"] == [one]
+    assert [(a["level"], a["notify"]) for a in attention] == [(0, ["operator"])] * 2
+    assert 0 <= attention[0]["unacknowledged_s"] <= attention[1]["unacknowledged_s"] < 60
     assert (one["area"], one["domain"], one["history"][0]["action"]) == ("vinh", "environment", "raise")
     assert call(app, "GET", "/api/alerts?severity=dire").status_code == 422  # not a severity
 

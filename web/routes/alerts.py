@@ -19,6 +19,7 @@ from ioc.contract.documents import (
     reopen_refusal,
 )
 from web import metrics
+from web.attention import Attention
 from web.deps import Actor, Reader, Wall
 from web.models import READ_REFUSALS, refusals
 from web.state import AlertFilter
@@ -26,9 +27,16 @@ from web.state import AlertFilter
 router = APIRouter(prefix="/api/alerts", tags=["alerts"], responses=READ_REFUSALS)
 
 
+class WallAlert(AlertDocument):
+    """An alert as the worker published it, with the attention the wall gives it now (never signed: the
+    wall's own, on its clock)."""
+
+    attention: Attention
+
+
 class AlertList(BaseModel):
     count: int
-    alerts: list[AlertDocument]
+    alerts: list[WallAlert]
 
 
 @router.get("", response_model_exclude_unset=True)  # as stored: no defaults the worker did not send
@@ -55,12 +63,14 @@ async def alerts(
         since,
     )
     found = wall.state.alert_list(where, limit)
-    return AlertList(count=len(found), alerts=[AlertDocument.model_validate(a) for a in found])
+    return AlertList(
+        count=len(found), alerts=[WallAlert.model_validate(wall.state.with_attention(a)) for a in found]
+    )
 
 
 @router.get("/{alert_id}", responses=refusals(404), response_model_exclude_unset=True)
-async def alert(alert_id: str, wall: Wall, _: Reader) -> AlertDocument:
-    return AlertDocument.model_validate(_known(wall, alert_id))
+async def alert(alert_id: str, wall: Wall, _: Reader) -> WallAlert:
+    return WallAlert.model_validate(wall.state.with_attention(_known(wall, alert_id)))
 
 
 class Acknowledge(BaseModel):
