@@ -307,13 +307,13 @@ def act(book: AlertBook, alert_id: str, action: str, at: int, **more: object) ->
 
 
 def test_an_operator_clears_a_false_alarm_that_returns_only_after_the_condition_went_away() -> None:
-    book = AlertBook(escalate_after_ms=60 * M)
-    book.observe(water(0, "alert2"))
-    alert_id = book.drain()[0]["id"]
+    book = AlertBook()
+    book.observe(water(0, 0.5))
+    alert_id = flood_level(book)[0]["id"]
     act(book, alert_id, "clear", M, comment="gauge fouled by debris")
-    book.observe(water(2 * M, "alert2"))  # the gauge still says so: the operator's word holds
-    book.observe(water(3 * M, "alert1"))
-    (doc,) = book.drain()
+    book.observe(water(2 * M, 0.5))  # the gauge still says so: the operator's word holds
+    book.observe(water(3 * M, 0.3))
+    (doc,) = flood_level(book)
     assert doc["status"] == "cleared"
     assert [(h["action"], h["by"], h["comment"]) for h in doc["history"]] == [
         ("raise", "system", "Water above alert level 1-3"),
@@ -321,41 +321,41 @@ def test_an_operator_clears_a_false_alarm_that_returns_only_after_the_condition_
     ]
     with pytest.raises(ActionError, match="is cleared; clear needs it raised or acknowledged or assigned"):
         act(book, alert_id, "clear", 3 * M)
-    book.observe(water(4 * M, "normal"))  # gone once ...
-    book.observe(water(5 * M, "alert1"))  # ... and back: the same alert, raised again
-    assert book.drain()[-1]["status"] == "raised" and list(book.alerts) == [alert_id]
+    book.observe(water(4 * M, 0.1))  # gone once ...
+    book.observe(water(5 * M, 0.3))  # ... and back: the same alert, raised again
+    assert flood_level(book)[-1]["status"] == "raised" and list(book.alerts) == [alert_id]
 
 
 def test_a_cleared_alert_comes_back_at_once_when_the_condition_gets_worse() -> None:
-    book = AlertBook(escalate_after_ms=60 * M)
-    book.observe(water(0, "alert1"))
-    alert_id = book.drain()[0]["id"]
+    book = AlertBook()
+    book.observe(water(0, 0.3))
+    alert_id = flood_level(book)[0]["id"]
     act(book, alert_id, "clear", M)
-    book.observe(water(2 * M, "alert1"))
-    book.observe(water(3 * M, "alert3"))  # worse than the alert: not the false alarm that was cleared
-    doc = book.drain()[-1]
+    book.observe(water(2 * M, 0.3))
+    book.observe(water(3 * M, 0.8))  # worse than the alert: not the false alarm that was cleared
+    doc = flood_level(book)[-1]
     steps = [(h["action"], h["by"]) for h in doc["history"]]
-    assert steps[-2:] == [("cleared", "op.lan"), ("raised", "system")]
+    assert steps[-3:] == [("cleared", "op.lan"), ("raised", "system"), ("worsened", "system")]
 
 
 def test_clearing_with_the_condition_gone_lets_it_return_at_once() -> None:
     book = AlertBook()
-    book.observe(water(0, "alert1"))
-    alert_id = book.drain()[0]["id"]
-    book.observe(water(M, "normal"))  # gone, not yet for the 10 minutes the rule waits
+    book.observe(water(0, 0.3))
+    alert_id = flood_level(book)[0]["id"]
+    book.observe(water(M, 0.1))  # gone, not yet for the 10 minutes the rule waits
     act(book, alert_id, "clear", 2 * M)
-    book.observe(water(3 * M, "alert1"))
-    assert book.drain()[-1]["status"] == "raised"
+    book.observe(water(3 * M, 0.3))
+    assert flood_level(book)[-1]["status"] == "raised"
 
 
 def test_reopening_a_cleared_alert_raises_it_again_with_who_and_why() -> None:
     book = AlertBook()
-    book.observe(water(0, "alert2"))
-    alert_id = book.drain()[0]["id"]
+    book.observe(water(0, 0.5))
+    alert_id = flood_level(book)[0]["id"]
     act(book, alert_id, "acknowledge", M)
     act(book, alert_id, "clear", 2 * M)
     act(book, alert_id, "reopen", 3 * M, comment="water back on camera")
-    (doc,) = book.drain()
+    (doc,) = flood_level(book)
     assert doc["status"] == "raised"
     reopened = {"action": "raised", "by": "op.lan", "at": 3 * M, "comment": "water back on camera"}
     assert doc["history"][-1] == reopened
@@ -365,33 +365,34 @@ def test_reopening_a_cleared_alert_raises_it_again_with_who_and_why() -> None:
 
 
 def test_a_reopened_resolved_alert_is_the_open_alert_of_its_rule_and_entity_again() -> None:
-    book = AlertBook(escalate_after_ms=60 * M)
-    book.observe(water(0, "alert1"))
-    alert_id = book.drain()[0]["id"]
+    book = AlertBook()
+    book.observe(water(0, 0.3))
+    alert_id = flood_level(book)[0]["id"]
     act(book, alert_id, "resolve", M)
     act(book, alert_id, "reopen", 2 * M, comment="resolved by mistake")
-    assert book.drain()[-1]["status"] == "raised"
-    book.observe(water(3 * M, "alert2"))  # the same condition continues this alert, no new one
-    (doc,) = book.drain()
-    assert list(book.alerts) == [alert_id] and doc["history"][-1]["action"] == "worsened"
-    book.observe(water(4 * M, "normal"))
-    book.observe(water(14 * M, "normal"))
-    assert book.drain()[-1]["status"] == "cleared"  # and the rule clears it as any other
+    assert flood_level(book)[-1]["status"] == "raised"
+    book.observe(water(3 * M, 0.5))  # the same condition continues this alert, no new one
+    (doc,) = flood_level(book)
+    flood_alerts = [a for a in book.alerts if a.startswith("flood-level:")]
+    assert flood_alerts == [alert_id] and doc["history"][-1]["action"] == "worsened"
+    book.observe(water(4 * M, 0.1))
+    book.observe(water(14 * M, 0.1))
+    assert flood_level(book)[-1]["status"] == "cleared"  # and the rule clears it as any other
     act(book, alert_id, "resolve", 15 * M)
-    assert book.alerts[alert_id].status == "resolved" and not book.open
+    assert book.alerts[alert_id].status == "resolved" and ("flood-level", "WL-VIN-NVC") not in book.open
 
 
 def test_a_resolved_alert_is_not_reopened_while_another_is_open_for_the_same_condition() -> None:
     book = AlertBook()
-    book.observe(water(0, "alert2"))
-    first = book.drain()[0]["id"]
+    book.observe(water(0, 0.5))
+    first = flood_level(book)[0]["id"]
     act(book, first, "resolve", M)
-    book.observe(water(2 * M, "alert2"))  # still flooded: a new alert
-    second = book.drain()[-1]["id"]
+    book.observe(water(2 * M, 0.5))  # still flooded: a new alert
+    second = flood_level(book)[-1]["id"]
     with pytest.raises(ActionError, match=f"{second} is open for the same rule and entity"):
         act(book, first, "reopen", 3 * M)
     assert book.open == {("flood-level", "WL-VIN-NVC"): second}
-    assert book.drain() == [] and book.alerts[first].status == "resolved"
+    assert flood_level(book) == [] and book.alerts[first].status == "resolved"
     act(book, second, "resolve", 4 * M)
     act(book, first, "reopen", 5 * M)  # none open now: it may come back
     assert book.open == {("flood-level", "WL-VIN-NVC"): first}
@@ -399,27 +400,25 @@ def test_a_resolved_alert_is_not_reopened_while_another_is_open_for_the_same_con
 
 def test_a_worker_taking_over_keeps_an_operators_clear() -> None:
     first = AlertBook()
-    first.observe(water(0, "alert2"))
+    first.observe(water(0, 0.5))
     (raised,) = first.drain()
     act(first, raised["id"], "clear", M)
     heir = AlertBook()
     assert heir.restore([raised, *first.drain()]) == 1
-    heir.observe(water(2 * M, "alert2"))
+    heir.observe(water(2 * M, 0.5))
     assert heir.drain() == []  # still cleared: the sensor's false alarm goes on
-    heir.observe(water(3 * M, "normal"))
-    heir.observe(water(4 * M, "alert2"))
+    heir.observe(water(3 * M, 0.1))
+    heir.observe(water(4 * M, 0.5))
     assert heir.drain()[-1]["status"] == "raised"
 
 
-def test_a_reopened_alert_is_escalated_from_its_reopening_not_from_its_raise() -> None:
-    book = AlertBook(escalate_after_ms=5 * M)
-    book.observe(water(0, "alert1"))
-    alert_id = book.drain()[0]["id"]
+def test_a_reopened_alert_keeps_the_severity_its_condition_reached_however_long() -> None:
+    book = AlertBook()
+    book.observe(water(0, 0.3))
+    alert_id = flood_level(book)[0]["id"]
     act(book, alert_id, "resolve", M)
     act(book, alert_id, "reopen", 60 * M)  # an hour later, the water still up
-    book.observe(water(61 * M, "alert1"))
-    assert book.alerts[alert_id].severity == "medium"  # not stepped up for the hour it was resolved
-    book.observe(water(66 * M, "alert1"))
-    doc = book.drain()[-1]
-    steps = [(h["action"], h["at"], h.get("severity")) for h in doc["history"]]
-    assert steps[-1] == ("escalate", 65 * M, "high") and doc["escalations"] == 1
+    book.observe(water(61 * M, 0.3))
+    book.observe(water(120 * M, 0.3))  # unacknowledged for an hour: attention is the wall's, not a step
+    doc = flood_level(book)[-1]
+    assert doc["severity"] == "medium" and actions(doc)[-1] == "raised"
