@@ -1,13 +1,25 @@
 """What the LIVE / REPLAY banner shows: a replay's own status (job, speed, paused) once it has sent one, else
-the configured speed."""
+the simulator's speed (or the configured one) and the scenario and stage it plays."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ioc.contract.documents import is_replay
+from ioc.contract.documents import ReplayState, ScenarioBanner, is_replay
 from ioc.settings import Settings
 from web.state import WallState
+
+
+def pace(settings: Settings, state: WallState) -> tuple[float | None, bool]:
+    """The speed of the IOC's clock (simulated s per real s; None as fast as possible) and whether it runs:
+    a paused or finished replay's clock stands still, so its data ages nothing."""
+    if is_replay(settings.namespace):
+        status = state.replay
+        if status is None:
+            return settings.speed, True
+        return status.speed, status.state == ReplayState.PLAYING
+    sim = state.simulator
+    return (sim.speed if sim is not None else settings.speed), True
 
 
 class Banner:
@@ -19,21 +31,21 @@ class Banner:
 
     def __call__(self) -> dict[str, Any]:
         ns = self.settings.namespace
+        speed, _ = pace(self.settings, self.state)
         if not is_replay(ns):
-            return {"kind": "live", "speed": self.settings.speed, "namespace": ns}
+            return {"kind": "live", "speed": speed, "namespace": ns, "scenario": self._scenario()}
         status = self.state.replay
-        if status is None:  # no word from the replay yet
-            return {
-                "kind": "replay",
-                "speed": self.settings.speed,
-                "namespace": ns,
-                "job": None,
-                "state": None,
-            }
         return {
             "kind": "replay",
-            "speed": status.speed,
+            "speed": speed,
             "namespace": ns,
-            "job": status.job,
-            "state": status.state,
+            "job": status.job if status is not None else None,  # None: no word from the replay yet
+            "state": status.state if status is not None else None,
         }
+
+    def _scenario(self) -> dict[str, Any] | None:
+        sim = self.state.simulator
+        if sim is None:
+            return None
+        fields = ScenarioBanner.model_fields
+        return ScenarioBanner.model_validate(sim.model_dump(include=set(fields))).model_dump(mode="json")
