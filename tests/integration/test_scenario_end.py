@@ -80,7 +80,8 @@ def test_a_live_simulator_names_each_stage_and_goes_on_after_the_scenario(
         assert after_the_end(docs), moments
         assert {d["title"] for d in docs} == {"Mưa thử"} and {d["speed"] for d in docs} == {60.0}
 
-        mode = http_json(f"{services.url('web')}/health")["mode"]
+        state = f"{services.url('web')}/api/state"  # /health is red: no worker runs here
+        mode = http_json(state, role="viewer")["mode"]
         assert mode["kind"] == "live" and mode["speed"] == 60.0
         assert mode["scenario"]["phase"] == "after" and mode["scenario"]["title_en"] == "Test rain"
 
@@ -98,7 +99,7 @@ def test_a_live_simulator_names_each_stage_and_goes_on_after_the_scenario(
         procs.wait_for(
             lambda: metric(port, "ioc_web_feed_refused_total", topic=topic) >= 2, 10, 0.2, "refusals"
         )
-        assert http_json(f"{services.url('web')}/health")["mode"]["scenario"]["phase"] == "after"
+        assert http_json(state, role="viewer")["mode"]["scenario"]["phase"] == "after"
     finally:
         sim.send_signal(signal.SIGINT)
         code = sim.wait(30)
