@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ioc.clock import local_day_minute
 from ioc.contract.documents import Kind
 
 # The province's data rule: "đúng, đủ, sạch, sống" (correct, complete, clean, live).
@@ -16,6 +17,11 @@ SLACK_REAL_MS = 3_000
 
 Clock = Literal["sim", "real"]
 Since = Literal["t", "window_end"]
+Hours = dict[int, tuple[float, float]]  # ISO weekday (1 Monday .. 7 Sunday) → local opening hours
+HOUR_MS = 3_600_000
+# Outpatient hours (est., after simulators/health.py: from 07:00, the day's queues done by the afternoon,
+# Saturday mornings, Sunday closed): card readers tap only then.
+OUTPATIENT_HOURS: Hours = {**dict.fromkeys(range(1, 6), (7.0, 16.5)), 6: (7.0, 11.5)}
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,7 @@ class Expected:
     clock: Clock = "sim"
     grace: float = GRACE
     since: Since = "t"  # the item time its age counts from: its own time, or the end of its window
-    idle_field: str | None = None  # where this field is 0 the source has nothing to report: never stale
+    hours: Hours | None = None  # expected only within these local hours (age counted from their opening)
 
     @property
     def stale_ms(self) -> int:
@@ -42,8 +48,8 @@ EXPECTED: dict[str, Expected] = {
     Kind.WEATHER: Expected(MINUTE_MS, "a weather station's reading"),
     Kind.WATER: Expected(MINUTE_MS, "a water gauge's reading"),
     Kind.LIGHTING: Expected(MINUTE_MS, "a cabinet's lamp and meter report (through its concentrator)"),
-    Kind.HOSPITAL: Expected(15 * MINUTE_MS, "card taps while patients wait (none at night, on Sundays)",
-                            idle_field="waiting"),
+    Kind.HOSPITAL: Expected(15 * MINUTE_MS, "card taps in outpatient hours (none at night, on Sundays)",
+                            hours=OUTPATIENT_HOURS),
     Kind.KPI: Expected(MINUTE_MS, "an area's KPIs, recomputed from its indicators"),
     # Judged by the wall in real time (web.liveness): IOC_HEARTBEAT_INTERVAL_S and IOC_FEED_STALE_S.
     Kind.WORKER: Expected(1_000, "a worker's heartbeat", clock="real", grace=10.0),
@@ -88,12 +94,24 @@ def is_stale(kind: str, item: dict[str, Any], now_ms: int, speed: float | None) 
     replay (its clock stands still) ages nothing."""
     expected = EXPECTED.get(kind)
     limit = stale_after_ms(kind, speed)
-    if expected is None or limit is None:
+    t = as_of(kind, item)
+    if expected is None or limit is None or t is None:
         return False
-    if expected.idle_field is not None and not item.get(expected.idle_field):
-        return False
-    age = age_ms(kind, item, now_ms)
-    return age is not None and age > limit
+    if expected.hours is not None:
+        opened = opened_at(expected.hours, now_ms)
+        if opened is None:
+            return False  # closed: nothing is expected
+        t = max(t, opened)  # silent overnight is no fault; silent for long after opening is
+    return now_ms - t > limit
+
+
+def opened_at(hours: Hours, now_ms: int) -> int | None:
+    """When today's opening hours began, if `now_ms` is within them (Vietnam time), else None."""
+    day, minute = local_day_minute(now_ms)
+    span = hours.get(day.isoweekday())
+    if span is None or not span[0] * 60 <= minute < span[1] * 60:
+        return None
+    return now_ms - int(minute * MINUTE_MS) + int(span[0] * HOUR_MS)
 
 
 def no_data_after_ms(speed: float | None, floor_ms: int) -> int | None:
@@ -116,7 +134,7 @@ def vocabulary() -> dict[str, Any]:
                 "staleMs": e.stale_ms,
                 "clock": e.clock,
                 "since": e.since,
-                "idleField": e.idle_field,
+                "hours": e.hours,
                 "what": e.what,
             }
             for kind, e in EXPECTED.items()

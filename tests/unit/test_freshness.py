@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from ioc.city import load_city
+from ioc.clock import parse_start
 from ioc.contract import freshness
 from ioc.contract.documents import SENSOR_KINDS, Kind, ScenarioPhase
 from ioc.contract.freshness import EXPECTED, SLACK_REAL_MS, age_ms, is_stale, no_data_after_ms
@@ -58,12 +59,17 @@ def test_a_traffic_window_ages_from_its_end_and_an_open_window_is_current() -> N
     assert is_stale(Kind.TRAFFIC, lane, T0 + 8 * MIN, 1.0)
 
 
-def test_a_hospital_with_nobody_waiting_has_nothing_to_report_and_is_never_stale() -> None:
-    night = reading(Kind.HOSPITAL, T0, waiting=0)
-    busy = reading(Kind.HOSPITAL, T0, waiting=12)
-    assert not is_stale(Kind.HOSPITAL, night, T0 + 10 * 60 * MIN, 1.0)
-    assert is_stale(Kind.HOSPITAL, busy, T0 + 31 * MIN, 1.0)
-    assert not is_stale(Kind.HOSPITAL, busy, T0 + 29 * MIN, 1.0)
+def test_card_readers_are_expected_only_in_outpatient_hours_and_a_quiet_night_is_no_fault() -> None:
+    thursday_9 = parse_start("2025-10-09T09:00")  # Vietnam time
+    busy = reading(Kind.HOSPITAL, thursday_9)
+    assert not is_stale(Kind.HOSPITAL, busy, thursday_9 + 29 * MIN, 1.0)
+    assert is_stale(Kind.HOSPITAL, busy, thursday_9 + 31 * MIN, 1.0)
+    evening = reading(Kind.HOSPITAL, parse_start("2025-10-09T16:00"))
+    assert not is_stale(Kind.HOSPITAL, evening, parse_start("2025-10-09T23:00"), 1.0)  # closed
+    assert not is_stale(Kind.HOSPITAL, evening, parse_start("2025-10-10T07:20"), 1.0)  # counted from 07:00
+    assert is_stale(Kind.HOSPITAL, evening, parse_start("2025-10-10T07:31"), 1.0)
+    assert not is_stale(Kind.HOSPITAL, evening, parse_start("2025-10-12T10:00"), 1.0)  # Sunday
+    assert age_ms(Kind.HOSPITAL, evening, parse_start("2025-10-10T07:31")) == (15 * 60 + 31) * MIN
 
 
 def test_as_fast_as_possible_nothing_is_judged_and_items_without_time_or_kind_are_not_stale() -> None:
@@ -104,7 +110,7 @@ def test_the_vocabulary_serves_the_rule_per_kind() -> None:
     assert v["grace"] == freshness.GRACE and v["slackRealMs"] == SLACK_REAL_MS
     assert v["expected"]["aqi"]["staleMs"] == EXPECTED[Kind.AQI].stale_ms
     assert v["expected"]["traffic"]["since"] == "window_end"
-    assert v["expected"]["hospital"]["idleField"] == "waiting"
+    assert v["expected"]["hospital"]["hours"][6] == (7.0, 11.5)  # Saturday mornings
 
 
 def test_an_unchanged_kpi_is_stamped_again_each_expected_interval_so_it_does_not_look_stale() -> None:

@@ -32,16 +32,35 @@ export function ageOf(item, now = simNow()) {
   return Math.max(0, now - asOf);
 }
 
+const HOUR = 3600e3;
+const VN = 7 * HOUR; // Vietnam time, no daylight saving
+
+// When today's opening hours began (Vietnam time) if `now` is within them, else null.
+function openedAt(hours, now) {
+  const local = now + VN;
+  const day = new Date(local).getUTCDay() || 7; // ISO weekday, as the kernel keys them
+  const span = hours[day];
+  const hour = (local % (24 * HOUR)) / HOUR;
+  if (!span || hour < span[0] || hour >= span[1]) return null;
+  return now - (hour - span[0]) * HOUR;
+}
+
 // The item's age when it is stale, else null. Not judged as fast as possible (speed null): that clock is no
-// pace; nor on a source with nothing to report (a hospital with nobody waiting).
+// pace; nor outside a kind's hours (card readers at night), whose age counts from their opening.
 export function staleAge(item, now = simNow()) {
   const e = expected(item && item.kind);
   const speed = wall.mode ? wall.mode.speed : 1;
   if (!e || e.clock !== "sim" || speed === null || !now) return null;
-  if (e.idleField && !item[e.idleField]) return null;
   const age = ageOf(item, now);
+  if (age === null) return null;
+  let since = now - age;
+  if (e.hours) {
+    const opened = openedAt(e.hours, now);
+    if (opened === null) return null;
+    since = Math.max(since, opened);
+  }
   const limit = e.staleMs + vocabulary.freshness.slackRealMs * (speed || 1);
-  return age !== null && age > limit ? age : null;
+  return now - since > limit ? age : null;
 }
 
 // "3 phút trước" / "3 min ago".

@@ -244,7 +244,7 @@ function renderHealth() {
   const overlay = document.getElementById("dead");
   overlay.hidden = !dead;
   overlay.style.top = `${document.querySelector("header.bar").offsetHeight}px`; // the header stays in sight
-  document.body.classList.toggle("dead", dead);
+  document.body.classList.toggle("wall-dead", dead);
   document.getElementById("dead-title").textContent = dead ? t(wall.connState === "closed" ? "dead.titleWs" : "health.red") : "";
   const clock = wall.simTime ? tf("dead.clock", { clock: vnDateTime(simNow()) }) : "";
   document.getElementById("dead-text").replaceChildren(...[...lines, clock].filter(Boolean).map((line) => el("div", {}, line)));
