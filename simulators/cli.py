@@ -247,7 +247,7 @@ async def _run(
         if plan.shard[0] == 0:  # one banner per run, not one per shard
             kafka.status = StatusBeacon(
                 kafka.producer, topics.simulator, load_keys(s).control, source, plan.scenario,
-                plan.paced_from or plan.start_ms, plan.speed,
+                plan.paced_from or plan.start_ms, plan.speed, plan.paced_from,
             )  # fmt: skip
         await kafka.start()
         sink = kafka

@@ -18,10 +18,24 @@ REPEAT_S = 5.0  # the status again this often (real seconds), so a wall started 
 
 
 def status_at(
-    source: str, scenario: Scenario | None, start_ms: int, t_ms: int, speed: float | None, wall_ms: int
+    source: str,
+    scenario: Scenario | None,
+    start_ms: int,
+    t_ms: int,
+    speed: float | None,
+    wall_ms: int,
+    paced_from: int | None = None,
 ) -> SimulatorStatus:
-    """The status at simulated time `t_ms` of a run whose scenario begins at `start_ms`."""
-    base: dict[str, Any] = {"source": source, "speed": speed, "sim_ms": t_ms, "at": wall_ms}
+    """The status at simulated time `t_ms` of a run whose scenario begins at `start_ms` (and which sends
+    its history as fast as possible before `paced_from`)."""
+    history = paced_from is not None and t_ms < paced_from
+    base: dict[str, Any] = {
+        "source": source,
+        "speed": speed,
+        "sim_ms": t_ms,
+        "at": wall_ms,
+        "history": history,
+    }
     if scenario is None:
         return SimulatorStatus(**base, phase=ScenarioPhase.NONE)
     offset = t_ms - start_ms
@@ -58,17 +72,19 @@ class StatusBeacon:
     scenario: Scenario | None
     start_ms: int
     speed: float | None
+    paced_from: int | None = None  # a live run's history ends here
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
-    _last: tuple[str, str | None] | None = field(default=None, init=False)
+    _last: tuple[str, str | None, bool] | None = field(default=None, init=False)
     _sent_at: float = field(default=float("-inf"), init=False)
 
     async def tick(self, t_ms: int) -> bool:
         """Publish if due at simulated time `t_ms`; whether it did."""
+        wall_ms = int(self.wall() * 1000)
         status = status_at(
-            self.source, self.scenario, self.start_ms, t_ms, self.speed, int(self.wall() * 1000)
+            self.source, self.scenario, self.start_ms, t_ms, self.speed, wall_ms, self.paced_from
         )
-        moment = (str(status.phase), status.stage)
+        moment = (str(status.phase), status.stage, status.history)
         if moment == self._last and self.clock() - self._sent_at < REPEAT_S:
             return False
         await self.publish(status)

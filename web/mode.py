@@ -19,7 +19,9 @@ def pace(settings: Settings, state: WallState) -> tuple[float | None, bool]:
             return settings.speed, True
         return status.speed, status.state == ReplayState.PLAYING
     sim = state.simulator
-    return (sim.speed if sim is not None else settings.speed), True
+    if sim is None:
+        return settings.speed, True
+    return sim.speed, not sim.history  # its warm-up history comes as fast as possible: no pace to judge
 
 
 class Banner:
@@ -33,7 +35,15 @@ class Banner:
         ns = self.settings.namespace
         speed, _ = pace(self.settings, self.state)
         if not is_replay(ns):
-            return {"kind": "live", "speed": speed, "namespace": ns, "scenario": self._scenario()}
+            sim = self.state.simulator
+            history = sim is not None and sim.history
+            return {
+                "kind": "live",
+                "speed": speed,
+                "namespace": ns,
+                "scenario": self._scenario(),
+                "history": history,
+            }
         status = self.state.replay
         return {
             "kind": "replay",

@@ -337,7 +337,7 @@ class WallState:
 
 
 def _banner_facts(status: SimulatorStatus) -> tuple[Any, ...]:
-    return (status.source, status.phase, status.scenario, status.stage, status.speed)
+    return (status.source, status.phase, status.scenario, status.stage, status.speed, status.history)
 
 
 def _time(value: Any) -> int:

@@ -275,6 +275,7 @@ class SimulatorStatus(BaseModel):
     stage_title: str | None = Field(None, max_length=300)
     stage_title_en: str | None = Field(None, max_length=300)
     ends_ms: int | None = Field(None, description="simulated time the scenario ends")
+    history: bool = Field(False, description="still sending its warm-up history as fast as possible")
     at: int = Field(description="wall-clock ms when published")
 
 
@@ -342,6 +343,7 @@ class Mode(BaseModel):
     job: str | None = None
     state: ReplayState | None = None
     scenario: ScenarioBanner | None = None
+    history: bool = Field(False, description="the simulator still sends its warm-up history: not paced yet")
 
 
 class WallHealth(BaseModel):

@@ -194,3 +194,14 @@ def test_the_live_banner_names_the_scenario_and_stage_and_takes_the_simulators_s
     assert s.apply({**status, "sim_ms": T0 + 2 * MIN, "at": 6}) == 0  # only its clock moved: no push
     with pytest.raises(ValueError):
         s.apply({"kind": "simulator", "phase": "playing"})  # not what a simulator publishes
+
+
+def test_while_the_simulator_sends_its_warm_up_history_nothing_is_judged_stale() -> None:
+    s = WallState(CITY)
+    settings = Settings(namespace="ioc", speed=60.0)
+    warming = status_at("sim-1", None, T0, T0 - 30 * MIN, 60.0, 5, paced_from=T0)
+    assert warming.history and warming.phase == ScenarioPhase.NONE
+    s.apply(warming.model_dump(mode="json"))
+    assert pace(settings, s) == (60.0, False) and Banner(settings, s)()["history"] is True
+    s.apply(status_at("sim-1", None, T0, T0, 60.0, 6, paced_from=T0).model_dump(mode="json"))
+    assert pace(settings, s) == (60.0, True) and Banner(settings, s)()["history"] is False
