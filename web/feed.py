@@ -112,6 +112,7 @@ class Feed:
                     await self._take(record)
             if not self.caught_up.is_set() and await self._at_ends(consumer, ends):
                 self.caught_up.set()
+                self.state.caught_up = True
                 log.info("feed caught up: %d entities", len(self.state.items))
             if time.monotonic() - checked >= WATCH_EVERY_S:
                 checked = time.monotonic()

@@ -153,6 +153,7 @@ class WallState:
         self.records = 0
         self.replay: ReplayStatus | None = None  # the latest status of a replay into this namespace
         self.simulator: SimulatorStatus | None = None  # the latest status of this namespace's simulator
+        self.caught_up = False  # the feed has read what the topics held when it (re)started
 
     def apply(self, doc: dict[str, Any]) -> int:
         """Fold one aggregate or alert document in; return how many entities changed."""

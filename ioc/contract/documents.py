@@ -344,6 +344,9 @@ class Mode(BaseModel):
     state: ReplayState | None = None
     scenario: ScenarioBanner | None = None
     history: bool = Field(False, description="the simulator still sends its warm-up history: not paced yet")
+    paced: bool = Field(
+        True, description="data arrives at the clock's pace (and has for a while): staleness is judged"
+    )
 
 
 class WallHealth(BaseModel):

@@ -16,7 +16,7 @@ from ioc.settings import Settings
 from simulators.scenario import parse
 from simulators.status import status_at
 from web.liveness import Liveness
-from web.mode import Banner, pace
+from web.mode import SETTLE_MS, Banner, pace
 from web.state import WallState
 
 MIN = 60_000
@@ -205,3 +205,17 @@ def test_while_the_simulator_sends_its_warm_up_history_nothing_is_judged_stale()
     assert pace(settings, s) == (60.0, False) and Banner(settings, s)()["history"] is True
     s.apply(status_at("sim-1", None, T0, T0, 60.0, 6, paced_from=T0).model_dump(mode="json"))
     assert pace(settings, s) == (60.0, True) and Banner(settings, s)()["history"] is False
+
+
+def test_staleness_is_judged_only_once_the_wall_has_caught_up_and_the_data_came_at_its_pace_a_while() -> None:
+    s = WallState(CITY)
+    now = [100.0]
+    banner = Banner(Settings(namespace="ioc", speed=60.0), s, wall=lambda: now[0])
+    s.apply(status_at("sim-1", None, T0, T0, 60.0, 5, paced_from=T0).model_dump(mode="json"))
+    assert banner()["paced"] is False  # the wall still reads what the topics held
+    s.caught_up = True
+    assert banner()["paced"] is False
+    now[0] += SETTLE_MS / 1000
+    assert banner()["paced"] is True
+    s.apply(status_at("sim-1", None, T0, T0 + MIN, None, 6, paced_from=T0).model_dump(mode="json"))
+    assert banner()["paced"] is False  # as fast as possible: no pace to keep

@@ -57,7 +57,8 @@ async def sensors(
     """Sites with `state` (ok, warning, alarm, offline, or no-data before the first value), `alert`, and
     whether their data is `stale` (see /api/vocabulary `freshness`), judged on the wall's simulated clock."""
     worst = wall.state.worst_alerts()
-    speed, running = pace(wall.settings, wall.state)
+    speed = pace(wall.settings, wall.state)[0]
+    paced = wall.mode.paced()
     rows = []
     for site in sites(wall.city):
         if (area and site.area != area) or (domain and site.domain != domain) or (type and site.type != type):
@@ -66,7 +67,7 @@ async def sensors(
         if row.latest is not None:
             latest, now = wall.state.items[site.key], wall.state.sim_time_ms
             row.age_ms = age_ms(site.kind, latest, now)
-            row.stale = running and is_stale(site.kind, latest, now, speed)
+            row.stale = paced and is_stale(site.kind, latest, now, speed)
         if state is None or row.state == state:
             rows.append(row)
     return SensorList(count=len(rows), sensors=rows)

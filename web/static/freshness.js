@@ -45,12 +45,12 @@ function openedAt(hours, now) {
   return now - (hour - span[0]) * HOUR;
 }
 
-// The item's age when it is stale, else null. Not judged as fast as possible (speed null, or a simulator's
-// warm-up history): that clock is no pace; nor outside a kind's hours (card readers at night), whose age counts from their opening.
+// The item's age when it is stale, else null. Not judged while the data does not come at the clock's pace
+// (mode.paced false: as fast as possible, a warm-up history, a wall catching up, paused); nor outside a kind's hours (card readers at night), whose age counts from their opening.
 export function staleAge(item, now = simNow()) {
   const e = expected(item && item.kind);
   const speed = wall.mode ? wall.mode.speed : 1;
-  if (!e || e.clock !== "sim" || speed === null || !now || (wall.mode && wall.mode.history)) return null;
+  if (!e || e.clock !== "sim" || speed === null || !now || (wall.mode && wall.mode.paced === false)) return null;
   const age = ageOf(item, now);
   if (age === null) return null;
   let since = now - age;
