@@ -117,7 +117,7 @@ def test_banner_names_stage_a_silent_station_greys_with_its_age_and_returns_afte
     expect(card.locator(".age")).to_contain_text("phút trước")
     marker = page.locator(f'path.site[data-key="aqi:{SILENT}"]')
     expect(marker).to_have_attribute("data-stale", "true")
-    assert marker.get_attribute("fill") == "#5b636e"  # grey, not its VN_AQI band
+    assert marker.get_attribute("fill") == "#9aa0a6"  # grey, not its VN_AQI band
     other = page.locator('.station[data-station="AQ-VIN-02"]')
     expect(other).not_to_have_attribute("data-stale", "true")
     expect(page.locator('.legend [data-legend="stale"]')).to_contain_text("Dữ liệu cũ")

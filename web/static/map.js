@@ -10,7 +10,7 @@ import { bandOf, wall } from "./store.js";
 // Keyed by the vocabulary's severities and map states (the page checks them against /api/vocabulary).
 export const SEVERITY_COLOUR = { critical: "#d500f9", high: "#ff1744", medium: "#ff9100", low: "#40c4ff", informational: "#40c4ff" };
 export const STATE_COLOUR = { ok: "#2ecc71", warning: "#f1c40f", alarm: "#e74c3c", offline: "#7f8c8d", "no-data": "#3d4f66" };
-export const STALE_COLOUR = "#5b636e"; // older than expected: not the site's state any more
+export const STALE_COLOUR = "#9aa0a6"; // older than expected: not the site's state any more
 const NO_DATA = "no-data"; // a site before its first value
 const SITE_RADIUS = { aqi: 8, weather: 7, water: 8, hospital: 8, traffic: 4, lighting: 3 };
 const SITE_ORDER = ["lighting", "traffic", "weather", "water", "aqi", "hospital"]; // later ones drawn on top
