@@ -27,12 +27,12 @@ pytestmark = pytest.mark.e2e
 
 MIN = 60_000
 SILENT = "AQ-VIN-01"
-# At x60 a simulated minute is a real second: the rain from the start, the station silent from 5 to 25 min.
+# At x60 a simulated minute is a real second: the rain from the start, the station silent from 5 to 30 min.
 SCENARIO = f"""
 name = "short-storm"
 title = "Bão thử nghiệm"
 title_en = "Test storm"
-duration = "25m"
+duration = "30m"
 
 [[stage]]
 name = "Heavy rain"
