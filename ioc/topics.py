@@ -51,6 +51,11 @@ class Topics:
         return f"{self.namespace}.clock"
 
     @property
+    def simulator(self) -> str:
+        """The simulator's status (scenario, current stage, speed), signed, for the wall's banner."""
+        return f"{self.namespace}.simulator"
+
+    @property
     def workers(self) -> str:
         """Each worker's heartbeat: alive, how far it has read, the broker incarnation it works on."""
         return f"{self.namespace}.workers"
@@ -67,7 +72,7 @@ class Topics:
     def is_compacted(name: str) -> bool:
         """Topics read for their latest value per key (checkpoints per partition, alerts per id): compacted,
         so a takeover reads little however long the system has run."""
-        return name.endswith((".checkpoints", ".alerts", ".clock", ".workers"))
+        return name.endswith((".checkpoints", ".alerts", ".clock", ".workers", ".simulator"))
 
     def all_raw(self) -> list[str]:
         return [self.raw(d) for d in DOMAINS]
@@ -83,4 +88,5 @@ class Topics:
         topics[self.replay_control] = 1
         topics[self.clock] = 1
         topics[self.workers] = 1
+        topics[self.simulator] = 1
         return topics

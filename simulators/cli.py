@@ -27,6 +27,7 @@ from ioc.trusted_time import ClockWatch, TimeSource, TrustedClock
 from simulators import domains, runner
 from simulators import scenario as scenarios_mod
 from simulators.rate import RatePlan, RateStage, constant, parse_ramp, parse_rate
+from simulators.status import StatusBeacon
 
 log = logging.getLogger("ioc.simulate")
 EXIT_BROKER = 75  # EX_TEMPFAIL: try again on the broker that is there now
@@ -92,7 +93,9 @@ class Plan:
 @click.option("--seed", type=int, help="Random seed (default: the scenario's, else IOC_SEED).")
 @click.option("--start", help="Simulated start: ISO 8601 (Vietnam time if no zone) or 'now'.")
 @click.option(
-    "--duration", help="Simulated duration, e.g. 90s, 15m, 6h, 2d (default: the scenario's, or forever)."
+    "--duration",
+    help="Simulated duration, e.g. 90s, 15m, 6h, 2d (default: the scenario's, or forever; with --live "
+    "forever: after the scenario the city goes on as normal).",
 )
 @click.option("--speed", help="Simulated s per real s, or 'max' (default IOC_SPEED; 'max' with --out).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write frames here, no broker.")
@@ -173,7 +176,9 @@ def _plan(s: Settings, o: Options) -> Plan:
     load_test = bool(o.rate or o.ramp)
     start_text = o.start or (sc.start if sc and sc.start and not load_test else None) or s.start
     start_ms = parse_start(start_text)
-    dur_s = parse_duration(o.duration) if o.duration else (sc.duration_ms / 1000 if sc else None)
+    # Live, a scenario's end is not the run's: the city goes on after the storm (until Ctrl-C or --duration).
+    scenario_s = sc.duration_ms / 1000 if sc and not o.live else None
+    dur_s = parse_duration(o.duration) if o.duration else scenario_s
     rate_plan = parse_ramp(o.ramp) if o.ramp else (constant(parse_rate(o.rate), dur_s) if o.rate else None)
     if load_test:
         speed_value: float | None = 1.0  # load tests run on the real clock; the rate sets sampling density
@@ -239,6 +244,11 @@ async def _run(
         kafka = runner.KafkaSink(s, topics)
         source = f"simulate:{sim.boot}:{plan.shard[0]}"
         kafka.time_source = TimeSource(kafka.producer, s, load_keys(s).control, source, clock)
+        if plan.shard[0] == 0:  # one banner per run, not one per shard
+            kafka.status = StatusBeacon(
+                kafka.producer, topics.simulator, load_keys(s).control, source, plan.scenario,
+                plan.paced_from or plan.start_ms, plan.speed, plan.paced_from,
+            )  # fmt: skip
         await kafka.start()
         sink = kafka
     progress = None if quiet or plan.rate is None else _print_progress

@@ -22,6 +22,7 @@ from simulators.faults import FaultInjector, Record
 from simulators.overrides import Overrides
 from simulators.rate import RatePlan
 from simulators.scenario import Scenario
+from simulators.status import StatusBeacon
 
 MAX_IN_FLIGHT = 64  # batches awaiting broker acks before the loop waits: bounds memory at max speed
 BROKER_CHECK_S = 2.0  # how often a Kafka sink makes sure its broker has not been replaced by an empty one
@@ -219,6 +220,7 @@ class KafkaSink:
         self.batches = BatchProducer(self.producer)
         self.headers = list(headers)
         self.time_source: TimeSource | None = None
+        self.status: StatusBeacon | None = None  # the scenario and stage, for the wall's banner
         self._pending: list[asyncio.Future[Any]] = []
         self._latencies: list[float] = []
         self._watch: BrokerWatch | None = None
@@ -242,8 +244,11 @@ class KafkaSink:
 
     async def write(self, records: Sequence[Record]) -> int:
         await self._check_broker()
-        if self.time_source is not None and records:
-            await self.time_source.cover(max(r.t_ms for r in records))
+        newest = max((r.t_ms for r in records), default=None)
+        if self.time_source is not None and newest is not None:
+            await self.time_source.cover(newest)
+        if self.status is not None and newest is not None:
+            await self.status.tick(newest)
         by_topic: dict[str, list[tuple[bytes, bytes]]] = {}
         size = 0
         for r in records:

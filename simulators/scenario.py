@@ -8,7 +8,8 @@
     seed = 7                                   # suggested seed (overridable)
 
     [[stage]]
-    name = "Collision"
+    name = "Collision"                         # English; the banner's "stage" in English
+    title = "Va chạm"                          # Vietnamese (optional, default: name)
     at = "30m"                                 # offset from the scenario start
     until = "1h30m"                            # default: the end of the scenario
     ramp = "5m"                                # numbers move linearly in over `ramp` and back out after
@@ -17,6 +18,7 @@
 
 A target is an area id, "*" (everywhere), or an entity the domain knows (road, site, detector, cabinet,
 hospital, sensor group or sensor id). After `until` a parameter returns to what it was before the stage.
+From the scenario's end on nothing is overridden: a live run goes on as a normal city.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class Stage:
     until_ms: int
     ramp_ms: int
     settings: tuple[Setting, ...]
+    title: str = ""  # Vietnamese; the name when the file gives none
+
+    def active(self, offset_ms: int) -> bool:
+        return self.at_ms <= offset_ms < self.until_ms
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,16 @@ class Scenario:
     def start_ms(self) -> int | None:
         return parse_start(self.start) if self.start else None
 
+    def stage_at(self, offset_ms: int) -> Stage | None:
+        """The stage playing `offset_ms` after the start: of those in their window, the latest begun."""
+        playing = [st for st in self.stages if st.active(offset_ms) and offset_ms < self.duration_ms]
+        return max(playing, key=lambda st: st.at_ms, default=None)
+
     def overrides(self, offset_ms: int) -> dict[str, dict[str, dict[str, Any]]]:
-        """{domain: {target: {param: value}}} in force `offset_ms` after the scenario's start."""
+        """{domain: {target: {param: value}}} in force `offset_ms` after the scenario's start; none once the
+        scenario has ended (a ramp back does not outlast it)."""
+        if offset_ms >= self.duration_ms:
+            return {}
         values: dict[tuple[str, str, str], Any] = {}
         for stage in self.stages:
             for s in stage.settings:
@@ -107,7 +121,8 @@ class Scenario:
         for st in self.stages:
             hours = f"{st.at_ms / 3_600_000:g} h → {st.until_ms / 3_600_000:g} h"
             span = f"{hours}, ramp {st.ramp_ms / 60_000:g} min"
-            lines.append(f"\n  [{st.name}] {span}")
+            title = f" ({st.title})" if st.title != st.name else ""
+            lines.append(f"\n  [{st.name}]{title} {span}")
             lines += [f"    {s.domain}.{s.target}.{s.param} = {s.value}" for s in st.settings]
         return "\n".join(lines)
 
@@ -176,7 +191,8 @@ def _stage(doc: dict[str, Any], duration: int, origin: str) -> Stage:
                 f"{origin}: {domain} has no parameter {param!r}; known {sorted(PARAMETERS[domain])}"
             )
         settings.append(Setting(domain, target, param, value))
-    return Stage(name, at, until, _ms(doc.get("ramp", "0s")), tuple(settings))
+    title = str(doc.get("title", name))
+    return Stage(name, at, until, _ms(doc.get("ramp", "0s")), tuple(settings), title)
 
 
 def library() -> dict[str, Scenario]:

@@ -22,12 +22,14 @@ from aiokafka.structs import ConsumerRecord
 from ioc.contract import Reason
 from ioc.contract.deadletter import Source, refusal
 from ioc.contract.documents import AGGREGATE_KINDS, Kind, is_replay
+from ioc.contract.freshness import no_data_after_ms
 from ioc.kafka import BrokerLost, BrokerWatch, make_client, make_consumer, make_producer
 from ioc.settings import Settings
 from ioc.signing import Keys, Signer
 from ioc.topics import Topics
 from web import metrics
 from web.liveness import Liveness
+from web.mode import pace
 from web.state import HEALTH_KEY, WallState
 
 log = logging.getLogger("ioc.feed")
@@ -63,6 +65,7 @@ class Feed:
             self.topics.alerts: (keys.document, frozenset({Kind.ALERT})),
             self.topics.workers: (keys.document, frozenset({HEARTBEAT_KIND})),
             self.topics.replay_status: (keys.control, frozenset({Kind.REPLAY})),
+            self.topics.simulator: (keys.control, frozenset({Kind.SIMULATOR})),
         }
 
     async def run(self) -> None:
@@ -90,7 +93,7 @@ class Feed:
         await self._check_broker()
         consumer = self.consumer = make_consumer(self.settings, enable_auto_commit=False, group_id=None)
         await consumer.start()
-        wanted = [self.topics.aggregates, self.topics.alerts, self.topics.workers]
+        wanted = [self.topics.aggregates, self.topics.alerts, self.topics.workers, self.topics.simulator]
         if is_replay(self.settings.namespace):
             wanted.append(self.topics.replay_status)  # live namespaces made before it existed lack it
         assigned = [TopicPartition(t, p) for t in wanted for p in sorted(await self._partitions(consumer, t))]
@@ -109,6 +112,7 @@ class Feed:
                     await self._take(record)
             if not self.caught_up.is_set() and await self._at_ends(consumer, ends):
                 self.caught_up.set()
+                self.state.caught_up = True
                 log.info("feed caught up: %d entities", len(self.state.items))
             if time.monotonic() - checked >= WATCH_EVERY_S:
                 checked = time.monotonic()
@@ -157,8 +161,10 @@ class Feed:
                 raise ValueError(f"not a document of {sorted(str(k) for k in kinds)}")
             if doc["kind"] == HEARTBEAT_KIND:
                 self.liveness.heartbeat(doc, _now_ms())
-            else:
-                self.state.apply(doc)
+                return
+            self.state.apply(doc)
+            if doc["kind"] in AGGREGATE_KINDS:
+                self.liveness.data(_now_ms())
         except Exception as exc:  # signed, so a bug rather than an attack: refused, the feed goes on
             self._error()
             await self._refuse(record, Reason.BAD_DOCUMENT, f"{type(exc).__name__}: {exc}")
@@ -181,12 +187,22 @@ class Feed:
 
     def publish_health(self) -> dict[str, Any]:
         """The verdict now; a change reaches every page as a `health` item."""
-        verdict = self.liveness.verdict(_now_ms())
+        verdict = self.liveness.verdict(_now_ms(), self._quiet_ms())
         held = self.state.items.get(HEALTH_KEY)
         comparable = {k: v for k, v in verdict.items() if k != "workers"}
         if held is None or {k: held.get(k) for k in comparable} != comparable:
             self.state.set_health(verdict)
         return verdict
+
+    def _quiet_ms(self) -> int | None:
+        """Real ms without a new indicator after which the data has stopped, at the IOC clock's speed; None
+        unless a time source (the simulator, a playing replay) has said it sends: devices alone, or a few
+        records a test wrote, promise no pace."""
+        speed, running = pace(self.settings, self.state)
+        source = self.state.replay if is_replay(self.settings.namespace) else self.state.simulator
+        if source is None or not running:
+            return None
+        return no_data_after_ms(speed, self.liveness.stale_ms)
 
     async def watch_health(self) -> None:
         """Re-judge every second: staleness needs no new record to become true."""

@@ -1,6 +1,8 @@
 """Is the wall telling the truth? From the workers' heartbeats and the feed's own progress: red when no
 worker has reported for a while, when a worker's partition has data waiting and its position stands still,
-or when the feed has lost the broker; and what was lost when the broker restarted empty, and since when."""
+when the feed has lost the broker, or when no new indicator has come for longer than the most frequent
+sensors' expected interval allows (the simulator or the devices stopped); and what was lost when the broker
+restarted empty, and since when."""
 
 from __future__ import annotations
 
@@ -37,6 +39,11 @@ class Liveness:
     progress: dict[tuple[str, str], Progress] = field(default_factory=dict)  # (worker, partition)
     feed_down_since: int | None = None
     loss: dict[str, Any] | None = None  # the last time the broker came back empty
+    last_data: int | None = None  # when the last indicator document arrived (real ms)
+
+    def data(self, now_ms: int) -> None:
+        """An indicator arrived: data flows."""
+        self.last_data = now_ms
 
     def heartbeat(self, doc: dict[str, Any], now_ms: int) -> None:
         worker = str(doc.get("id", "?"))[:128]
@@ -67,13 +74,17 @@ class Liveness:
         self.cluster = cluster
         self.beats.clear()
         self.progress.clear()
+        self.last_data = None
 
-    def verdict(self, now_ms: int) -> dict[str, Any]:
+    def verdict(self, now_ms: int, quiet_ms: int | None = None) -> dict[str, Any]:
         """{"status": ok | starting | red, "problems": [{code, ...}], "data_loss": ...}; problems are codes
-        the page words in the operator's language."""
+        the page words in the operator's language. `quiet_ms`: real ms without an indicator after which data
+        has stopped (None: none is expected now, a paused replay or one as fast as possible)."""
         problems: list[dict[str, Any]] = []
         if self.feed_down_since is not None and now_ms - self.feed_down_since >= self.stale_ms:
             problems.append(_problem("feed_down", self.feed_down_since))
+        if quiet_ms is not None and self.last_data is not None and now_ms - self.last_data >= quiet_ms:
+            problems.append(_problem("no_data", self.last_data))
         fresh = {w: doc for w, (at, doc) in self.beats.items() if now_ms - at < self.stale_ms}
         if not fresh:
             last = max((at for at, _ in self.beats.values()), default=None)

@@ -19,13 +19,19 @@ from ioc.contract.documents import (
     Kind,
     MapState,
     ReplayStatus,
+    SimulatorStatus,
     replay_status,
+    simulator_status,
 )
+from ioc.contract.freshness import EXPECTED
 from ioc.contract.schemas import EPOCH_MS_MAX
 from web.attention import AttentionBook
 
 HEALTH_KEY = f"{Kind.HEALTH}:status"  # the one item saying whether the data is current
+SIMULATOR_KEY = f"{Kind.SIMULATOR}:status"  # the scenario and stage the simulator plays
 TREND_MS = 3_600_000  # the wall's charts show the last simulated hour
+# An unchanged KPI is stamped again this often (simulated ms), so the page can tell it is still computed.
+KPI_RESTAMP_MS = EXPECTED[Kind.KPI].every_ms
 ALERTS_KEPT = 5000  # alerts remembered for the REST API and chart markers, newest kept
 
 
@@ -37,8 +43,8 @@ class Subscription:
     domains: frozenset[str] = frozenset()
 
     def wants(self, item: dict[str, Any]) -> bool:
-        if item.get("kind") in (Kind.REPLAY, Kind.HEALTH):
-            return True  # the replay's status and whether the data is current concern every wall
+        if item.get("kind") in (Kind.REPLAY, Kind.HEALTH, Kind.SIMULATOR):
+            return True  # the replay's or simulator's status and whether the data is current concern all
         return (not self.areas or item.get("area") in self.areas) and (
             not self.domains or item.get("domain") in self.domains
         )
@@ -150,6 +156,8 @@ class WallState:
         self.records = 0
         self.replay: ReplayStatus | None = None  # the latest status of a replay into this namespace
         self.attention.clear()
+        self.simulator: SimulatorStatus | None = None  # the latest status of this namespace's simulator
+        self.caught_up = False  # the feed has read what the topics held when it (re)started
 
     def apply(self, doc: dict[str, Any]) -> int:
         """Fold one aggregate or alert document in; return how many entities changed."""
@@ -158,6 +166,8 @@ class WallState:
             return self._apply_alert(doc)
         if kind == Kind.REPLAY:
             return self._apply_replay(doc)
+        if kind == Kind.SIMULATOR:
+            return self._apply_simulator(doc)
         if doc.get("final") and kind != Kind.WATER:
             return 0  # closed windows and hours are for the rules; the wall shows the open ones
         if kind not in AGGREGATE_KINDS:
@@ -177,6 +187,19 @@ class WallState:
         self.replay = status
         # A delta goes out, carrying the new banner.
         self._changed({"key": f"{Kind.REPLAY}:status", **status.model_dump(mode="json")})
+        return 1
+
+    def _apply_simulator(self, doc: dict[str, Any]) -> int:
+        status = simulator_status(doc)
+        if status is None:
+            raise ValueError("not a simulator status")
+        held = self.simulator
+        if held is not None and held.source == status.source and status.at < held.at:
+            return 0  # an older status of the same run
+        self.simulator = status
+        if held is not None and _banner_facts(held) == _banner_facts(status):
+            return 0  # only its clock moved: nothing for the banner
+        self._changed({"key": SIMULATOR_KEY, **status.model_dump(mode="json")})
         return 1
 
     def set_health(self, verdict: dict[str, Any]) -> None:
@@ -215,12 +238,14 @@ class WallState:
         key = entry["key"]
         old = self.items.get(key)
         if entry["kind"] == Kind.KPI:
-            if old is not None and old["value"] == entry["value"] and old["entities"] == entry["entities"]:
+            same = old is not None and old["value"] == entry["value"] and old["entities"] == entry["entities"]
+            if old is not None and same and self.sim_time_ms - old["t"] < KPI_RESTAMP_MS:
                 return False
             if old is not None and _time(entry.get("at")) < _time(old.get("at")):
                 return False  # an older KPI document (published again): never go back
             entry["t"] = self.sim_time_ms  # KPIs carry no event time: stamp them with the wall's clock
-            self._trend(key, entry["t"], float(entry["value"]))
+            if not same:
+                self._trend(key, entry["t"], float(entry["value"]))
         elif old == entry or (old is not None and _time(entry.get("t")) < _time(old.get("t"))):
             return False  # unchanged, or a late reading older than the one shown
         else:
@@ -337,6 +362,10 @@ class WallState:
             if item["kind"] == Kind.AQI and item.get("aqi") is not None
         )
         return {area: counts.get(area, 0) for area in self.city.areas}
+
+
+def _banner_facts(status: SimulatorStatus) -> tuple[Any, ...]:
+    return (status.source, status.phase, status.scenario, status.stage, status.speed, status.history)
 
 
 def _time(value: Any) -> int:

@@ -27,6 +27,7 @@ class Kind(StrEnum):
     REPLAY = "replay"
     HEALTH = "health"
     WORKER = "worker"  # a worker's heartbeat on `<ns>.workers`
+    SIMULATOR = "simulator"  # the simulator's scenario, stage and speed on `<ns>.simulator`
 
 
 SENSOR_KINDS = (Kind.AQI, Kind.WEATHER, Kind.WATER, Kind.TRAFFIC, Kind.LIGHTING)
@@ -264,8 +265,51 @@ def replay_status(doc: Any) -> ReplayStatus | None:
         return None
 
 
+class ScenarioPhase(StrEnum):
+    """Where a simulator is in its scenario: none played, before its start (history), playing, ended (the
+    city goes on as normal)."""
+
+    NONE = "none"
+    BEFORE = "before"
+    PLAYING = "playing"
+    AFTER = "after"
+
+
+SCENARIO_PHASES = tuple(ScenarioPhase)
+
+
+class SimulatorStatus(BaseModel):
+    """What a simulator publishes on `<ns>.simulator`, signed with the control key (it is the namespace's
+    time source): the wall's banner names the scenario and its current stage from it."""
+
+    model_config = ConfigDict(extra="allow")
+    v: int = 1
+    kind: Literal["simulator"] = "simulator"
+    source: str = Field(max_length=128)
+    speed: float | None = Field(description="simulated seconds per real second; None = as fast as possible")
+    sim_ms: int = Field(description="the simulated time it has reached")
+    phase: ScenarioPhase
+    scenario: str | None = Field(None, max_length=128, description="the scenario's name")
+    title: str | None = Field(None, max_length=300)
+    title_en: str | None = Field(None, max_length=300)
+    stage: str | None = Field(None, max_length=128, description="the stage playing (latest begun), if any")
+    stage_title: str | None = Field(None, max_length=300)
+    stage_title_en: str | None = Field(None, max_length=300)
+    ends_ms: int | None = Field(None, description="simulated time the scenario ends")
+    history: bool = Field(False, description="still sending its warm-up history as fast as possible")
+    at: int = Field(description="wall-clock ms when published")
+
+
+def simulator_status(doc: Any) -> SimulatorStatus | None:
+    """A simulator status document, or None when it is not one."""
+    try:
+        return SimulatorStatus.model_validate(doc)
+    except ValueError:
+        return None
+
+
 # The wall's verdict on whether its data is current (web.liveness → /health and the page's banner).
-LivenessProblem = Literal["no_worker", "worker_stuck", "worker_behind", "feed_down", "data_loss"]
+LivenessProblem = Literal["no_worker", "worker_stuck", "worker_behind", "feed_down", "no_data", "data_loss"]
 LIVENESS_PROBLEMS: tuple[LivenessProblem, ...] = get_args(LivenessProblem)
 
 
@@ -297,14 +341,33 @@ class FeedState(BaseModel):
     cluster: str | None
 
 
+class ScenarioBanner(BaseModel):
+    """The scenario the simulator plays and its current stage, in both languages."""
+
+    phase: ScenarioPhase
+    scenario: str | None = None
+    title: str | None = None
+    title_en: str | None = None
+    stage: str | None = None
+    stage_title: str | None = None
+    stage_title_en: str | None = None
+    ends_ms: int | None = Field(None, description="simulated time the scenario ends")
+
+
 class Mode(BaseModel):
-    """The LIVE / REPLAY banner: a replay's job and state once it has reported, else the configured speed."""
+    """The LIVE / REPLAY banner: a replay's job and state once it has reported, else the simulator's speed
+    (or the configured one) and the scenario it plays."""
 
     kind: Literal["live", "replay"]
     speed: float | None = Field(description="simulated seconds per real second; None = as fast as possible")
     namespace: str
     job: str | None = None
     state: ReplayState | None = None
+    scenario: ScenarioBanner | None = None
+    history: bool = Field(False, description="the simulator still sends its warm-up history: not paced yet")
+    paced: bool = Field(
+        True, description="data arrives at the clock's pace (and has for a while): staleness is judged"
+    )
 
 
 class WallHealth(BaseModel):
@@ -347,4 +410,5 @@ def vocabulary() -> dict[str, Any]:
         "replayStates": REPLAY_STATES,
         "replayPrefix": REPLAY_PREFIX,
         "livenessProblems": LIVENESS_PROBLEMS,
+        "scenarioPhases": SCENARIO_PHASES,
     }

@@ -131,7 +131,7 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     expect(page.locator(station)).to_have_text("Quảng trường Hồ Chí Minh")
     expect(page.locator('[data-gauge="WL-VIN-PDC"]')).to_contain_text("Ngập đường Phan Đình Cang")
     legend = page.locator("#legend .dot-label")  # the maps' colours, in the page's language
-    expect(legend).to_have_count(8)
+    expect(legend).to_have_count(9)
     expect(page.locator("#legend")).to_contain_text("mất kết nối")
     page.click("#lang")
     expect(page.locator("#legend")).to_contain_text("offline")

@@ -14,5 +14,5 @@ def test_layout_has_checkpoints_per_raw_topic_and_area_keyed_topics_with_the_raw
     assert layout[t.aggregates] == layout[t.operator_actions_by_area] == 6
     assert layout[t.alerts] == layout[t.operator_actions] == layout[t.deadletter] == 1
     compacted = {name for name in layout if Topics.is_compacted(name)}
-    assert compacted == {t.alerts, t.clock, t.workers, *(t.checkpoints(d) for d in DOMAINS)}
-    assert layout[t.clock] == layout[t.workers] == 1
+    assert compacted == {t.alerts, t.clock, t.workers, t.simulator, *(t.checkpoints(d) for d in DOMAINS)}
+    assert layout[t.clock] == layout[t.workers] == layout[t.simulator] == 1

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from ioc.auth import dev_tokens, token_of
+from ioc.contract import freshness
 from ioc.contract.documents import action_refusal, vocabulary
 from ioc.settings import Settings
 from web.app import create_app
@@ -61,7 +62,8 @@ def sent_actions(app: FastAPI) -> list[dict[str, Any]]:
 def test_the_vocabulary_is_the_kernels_for_any_reader(app: FastAPI) -> None:
     got = call(app, "GET", "/api/vocabulary")
     assert got.status_code == 200
-    assert got.json() == json.loads(json.dumps(vocabulary()))
+    expected = {**vocabulary(), "freshness": freshness.vocabulary()}
+    assert got.json() == json.loads(json.dumps(expected))
     assert call(app, "GET", "/api/vocabulary", role=None).status_code == 401
 
 

@@ -1,12 +1,15 @@
 """The output documents' vocabulary (kinds, severities, statuses, the action lifecycle, flood and map
-states), so the page's scripts repeat none of it."""
+states, scenario phases) and how often each kind of item is expected (staleness), so the page's scripts
+repeat none of it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
-from ioc.contract import documents
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ioc.contract import documents, freshness
 from ioc.contract.documents import (
     Action,
     AlertStatus,
@@ -15,6 +18,7 @@ from ioc.contract.documents import (
     LivenessProblem,
     MapState,
     ReplayState,
+    ScenarioPhase,
     Severity,
 )
 from web.deps import Reader
@@ -41,9 +45,13 @@ class Vocabulary(BaseModel):
     replayStates: list[ReplayState]
     replayPrefix: str
     livenessProblems: list[LivenessProblem]
+    scenarioPhases: list[ScenarioPhase]
+    freshness: dict[str, Any] = Field(
+        description="the staleness rule: grace, slackRealMs and per kind everyMs, staleMs, clock, since"
+    )
 
 
 @router.get("/vocabulary")
 async def vocabulary(_: Reader) -> Vocabulary:
     """Fetched once by the page at start-up."""
-    return Vocabulary.model_validate(documents.vocabulary())
+    return Vocabulary.model_validate({**documents.vocabulary(), "freshness": freshness.vocabulary()})

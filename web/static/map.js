@@ -1,13 +1,16 @@
 // Offline maps of the three areas with Leaflet: ward zones, roads and sites from /api/city, no tile server.
-// Each site is a circle coloured by its worst active alert, else by its own state (AQI stations: VN_AQI band).
+// Each site is a circle coloured by its worst active alert, else by its own state (AQI stations: VN_AQI band);
+// a site whose data is older than its kind allows is grey, its tooltip saying how old.
 // L is Leaflet's global (a classic script before the modules).
 import { el } from "./dom.js";
+import { ageText, staleAge } from "./freshness.js";
 import { t } from "./i18n.js";
 import { bandOf, localName, wall } from "./store.js";
 
 // Keyed by the vocabulary's severities and map states (the page checks them against /api/vocabulary).
 export const SEVERITY_COLOUR = { critical: "#d500f9", high: "#ff1744", medium: "#ff9100", low: "#40c4ff", informational: "#40c4ff" };
 export const STATE_COLOUR = { ok: "#2ecc71", warning: "#f1c40f", alarm: "#e74c3c", offline: "#7f8c8d", "no-data": "#3d4f66" };
+export const STALE_COLOUR = "#9aa0a6"; // older than expected: not the site's state any more
 const NO_DATA = "no-data"; // a site before its first value
 const SITE_RADIUS = { aqi: 8, weather: 7, water: 8, hospital: 8, traffic: 4, lighting: 3 };
 const SITE_ORDER = ["lighting", "traffic", "weather", "water", "aqi", "hospital"]; // later ones drawn on top
@@ -56,6 +59,7 @@ export const AreaMaps = {
     if (alert) return SEVERITY_COLOUR[alert.severity];
     const item = wall.items.get(site.key);
     if (!item) return STATE_COLOUR[NO_DATA];
+    if (staleAge(item) !== null) return STALE_COLOUR;
     if (site.kind === "aqi" && item.band) return bandOf(item.band).color;
     return STATE_COLOUR[item.state] || STATE_COLOUR.ok;
   },
@@ -66,6 +70,9 @@ export const AreaMaps = {
       if (!entry) continue;
       const fill = this.colour(entry.site);
       if (entry.marker.options.fillColor !== fill) entry.marker.setStyle({ fillColor: fill });
+      const item = wall.items.get(key);
+      const node = entry.marker.getElement();
+      if (item && staleAge(item) !== null) node.dataset.stale = "true"; else delete node.dataset.stale;
     }
   },
 
@@ -109,6 +116,8 @@ function siteTooltip(site) {
     else if (site.kind === "hospital") value = `p90 ${item.wait_p90_min ?? "–"} min · ${item.waiting ?? 0}`;
   }
   const box = el("div", {}, el("b", {}, String(localName(site))), el("br"), value);
+  const age = item ? staleAge(item) : null;
+  if (age !== null) box.append(el("br"), el("i", { class: "age" }, `${t("stale")}: ${ageText(age)}`));
   if (alert) {
     const warn = el("b", {}, `${t("rule." + alert.rule)} · ${t("severity." + alert.severity)}`);
     warn.style.color = SEVERITY_COLOUR[alert.severity] || "#fff";

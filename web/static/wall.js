@@ -3,9 +3,10 @@
 import { Alerts } from "./alerts.js";
 import { KPI_ORDER, KPI_UNIT, Trends } from "./charts.js";
 import { el, toast } from "./dom.js";
+import { ageText, feedDead, simNow, staleAge, staleMinutes } from "./freshness.js";
 import { History } from "./history.js";
 import { I18N, LANG, applyStaticLabels, setLang, t, tf } from "./i18n.js";
-import { AreaMaps, SEVERITY_COLOUR, STATE_COLOUR } from "./map.js";
+import { AreaMaps, SEVERITY_COLOUR, STALE_COLOUR, STATE_COLOUR } from "./map.js";
 import { api, fetchJson, refusalText, showLogin, takeTokenFromUrl, token } from "./session.js";
 import { Sound } from "./sound.js";
 import { areaName, bandName, bandOf, localName, vnDateTime, vnTime, wall } from "./store.js";
@@ -16,18 +17,11 @@ const STANDING_COLOUR = { veryGood: "#2e7d32", good: "#7cb342", fair: "#fbc02d",
 const ENV_KINDS = ["aqi", "weather", "water"];
 const POLLUTANT_LABEL = { pm25: "PM2.5", pm10: "PM10", no2: "NO₂", o3: "O₃", co: "CO", so2: "SO₂" };
 
-Object.assign(wall, { trends: Trends, alerts: Alerts, sound: Sound, maps: AreaMaps, history: History, timeline: Timeline, gaps: [] });
+Object.assign(wall, { trends: Trends, alerts: Alerts, sound: Sound, maps: AreaMaps, history: History, timeline: Timeline, gaps: [],
+  stale: new Map(), connState: "connecting", connSince: 0, simNow });
 window.__wall = wall; // read by the browser tests
 
 const dirty = { all: true, keys: new Set(), kinds: new Set() };
-
-function simNow() {
-  if (!wall.simTime) return 0;
-  if (wall.health && wall.health.status === "red") return wall.simTime;  // no news: the clock must not run on
-  if (wall.mode && wall.mode.state && wall.mode.state !== "playing") return wall.simTime;  // paused, or done
-  const speed = (wall.mode && wall.mode.speed) || 1;
-  return wall.simTime + (Date.now() - wall.simAnchorReal) * speed;
-}
 
 // Every table keyed by vocabulary names must name exactly the vocabulary's: what does not is logged and kept
 // in wall.gaps (the browser tests read it), so a new severity or state never goes by uncoloured or unlabelled.
@@ -56,7 +50,8 @@ function drawSkeleton() {
   root.replaceChildren();
   for (const area of wall.city.areas) {
     root.append(el("section", { class: "area", "data-area": area.id },
-      el("h2", {}, el("span", { "data-role": "name" }, areaName(area)), el("span", { class: "worst", "data-role": "worst" }, "")),
+      el("h2", {}, el("span", { "data-role": "name" }, areaName(area)),
+        el("span", { class: "area-age", "data-role": "area-age" }, ""), el("span", { class: "worst", "data-role": "worst" }, "")),
       el("div", { class: "map" }),
       el("div", { class: "tiles", "data-role": "tiles" }),
       el("div", { class: "section-title", "data-i18n": "airQuality" }, t("airQuality")),
@@ -69,14 +64,28 @@ function drawSkeleton() {
 }
 
 function renderLegend() {
+  const grace = vocabulary.freshness ? vocabulary.freshness.grace : "";
   // The maps' colours: a site's own state, unless an alert on it paints it in the alert's severity.
   const dot = (colour, label) => el("span", { class: "dot-label" }, el("i", { class: "dot", style: `background:${colour}` }), label);
   document.getElementById("legend").replaceChildren(el("span", { class: "caption", title: t("aqiLegendSource") }, t("aqiLegend")),
     ...wall.city.aqi_bands.map((b) => el("span", { style: `background:${b.color};color:${b.level >= 4 ? "#fff" : "#111"}` }, `${b.lo}–${b.hi} ${bandName(b)}`)),
     el("span", { class: "caption", "data-role": "map-legend" }, t("mapLegend")),
     ...Object.entries(STATE_COLOUR).map(([state, colour]) => dot(colour, t("mapState." + state))),
+    el("span", { class: "dot-label", "data-legend": "stale" }, el("i", { class: "dot", style: `background:${STALE_COLOUR}` }), tf("legendStale", { grace })),
     el("span", { class: "caption" }, `${t("alerts")}:`),
     ...["medium", "high", "critical"].map((s) => dot(SEVERITY_COLOUR[s], t("severity." + s))));
+}
+
+// Greyed, with its age, when its data is older than its kind allows.
+function markStale(node, item) {
+  const age = item ? staleAge(item) : null;
+  if (age === null) {
+    if (node.dataset.stale) { delete node.dataset.stale; node.removeAttribute("title"); }
+    return null;
+  }
+  node.dataset.stale = "true";
+  node.title = `${t("stale")}: ${ageText(age)}`;
+  return el("span", { class: "age" }, ageText(age));
 }
 
 function stationCard(station, item) {
@@ -90,6 +99,8 @@ function stationCard(station, item) {
     el("div", { class: "aqi" }, item && item.aqi != null ? String(item.aqi) : "–"),
     el("div", { class: "band", style: band ? `color:${band.color}` : "" }, band ? bandName(band) : t("noData")),
     el("div", { class: "detail" }, `${dominant} · ${item ? vnTime(item.t).slice(0, 5) : ""}`));
+  const age = markStale(card, item);
+  if (age) card.append(age);
   return card;
 }
 
@@ -102,14 +113,20 @@ function renderEnvironment() {
     const worst = aq.map((s) => wall.items.get(`aqi:${s.id}`)).filter((i) => i && i.aqi != null).reduce((m, i) => Math.max(m, i.aqi), -1);
     col.querySelector('[data-role="worst"]').textContent = worst >= 0 ? `VN_AQI ${t("worst")} ${worst}` : "";
     const wx = stations.filter((s) => s.type === "WeatherObserved").map((s) => wall.items.get(`weather:${s.id}`)).find(Boolean);
-    col.querySelector('[data-role="weather"]').textContent = wx
+    const wxNode = col.querySelector('[data-role="weather"]');
+    wxNode.textContent = wx
       ? `${wx.temperature.toFixed(1)} °C · ${t("humidity")} ${(wx.relativeHumidity * 100).toFixed(0)}% · ${t("wind")} ${wx.windSpeed.toFixed(1)} m/s · ${t("rain")} ${wx.precipitation.toFixed(1)} mm`
       : "—";
+    const wxAge = markStale(wxNode, wx);
+    if (wxAge) wxNode.append(" · ", wxAge);
     const rows = stations.filter((s) => s.type === "FloodMonitoring").map((s) => {
       const w = wall.items.get(`water:${s.id}`);
-      return el("li", { "data-gauge": s.id }, el("span", { "data-name-of": s.id }, localName(s)),
+      const row = el("li", { "data-gauge": s.id }, el("span", { "data-name-of": s.id }, localName(s)),
         w ? el("span", {}, `${w.currentLevel.toFixed(2)} m `, el("span", { class: "pill", "data-status": w.status }, t("flood." + w.status)))
           : el("span", {}, "–"));
+      const age = markStale(row, w);
+      if (age) row.lastChild.prepend(age, " ");
+      return row;
     });
     col.querySelector('[data-role="water"] ul').replaceChildren(...rows);
   }
@@ -132,10 +149,24 @@ function renderTiles() {
         el("div", { class: "standing", style: item ? `color:${STANDING_COLOUR[item.standing]}` : "" }, item ? t("standing." + item.standing) : ""),
         el("div", { class: "n" }, item ? `n = ${item.entities}` : ""));
       tile.style.borderTopColor = item ? STANDING_COLOUR[item.standing] : "#555";
+      const age = markStale(tile, item);
+      if (age) tile.querySelector(".n").replaceChildren(age);
       return tile;
     });
     document.querySelector(`[data-area="${area.id}"] [data-role="tiles"]`).replaceChildren(...tiles);
+    markArea(area, tiles);
   }
+}
+
+// An area whose KPIs are all stale is stale as a whole: its heading says since when.
+function markArea(area, tiles) {
+  const section = document.querySelector(`[data-area="${area.id}"]`);
+  const items = KPI_ORDER.map((kpi) => wall.items.get(`kpi:${area.id}:${kpi}`)).filter(Boolean);
+  const ages = items.map((i) => staleAge(i));
+  const stale = items.length > 0 && ages.every((a) => a !== null) && tiles.length > 0;
+  const note = section.querySelector('[data-role="area-age"]');
+  if (stale) section.dataset.stale = "true"; else delete section.dataset.stale;
+  note.textContent = stale ? `${t("stale")} · ${ageText(Math.min(...ages))}` : "";
 }
 
 function renderStatus() {
@@ -150,6 +181,8 @@ function renderStatus() {
     mode.title = m.job ? `${t("replayJob")} ${m.job} · ${m.namespace}` : m.namespace;
     renderReplayControls(m);
   }
+  if (feedDead()) { mode.dataset.mode = "dead"; mode.textContent = t("modeDead"); }
+  renderScenario();
   renderHealth();
   if (wall.me) document.getElementById("role").textContent = `${t("role." + wall.me.role)} · ${wall.me.name}`;
   const conn = document.getElementById("conn");
@@ -186,25 +219,64 @@ function wireReplayControls() {
   };
 }
 
-// Whether the data is current: red with the problems in plain words; the broker's loss, with since when.
+// The scenario the simulator plays and its stage, in the page's language; "normal city" once it ended.
+function renderScenario() {
+  const node = document.getElementById("scenario");
+  const sc = wall.mode && wall.mode.scenario;
+  const phase = sc ? sc.phase : "none";
+  node.hidden = phase === "none";
+  node.dataset.phase = phase;
+  if (phase === "none") { node.textContent = ""; return; }
+  const en = LANG === "en";
+  const title = (en ? sc.title_en : sc.title) || sc.scenario;
+  const stage = en ? sc.stage_title_en : sc.stage_title;
+  const where = phase === "playing" ? (stage ? tf("scenario.stage", { stage }) : t("scenario.between")) : t(`scenario.${phase}`);
+  node.textContent = `${title} — ${where}`;
+  node.title = node.textContent;
+}
+
+// Whether the data is current. Dead (the websocket closed, or the wall red: no worker, the broker cut, no new
+// data): a large overlay says what is wrong and since when, the clock stops, LIVE is replaced. The broker's
+// loss of what it held stays an amber line under the header.
 function renderHealth() {
   const h = wall.health;
-  const box = document.getElementById("health");
   const lines = [];
-  if (h) {
+  if (wall.connState === "closed") lines.push(tf("dead.ws", { since: vnDateTime(wall.connSince) }));
+  if (h && h.status === "red") {
     for (const p of h.problems || []) {
-      if (h.status !== "red") continue;
       lines.push(tf(`health.${p.code}`, { since: vnDateTime(p.since), partition: p.partition || "", lag: p.lag ?? "" }));
     }
-    if (h.data_loss) {
-      const last = h.data_loss.last_sim ? vnDateTime(h.data_loss.last_sim) : vnDateTime(h.data_loss.at);
-      lines.push(tf("health.lost", { at: vnDateTime(h.data_loss.at), last }));
-    }
   }
-  box.hidden = lines.length === 0;
-  box.dataset.status = h ? h.status : "";
-  document.getElementById("health-state").textContent = h && h.status === "red" ? t("health.red") : "";
-  document.getElementById("health-text").replaceChildren(...lines.map((line) => el("span", {}, line)));
+  const dead = feedDead();
+  const overlay = document.getElementById("dead");
+  overlay.hidden = !dead;
+  overlay.style.top = `${document.querySelector("header.bar").offsetHeight}px`; // the header stays in sight
+  document.body.classList.toggle("wall-dead", dead);
+  document.getElementById("dead-title").textContent = dead ? t(wall.connState === "closed" ? "dead.titleWs" : "health.red") : "";
+  const clock = wall.simTime ? tf("dead.clock", { clock: vnDateTime(simNow()) }) : "";
+  document.getElementById("dead-text").replaceChildren(...[...lines, clock].filter(Boolean).map((line) => el("div", {}, line)));
+  const box = document.getElementById("health");
+  const loss = h && h.data_loss;
+  box.hidden = !loss;
+  box.dataset.status = "loss";
+  document.getElementById("health-state").textContent = "";
+  const last = loss ? (loss.last_sim ? vnDateTime(loss.last_sim) : vnDateTime(loss.at)) : "";
+  document.getElementById("health-text").replaceChildren(...(loss ? [el("span", {}, tf("health.lost", { at: vnDateTime(loss.at), last }))] : []));
+}
+
+// Every second: what turned stale, or aged by a minute, is drawn again (no message needs to arrive for it).
+function checkStale() {
+  const now = staleMinutes();
+  let changed = false;
+  for (const key of new Set([...now.keys(), ...wall.stale.keys()])) {
+    if (now.get(key) === wall.stale.get(key)) continue;
+    const item = wall.items.get(key);
+    dirty.keys.add(key);
+    if (item) dirty.kinds.add(item.kind);
+    changed = true;
+  }
+  wall.stale = now;
+  if (changed) scheduleRender();
 }
 
 // The clock runs between data ticks: the newest event time, advanced at the run's speed.
@@ -289,9 +361,13 @@ function connect(attempt = 0) {
   const ws = new WebSocket(`${proto}://${location.host}/ws?token=${encodeURIComponent(token())}`);
   conn.dataset.state = "connecting";
   ws.onopen = () => { attempt = 0; conn.dataset.state = "open"; renderStatus(); };
-  ws.onmessage = onMessage;
+  ws.onmessage = (event) => {
+    if (wall.connState !== "open") { wall.connState = "open"; wall.simAnchorReal = Date.now(); } // data again
+    onMessage(event);
+  };
   ws.onclose = async () => {
     conn.dataset.state = "closed";
+    if (wall.connState !== "closed") { wall.connState = "closed"; wall.connSince = Date.now(); }
     renderStatus();
     if (attempt >= 2) {
       try { if ((await api("/api/me")).status === 401) { showLogin(t("badToken")); return; } } catch (e) { /* server down */ }
@@ -338,7 +414,7 @@ async function start() {
   History.wire();
   render();
   window.addEventListener("resize", () => AreaMaps.resize());
-  setInterval(() => { renderClock(); Trends.render(simNow()); }, 1000);
+  setInterval(() => { renderClock(); Trends.render(simNow()); checkStale(); }, 1000);
   connect();
 }
 
