@@ -8,6 +8,7 @@ coming back on the feed."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -24,9 +24,10 @@ from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.e2e.conftest import ARGS, CHROMIUM
 from tests.support.frames import gauge_levels, lane_counts
-from tests.support.keys import KEYS, TOKENS, token
+from tests.support.keys import TOKENS, token
 from tests.support.records import produce, read_topic
 from tests.support.stack import StartServices, unique_namespace
+from tests.support.wall import http_call
 
 pytestmark = pytest.mark.e2e
 T0 = parse_start("2025-10-14T06:00")
@@ -321,50 +322,56 @@ def test_details_pane_history_and_comment_clear_resolve_reopen_through_the_worke
 
 
 def test_a_notice_again_when_the_attention_of_an_unacknowledged_alert_rises(
-    wall: Wall, browser: Browser, artifacts: str
+    start_module_services: StartServices, browser: Browser, artifacts: str
 ) -> None:
-    # The wall server adds `attention` to unacknowledged alerts; here the alert documents carry it, signed as
-    # the processors sign, so the page is judged on its own.
-    alert_id = f"air-quality:AQ-VIN-02:{T0}"
-    doc: dict[str, Any] = {"v": 1, "kind": "alert", "id": alert_id, "type": "Alert", "rule": "air-quality",
-           "entity": "AQ-VIN-02", "category": "environment", "subCategory": "airPollution",
-           "severity": "high", "dateIssued": T0, "status": "raised", "escalations": 0,
-           "history": [{"action": "raise", "by": "system", "at": T0, "severity": "high"}]}  # fmt: skip
-    topic = Topics(wall.settings.namespace).alerts
+    # The wall server's own attention (web/attention.py) on the operators' clock: level 1 after
+    # IOC_ATTENTION_AFTER_S unacknowledged, 2 after twice that; 3 s here. Started from a thread of its own
+    # (Playwright's sync API owns this thread's event loop) that lives as long as the test: the processes
+    # die with the thread that started them.
+    pool = ThreadPoolExecutor(1)
+    try:
+        start = functools.partial(start_module_services, unique_namespace("attention"), "worker", "web")
+        services = pool.submit(start, push_hz=4, attention_after_s=3).result()
+        notices_as_attention_rises(Wall(services.settings, services.url("web")), browser, artifacts)
+        services.assert_running()
+    finally:
+        pool.shutdown()
 
-    def publish(level: int, waited_s: int) -> None:
-        attention = {"attention": {"level": level, "unacknowledged_s": waited_s}}
-        record = (alert_id.encode(), orjson.dumps(doc | attention))
-        run(produce(wall.settings, topic, [record], KEYS.document))
 
+def notices_as_attention_rises(wall: Wall, browser: Browser, artifacts: str) -> None:
+    wall.inject("environment", [gauge_levels("wl.vinh", 1, T0, {g: 0.0 for g in STREETS})])
     operator = without_popup(open_wall(browser, wall, token("operator")))
     viewer = open_wall(browser, wall, token("viewer"))
     wait_settled(viewer)
-    if viewer.locator("#alert-banner").is_visible():
-        viewer.locator("#alert-banner-close").click()
-    publish(0, 60)
-    row = f'#alert-list [data-alert="{alert_id}"]'
+    # Water rising slowly to high (not critical), too slowly for the flood-rising rule: one alert.
+    rise = [
+        gauge_levels("wl.vinh", 2 + k, T0 + 40 * M * (k + 1), {"WL-VIN-LN": 0.15 * (k + 1)}) for k in range(3)
+    ]
+    wall.inject("environment", rise)
+    row = '#alert-list [data-alert^="flood-level:WL-VIN-LN:"]'
     for page in (operator, viewer):
         expect(page.locator(row)).to_have_attribute("data-attention", "0", timeout=15_000)
-    operator.wait_for_timeout(1000)
     expect(operator.locator("#popup")).to_be_hidden()  # high, not critical: nothing yet
     expect(viewer.locator("#alert-banner")).to_be_hidden()
 
-    publish(1, 600)  # ten minutes without acknowledgement: the operators are told again
-    expect(operator.locator("#popup")).to_have_attribute("data-alert", alert_id, timeout=15_000)
-    expect(operator.locator("#popup-title")).to_have_text("CHƯA ĐƯỢC XÁC NHẬN SAU 10 phút 0 giây")
+    # Unacknowledged for the period: the operators are told again; level 1 is not for the viewer.
+    expect(operator.locator("#popup")).to_have_attribute("data-attention", "1", timeout=15_000)
+    expect(operator.locator("#popup-title")).to_contain_text("CHƯA ĐƯỢC XÁC NHẬN SAU")
     expect(viewer.locator(row)).to_have_attribute("data-attention", "1")
-    expect(viewer.locator("#alert-banner")).to_be_hidden()  # level 1 is for operators
+    expect(viewer.locator("#alert-banner")).to_be_hidden()
     operator.locator("#popup-close").click()
-    expect(operator.locator("#popup")).to_be_hidden()
 
-    publish(2, 1200)  # twenty minutes: everyone, the viewer's wall as a banner
+    # Twice the period: everyone, the viewer's wall as a banner that blocks nothing.
     expect(operator.locator("#popup")).to_have_attribute("data-attention", "2", timeout=15_000)
-    expect(operator.locator("#popup-title")).to_have_text("KHẨN: CHƯA AI XÁC NHẬN SAU 20 phút 0 giây")
+    expect(operator.locator("#popup-title")).to_contain_text("KHẨN: CHƯA AI XÁC NHẬN SAU")
     expect(viewer.locator("#alert-banner")).to_be_visible()
-    expect(viewer.locator("#alert-banner-title")).to_have_text("KHẨN: CHƯA AI XÁC NHẬN SAU 20 phút 0 giây")
+    expect(viewer.locator("#alert-banner-title")).to_contain_text("KHẨN: CHƯA AI XÁC NHẬN SAU")
     viewer.screenshot(path=str(Path(artifacts) / "wall-attention-banner.png"))
     operator.reload()  # seen at this level: not again
     wait_settled(operator)
     expect(operator.locator("#popup")).to_be_hidden()
+    # Acknowledged: attention is over on every wall.
+    alert_id = operator.locator(row).first.get_attribute("data-alert")
+    assert http_call("POST", f"{wall.url}/api/alerts/{alert_id}/acknowledge", "operator", {})[0] == 202
+    expect(viewer.locator(row)).to_have_attribute("data-attention", "0", timeout=15_000)
     assert ERRORS == []

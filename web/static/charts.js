@@ -309,7 +309,10 @@ export const Trends = {
     const lines = this.areas.map((a) => {
       const s = this.known(`kpi:${a.id}:${kpi}`);
       if (!s.t.length) { states[a.id] = { state: "nodata" }; return []; }
-      const last = Math.max(s.t[s.t.length - 1], heard.get(`${a.id}:${KPI_INPUT[kpi]}`) || 0);
+      // The sensors' last report when they are known: the wall stamps an unchanged KPI again every minute
+      // (it is still computed), which says nothing about whether its inputs still arrive.
+      const sensors = heard.get(`${a.id}:${KPI_INPUT[kpi]}`);
+      const last = sensors !== undefined ? sensors : s.t[s.t.length - 1];
       const stale = nowMs - last > STALE_MS;
       states[a.id] = stale ? { state: "stale", since: last } : { state: "live" };
       return carried(s, nowMs - HOUR_MS, stale ? last : nowMs);
