@@ -93,6 +93,20 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     expect(page.locator("#mode")).to_have_text("LIVE ×60")
     # The page's colour and label tables name exactly the severities, statuses and states of /api/vocabulary.
     assert page.evaluate("window.__wall.gaps") == []
+    # /health's problems are worded once per kind, not once per partition (a lagging worker on 18 partitions
+    # filled the banner with 18 lines).
+    problems = [
+        {"code": "worker_behind", "since": 5, "partition": "ioc.raw.traffic:0", "lag": 3},
+        {"code": "worker_behind", "since": 2, "partition": "ioc.raw.traffic:1", "lag": 4},
+        {"code": "worker_behind", "since": 9, "partition": "ioc.raw.lighting:4", "lag": 1},
+        {"code": "no_worker", "since": 7},
+    ]
+    got = page.evaluate("async (ps) => (await import('/static/problems.js')).grouped(ps)", problems)
+    together = "ioc.raw.traffic 0–1, ioc.raw.lighting 4"
+    assert got == [
+        {"code": "worker_behind", "since": 2, "partition": together, "lag": 8},
+        {"code": "no_worker", "since": 7, "partition": "", "lag": None},
+    ]
 
     # Every card's colour is its VN_AQI band's colour (Decision 1459, Table 1).
     # Read all cards in one evaluation: the page redraws them on every delta.
@@ -124,6 +138,9 @@ def test_wall_page_updates_live_in_a_browser(stack: Stack, browser: Browser, art
     assert page.locator("path.site").count() == sites
     page.wait_for_function("window.__wall.trends.series.size >= 6")  # KPI trend lines for the charts
     page.screenshot(path=str(Path(artifacts) / "wall.png"))
+    # Nothing in an area's column is cut at its bottom (it hides what overflows).
+    cut = page.evaluate("[...document.querySelectorAll('.area')].map((a) => a.scrollHeight - a.clientHeight)")
+    assert cut == [0, 0, 0], cut
 
     # One language at a time, site names too: Vietnamese names on the Vietnamese page, English ones (proper
     # names keeping their diacritics) after the switch, and back.

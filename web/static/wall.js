@@ -6,6 +6,7 @@ import { el, toast } from "./dom.js";
 import { ageText, feedDead, simNow, staleAge, staleMinutes } from "./freshness.js";
 import { History } from "./history.js";
 import { I18N, LANG, applyStaticLabels, setLang, t, tf } from "./i18n.js";
+import { grouped } from "./problems.js";
 import { AreaMaps, SEVERITY_COLOUR, STALE_COLOUR, STATE_COLOUR } from "./map.js";
 import { api, fetchJson, refusalText, showLogin, takeTokenFromUrl, token } from "./session.js";
 import { Sound } from "./sound.js";
@@ -243,8 +244,8 @@ function renderHealth() {
   const lines = [];
   if (wall.connState === "closed") lines.push(tf("dead.ws", { since: vnDateTime(wall.connSince) }));
   if (h && h.status === "red") {
-    for (const p of h.problems || []) {
-      lines.push(tf(`health.${p.code}`, { since: vnDateTime(p.since), partition: p.partition || "", lag: p.lag ?? "" }));
+    for (const p of grouped(h.problems || [])) {
+      lines.push(tf(`health.${p.code}`, { since: vnDateTime(p.since), partition: p.partition, lag: p.lag ?? "" }));
     }
   }
   const dead = feedDead();
