@@ -7,10 +7,9 @@ coming back on the feed."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import secrets
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from ioc.topics import Topics
 from tests.e2e.conftest import ARGS, CHROMIUM
 from tests.support.frames import gauge_levels, lane_counts
 from tests.support.keys import TOKENS, token
+from tests.support.page import run
 from tests.support.records import produce, read_topic
 from tests.support.stack import StartServices, unique_namespace
 from tests.support.wall import http_call
@@ -36,12 +36,6 @@ SECOND_OPERATOR = secrets.token_urlsafe(18)  # another person with the operator 
 STREETS = ["WL-VIN-LN", "WL-VIN-NVC", "WL-VIN-NTMK", "WL-VIN-PDC"]  # alert levels 0.2 / 0.4 / 0.7 m
 LE_NIN_A = ["TD-VIN-06-A1", "TD-VIN-06-A2", "TD-VIN-06-A3"]  # one approach of Lê Nin (3 lanes)
 ERRORS: list[str] = []  # errors of every page opened here
-
-
-def run(coro: Coroutine[Any, Any, Any]) -> Any:
-    # Playwright's sync API owns this thread's event loop; Kafka clients run in a thread of their own.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 @dataclass

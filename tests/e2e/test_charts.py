@@ -9,10 +9,7 @@ simulated clock is not real time (when it is: tests/e2e/test_charts_record.py)."
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.support.frames import aq_frame, street_levels
 from tests.support.keys import token
+from tests.support.page import poll, run
 from tests.support.records import produce
 from tests.support.stack import StartServices, unique_namespace
 
@@ -55,12 +53,6 @@ PIXELS = """(kpi) => { const u = window.__wall.trends.charts.get(kpi);
            outside: b.x0 - 30 > left ? column(b.x0 - 30) : null }; }"""
 
 
-def run(coro: Coroutine[Any, Any, Any]) -> Any:
-    # Playwright's sync API owns this thread's event loop; Kafka clients run in a thread of their own.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 @dataclass
 class Wall:
     settings: Settings
@@ -87,17 +79,6 @@ def wall(start_module_services: StartServices) -> Iterator[Wall]:
     services = start_module_services(unique_namespace("charts-e2e"), "worker", "web", push_hz=4)  # live, ×1
     yield Wall(services.settings, services.url("web"))
     services.assert_running()
-
-
-def poll(page: Page, expression: str, arg: Any = None, timeout: float = 20) -> Any:
-    """page.evaluate in a loop: wait_for_function would need eval, which the page's CSP forbids."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(expression, arg)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(expression)
 
 
 def chart(page: Page, kpi: str) -> dict[str, Any]:

@@ -15,9 +15,10 @@ from playwright.sync_api import Browser, expect
 from ioc.city import load_city
 from ioc.settings import Settings
 from ioc.store.rows import Rows
-from tests.e2e.test_charts import STORED_DRAWN, H, Wall, chart, click, poll
+from tests.e2e.test_charts import STORED_DRAWN, H, Wall, chart, click
 from tests.e2e.test_history_view import alert_doc, fill
 from tests.support.keys import token
+from tests.support.page import poll
 from tests.support.stack import StartServices, unique_namespace
 
 pytestmark = pytest.mark.e2e

@@ -28,6 +28,7 @@ from ioc.store.database import database_url, migrate, open_engine
 from ioc.store.rows import Rows
 from ioc.store.writer import write
 from tests.support.keys import token
+from tests.support.page import poll
 from tests.support.stack import StartServices, unique_namespace
 
 pytestmark = pytest.mark.e2e
@@ -149,17 +150,6 @@ def record(
     services = start_module_services(unique_namespace("history-e2e"), "web", data_dir=data)
     yield Record(services.url("web"), **expected)
     services.assert_running()
-
-
-def poll(page: Page, expression: str, arg: Any = None, timeout: float = 20) -> Any:
-    """page.evaluate in a loop: wait_for_function would need eval, which the page's CSP forbids."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(expression, arg)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(expression)
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ from typing import Any
 
 import orjson
 import pytest
-from playwright.sync_api import Browser, Dialog, Page
+from playwright.sync_api import Browser, Dialog
 
 from ioc.topics import Topics
 from tests.support.keys import KEYS, token
+from tests.support.page import poll
 from tests.support.records import produce
 from tests.support.stack import StartServices, unique_namespace
 from tests.support.wall import wait_http
@@ -93,17 +94,6 @@ def publish(settings: Any, t: int) -> None:
 
     with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
         pool.submit(asyncio.run, send()).result()
-
-
-def poll(page: Page, expression: str, timeout: float = 20) -> Any:
-    """page.evaluate in a loop: wait_for_function would need eval, which the page's CSP forbids."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(expression)
 
 
 def test_html_in_every_field_never_runs(wall: tuple[str, Any], browser: Browser, artifacts: str) -> None:

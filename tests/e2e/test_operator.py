@@ -7,13 +7,10 @@ The namespace is a replay namespace played at ×10, so the banner must read REPL
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -24,6 +21,7 @@ from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.support.frames import aq_frame, street_levels
 from tests.support.keys import KEYS, token
+from tests.support.page import run
 from tests.support.records import produce, read_topic
 from tests.support.stack import Services, StartServices, unique_namespace
 
@@ -31,12 +29,6 @@ pytestmark = pytest.mark.e2e
 T0 = parse_start("2025-10-14T06:00")
 GAUGE = "WL-VIN-NVC"
 CRITICAL = "rgb(213, 0, 249)"  # SEVERITY_COLOUR.critical in map.js
-
-
-def run(coro: Coroutine[Any, Any, Any]) -> Any:
-    # Playwright's sync API owns this thread's event loop; Kafka clients run in a thread of their own.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 @dataclass

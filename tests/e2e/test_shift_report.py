@@ -5,14 +5,11 @@ running off the page."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -21,6 +18,7 @@ from ioc.settings import Settings
 from ioc.store.database import open_engine
 from ioc.store.shift import ShiftReport, shift_at, shift_report
 from tests.support.keys import token
+from tests.support.page import run
 from tests.support.shift import fill_url
 from tests.support.stack import StartServices, unique_namespace
 from tests.support.wall import http_text
@@ -28,12 +26,6 @@ from tests.support.wall import http_text
 pytestmark = pytest.mark.e2e
 DAY = "from=2026-12-02T06:00&to=2026-12-02T14:00"
 A4_PRINTABLE_PX = int((210 - 2 * 11) / 25.4 * 96)  # A4 width less the report's 11 mm side margins, at 96 dpi
-
-
-def run(coro: Coroutine[Any, Any, Any]) -> Any:
-    # Playwright's sync API owns this thread's event loop; the database is read in a thread of its own.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 @dataclass

@@ -10,31 +10,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from ioc.auth import dev_tokens, token_of
-from ioc.settings import Settings
 from ioc.store.database import migrate, open_engine
 from ioc.store.writer import write
-from tests.support.record import CLUSTER, T0, M, alert_documents, kpi, operator_actions, rows_of
-from web.app import create_app
-
-SPEC = dev_tokens()
-
-
-def get(database: str, path: str, role: str | None = "viewer") -> httpx.Response:
-    app = create_app(Settings(tokens=SPEC, database_url=database))  # no lifespan: the feed never starts
-    headers = {"Authorization": f"Bearer {token_of(SPEC, role)}"} if role else {}
-
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://wall.local") as client:
-                return await client.get(path, headers=headers)
-        finally:
-            await app.state.wall.store.dispose()  # the lifespan would; it does not run here
-
-    return asyncio.run(send())
+from tests.support.record import CLUSTER, T0, M, alert_documents, get, kpi, operator_actions, rows_of
 
 
 def fill(database: str, docs: list[dict[str, Any]]) -> None:

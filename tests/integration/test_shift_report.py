@@ -12,19 +12,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 
-from ioc.auth import dev_tokens, token_of
-from ioc.settings import Settings
 from ioc.store.database import migrate, open_engine
 from ioc.store.rows import Rows
 from ioc.store.shift import ShiftReport, shift_report
 from ioc.store.writer import write
+from tests.support.record import get
 from tests.support.shift import CLUSTER, SIM, E, H, M, S, Story, fill_url, stories
-from web.app import create_app
 
-SPEC = dev_tokens()
 DAY = ("--from", "2026-12-02T06:00", "--to", "2026-12-02T14:00")
 
 
@@ -132,21 +128,6 @@ def test_the_next_shift_takes_over_what_was_handed_over(database: str) -> None:
     before = report(database, S - 8 * H, S)  # the night before: F lived and died in it, A and H were left
     assert {a.id for a in before.handover} == {story["A"].id, story["H"].id}  # C, raised at 06:00, is not
     assert (before.counts.raised, before.counts.resolved, before.counts.cleared) == (3, 1, 1)
-
-
-def get(database: str, path: str, role: str | None = "viewer") -> httpx.Response:
-    app = create_app(Settings(tokens=SPEC, database_url=database))  # no lifespan: the feed never starts
-    headers = {"Authorization": f"Bearer {token_of(SPEC, role)}"} if role else {}
-
-    async def send() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://wall.local") as client:
-                return await client.get(path, headers=headers)
-        finally:
-            await app.state.wall.store.dispose()
-
-    return asyncio.run(send())
 
 
 def test_the_wall_serves_the_report_as_json_and_as_a_page(database: str) -> None:

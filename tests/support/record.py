@@ -1,19 +1,26 @@
 """Documents as the processors and the wall publish them, for the operations-record tests: a flood alert's
-whole life with its operators' actions, KPI documents and dead letters, and the rows they make."""
+whole life with its operators' actions, KPI documents and dead letters, the rows they make, and a wall app
+on a record to ask."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 import orjson
 
+from ioc.auth import dev_tokens, token_of
 from ioc.contract.documents import Kind
+from ioc.settings import Settings
 from ioc.store.rows import Rows
 from processors.alerts import AlertBook
+from web.app import create_app
 
 M = 60_000
 T0 = 1_760_400_000_000
 CLUSTER = "c1"
+DEV_TOKENS = dev_tokens()  # this run's, for the wall apps `get` makes
 
 
 LEVEL_OF = {"normal": 0.1, "alert1": 0.3, "alert2": 0.5, "alert3": 0.7}  # the rule judges the level
@@ -86,3 +93,21 @@ def stream() -> list[dict[str, Any]]:
     letters = [{"v": 1, "reason": "late", "at": T0 + 30 * 1000, "domain": "traffic"},
                {"v": 1, "reason": "duplicate", "at": T0 + 90 * 1000, "domain": "traffic"}]  # fmt: skip
     return [*alert_documents(), kpi(T0, 1.0), kpi(T0 + 20_000, 2.0), kpi(T0 + 70_000, 3.0), *letters]
+
+
+def get(database: str, path: str, role: str | None = "viewer", tokens: str | None = None) -> httpx.Response:
+    """GET `path` of a wall app on `database`, in process (no lifespan: the feed never starts), with a role's
+    token of `tokens` (this run's development tokens by default); the httpx response."""
+    spec = tokens or DEV_TOKENS
+    app = create_app(Settings(tokens=spec, database_url=database))
+    headers = {"Authorization": f"Bearer {token_of(spec, role)}"} if role else {}
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://wall.local") as client:
+                return await client.get(path, headers=headers)
+        finally:
+            await app.state.wall.store.dispose()  # the lifespan would; it does not run here
+
+    return asyncio.run(send())
