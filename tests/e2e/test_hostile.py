@@ -114,7 +114,7 @@ def test_html_in_every_field_never_runs(wall: tuple[str, Any], browser: Browser,
     poll(page, "window.__wall && window.__wall.snapshots >= 1")
     publish(settings, int(time.time() * 1000) - 60_000)
     poll(page, "[...window.__wall.items.keys()].some((k) => k.startsWith('alert:'))")
-    poll(page, "document.querySelectorAll('#alert-list li').length >= 1")
+    poll(page, "document.querySelectorAll('#alert-list [data-alert]').length >= 1")
     poll(page, "!document.getElementById('alert-banner').hidden")  # an engineer's notice: the banner
     page.screenshot(path=str(Path(artifacts) / "wall-hostile-popup.png"))
     page.click("#alert-list [data-alert]")  # the details pane, with the history's hostile steps

@@ -5,6 +5,7 @@ after the scenario's end, and a dead feed or stack covers the wall in large type
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import urllib.error
@@ -20,6 +21,7 @@ from playwright.sync_api import Browser, Page, expect
 from ioc.city import load_city
 from ioc.ops import procs
 from tests.support.keys import token
+from tests.support.readable import KIOSK_MIN_REM, assert_reads_across_the_room
 from tests.support.stack import up_children, up_env
 from tests.support.wall import http_json
 
@@ -122,6 +124,7 @@ def test_banner_names_stage_a_silent_station_greys_with_its_age_and_returns_afte
     other = page.locator('.station[data-station="AQ-VIN-02"]')
     expect(other).not_to_have_attribute("data-stale", "true")
     expect(page.locator('.legend [data-legend="stale"]')).to_contain_text("Dữ liệu cũ")
+    see_the_silent_station_on_the_kiosk(browser, up, artifacts)
     page.locator("#lang").click()
     expect(card.locator(".age")).to_contain_text("min ago")
     expect(banner).to_contain_text("Test storm — stage: Station down")
@@ -133,6 +136,31 @@ def test_banner_names_stage_a_silent_station_greys_with_its_age_and_returns_afte
     expect(card).not_to_have_attribute("data-stale", "true", timeout=20_000)
     expect(page.locator("#mode")).to_have_text("LIVE ×60")
     assert errors == []
+    page.close()
+
+
+def see_the_silent_station_on_the_kiosk(browser: Browser, up: Up, artifacts: str) -> None:
+    """The wall across the room names the silent station under its area, with its age, worst first; its
+    type still reads from 4 m with the scenario's banner in the header."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080}, bypass_csp=True)
+    page.goto(f"{up.url}/?token={token('viewer')}&kiosk=1")
+    watch = page.locator('[data-area="vinh"] [data-role="watch"]')
+    expect(watch).to_have_attribute("data-count", re.compile(r"[1-9]"), timeout=15_000)
+    concerns = page.evaluate(
+        "async () => (await import('/static/watchlist.js')).concerns('vinh')"
+        ".map((c) => [c.site.key, c.concern.why, c.concern.weight])"
+    )
+    silent = next(c for c in concerns if c[0] == f"aqi:{SILENT}")
+    assert re.fullmatch(r"dữ liệu cũ · \d+ phút trước", silent[1]), silent
+    assert [c[2] for c in concerns] == sorted((c[2] for c in concerns), reverse=True)  # worst first
+    rows = page.evaluate(
+        """() => [...document.querySelectorAll('[data-area="vinh"] [data-role="watch"] li[data-site]')]
+              .map((li) => li.dataset.site)"""
+    )
+    shown = 3 if len(concerns) <= 3 else 2  # a third row says how many more
+    assert rows == [c[0] for c in concerns[:shown]], (rows, concerns)
+    assert_reads_across_the_room(page, KIOSK_MIN_REM * 16)
+    page.screenshot(path=str(Path(artifacts) / "wall-kiosk-stale.png"))
     page.close()
 
 

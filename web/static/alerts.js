@@ -73,7 +73,7 @@ export const Alerts = {
     const rows = groupAlerts(shown);
     const list = document.getElementById("alert-list");
     list.replaceChildren(...rows.map((r) => (r.alerts.length === 1 ? this.row(r.alerts[0], false) : this.groupRow(r))));
-    if (!rows.length && all.length) list.append(el("li", { class: "none" }, t("filter.none")));
+    if (!rows.length) list.append(el("li", { class: "none" }, t(all.length ? "filter.none" : "noOpenAlerts"))); // not a blank panel
     this.refocus();
     Details.render();
     Notices.render();

@@ -43,6 +43,13 @@ const CLOCK_AGREE_MS = 5 * MINUTE_MS;
 // fetched with theirs, so their bands end where they were cleared.
 const CLOSED_LOOKBACK_MS = 6 * HOUR_MS;
 
+const FONT_FAMILY = '"Segoe UI", "Noto Sans", Roboto, Arial, sans-serif'; // wall.css's
+const AXIS_REM = 0.75;
+const KIOSK_AXIS_REM = 1.375; // the wall's smallest type (wall.css, .kiosk)
+
+function remPx() { return parseFloat(getComputedStyle(document.documentElement).fontSize); }
+export function axisFontPx() { return Math.round(remPx() * (wall.kiosk ? KIOSK_AXIS_REM : AXIS_REM)); }
+
 export function kpiTitle(kpi) {
   return `${t("kpi." + kpi)}${KPI_UNIT[kpi] ? " (" + KPI_UNIT[kpi] + ")" : ""}`;
 }
@@ -175,13 +182,17 @@ export const Trends = {
       return button;
     });
     const grid = el("div", { class: "chart-grid" });
+    // The areas' colours once for all charts (the wall across the room has no room for them under each).
+    const keys = city.areas.map((a) => el("span", { class: "key", "data-area": a.id },
+      el("i", { class: "swatch", style: `background:${AREA_COLOUR[a.id] || "#ccc"}` }), el("span", { "data-role": "area-name" }, "")));
     root.replaceChildren(el("div", { class: "chart-range", role: "group" },
       el("span", { class: "caption", "data-role": "trends" }, ""), ...switches,
-      el("span", { class: "note", "data-role": "range-note" }, "")), grid);
+      el("span", { class: "note", "data-role": "range-note" }, ""), el("span", { class: "area-keys" }, ...keys)), grid);
+    this.city = city;
     this.areas = city.areas;
     this.bands = city.aqi_bands;
     for (const kpi of KPI_ORDER) {
-      const box = el("div", { class: "chart", "data-kpi": kpi }, el("div", { class: "chart-title", "data-kpi-title": kpi }, ""));
+      const box = el("div", { class: "chart", "data-kpi": kpi }, el("div", { class: "chart-title", "data-kpi-title": kpi }, kpiTitle(kpi)));
       grid.append(box);
       this.charts.set(kpi, new uPlot(this.options(kpi, box, city), [[], ...city.areas.map(() => [])], box));
       box.append(el("div", { class: "chart-legend", "data-role": "legend" }), el("div", { class: "chart-note", "data-role": "chart-note" }));
@@ -190,15 +201,20 @@ export const Trends = {
   },
 
   options(kpi, box, city) {
-    const axis = { stroke: "#8da2bf", grid: { stroke: "#22344f" }, ticks: { stroke: "#22344f" } };
+    // uPlot draws its axes on a canvas in px: their type follows the page's (rem, larger on the wall).
+    const px = axisFontPx();
+    const axis = { stroke: "#8da2bf", grid: { stroke: "#22344f" }, ticks: { stroke: "#22344f" }, font: `${px}px ${FONT_FAMILY}` };
+    // Under the plot a legend line or two and a note; on the wall only the areas without data are named.
+    const below = box.querySelector(".chart-title").offsetHeight + (wall.kiosk ? 4 : 4.5) * remPx();
     return {
       width: Math.max(200, box.clientWidth - 12),
-      height: Math.max(110, box.clientHeight - 84), // the title above, the legend (3 lines) and a note below
+      height: Math.max(110, box.clientHeight - below),
       tzDate: vnDate,
       legend: { show: false }, // the chart's own legend below says what each line's state is
       cursor: { show: false },
       scales: { x: { time: true }, y: { range: (u, lo, hi) => kpiRange(kpi, hi) } },
-      axes: [{ ...axis, size: 28, values: (u, splits) => timeTicks(RANGE_MS[this.range])(u, splits) }, { ...axis, size: 40 }],
+      axes: [{ ...axis, size: Math.round(px * 2.2), values: (u, splits) => timeTicks(RANGE_MS[this.range])(u, splits) },
+        { ...axis, size: Math.round(px * 3.4) }],
       series: [{}, ...city.areas.map((a) => ({
         label: areaName(a), stroke: AREA_COLOUR[a.id] || "#ccc", width: 2, spanGaps: false,
         paths: uPlot.paths.stepped({ align: 1 }), points: { show: false },
@@ -210,11 +226,20 @@ export const Trends = {
     };
   },
 
+  // The screen changed size (a window made full screen on the wall): the charts are drawn again to fit it,
+  // their axes' type with the page's.
+  resize() {
+    if (!this.city) return;
+    for (const u of this.charts.values()) u.destroy();
+    this.charts.clear();
+    this.build(this.city); // which sets the range again: relabelled and drawn at once
+  },
+
   relabel() {
     for (const kpi of KPI_ORDER) {
       const title = document.querySelector(`[data-kpi-title="${kpi}"]`);
       if (!title) continue;
-      title.textContent = `${kpiTitle(kpi)} · ${t("trendSpan." + this.range)}`;
+      title.textContent = wall.kiosk ? kpiTitle(kpi) : `${kpiTitle(kpi)} · ${t("trendSpan." + this.range)}`;
       title.title = title.textContent; // the whole title where the chart is too narrow for it
     }
     this.legends = {};
@@ -222,7 +247,10 @@ export const Trends = {
     this.notes();
     const bar = document.querySelector("#charts .chart-range");
     if (!bar) return;
-    bar.querySelector('[data-role="trends"]').textContent = t("trends");
+    bar.querySelector('[data-role="trends"]').textContent = wall.kiosk ? `${t("trends")} · ${t("trendSpan." + this.range)}` : t("trends");
+    for (const key of bar.querySelectorAll(".area-keys .key")) {
+      key.querySelector('[data-role="area-name"]').textContent = areaName(this.areas.find((a) => a.id === key.dataset.area));
+    }
     for (const button of bar.querySelectorAll("[data-range]")) button.textContent = t("range." + button.dataset.range);
     const problem = this.range !== "1h" && this.stored && "problem" in this.stored;
     bar.querySelector('[data-role="range-note"]').textContent = problem ? t("recordUnavailable")
@@ -372,8 +400,10 @@ export const Trends = {
     const shown = JSON.stringify(states);
     if (!box || this.legends[kpi] === shown) return;
     this.legends[kpi] = shown;
+    // Before the first snapshot nothing is known yet: the keys name the areas and claim no state.
+    const unknown = { state: wall.snapshots ? "nodata" : "pending" };
     const keys = this.areas.map((a) => {
-      const s = states[a.id] || { state: "nodata" };
+      const s = states[a.id] || unknown;
       const text = s.state === "nodata" ? t("chart.noData")
         : s.state === "stale" ? tf("chart.stale", { time: vnTime(s.since).slice(0, 5) }) : "";
       return el("span", { class: "key", "data-area": a.id, "data-state": s.state, title: `${areaName(a)} ${text}`.trim() },
@@ -381,7 +411,9 @@ export const Trends = {
         areaName(a), ...(text ? [el("em", {}, text)] : []));
     });
     const band = el("span", { class: "key band", title: t("chart.bandWhy") }, el("i", { class: "swatch" }), t("chart.band"));
-    box.replaceChildren(...keys, band);
+    // On the wall one line says so when no area has data yet (a chart's foot has room for one or two).
+    const none = wall.kiosk && wall.snapshots > 0 && this.areas.every((a) => !states[a.id] || states[a.id].state === "nodata");
+    box.replaceChildren(...(none ? [el("span", { class: "key", "data-state": "nodata" }, el("em", {}, t("chart.noData")))] : keys), band);
   },
 
   drawBands(u) {

@@ -6,6 +6,7 @@ import { el } from "./dom.js";
 import { ageText, staleAge } from "./freshness.js";
 import { t } from "./i18n.js";
 import { bandOf, localName, wall } from "./store.js";
+import { rank } from "./vocabulary.js";
 
 // Keyed by the vocabulary's severities and map states (the page checks them against /api/vocabulary).
 export const SEVERITY_COLOUR = { critical: "#d500f9", high: "#ff1744", medium: "#ff9100", low: "#40c4ff", informational: "#40c4ff" };
@@ -39,7 +40,11 @@ export const AreaMaps = {
         .sort((a, b) => SITE_ORDER.indexOf(a.kind) - SITE_ORDER.indexOf(b.kind));
       // Fitted to what is drawn (the area's box holds much empty land), a little inside the panel's edge.
       const drawn = L.latLngBounds([...sites.map((s) => s.at), ...roads.flatMap((r) => r.path)]);
-      map.fitBounds(drawn.isValid() ? drawn : area.bbox, { padding: [8, 8] });
+      const fit = () => map.fitBounds(drawn.isValid() ? drawn : area.bbox, { padding: [8, 8] });
+      fit();
+      // The panel takes its size once the tiles and lists beside it fill (and again on a new screen): the
+      // map follows, fitted again, rather than showing a corner of the area.
+      new ResizeObserver(() => { map.invalidateSize(); fit(); }).observe(node);
       for (const site of sites) {
         const marker = L.circleMarker(site.at, {
           radius: SITE_RADIUS[site.kind] || 4, weight: 1, color: "#0a101a", fillOpacity: 0.95,
@@ -102,20 +107,42 @@ function tip(layer, content) {
   return layer;
 }
 
+// What a site's latest value says, in the page's language (its tooltip, the wall's watch list).
+export function siteValue(site, item) {
+  if (!item) return "";
+  if (site.kind === "aqi") return `VN_AQI ${item.aqi ?? "–"}`;
+  if (site.kind === "water") return `${Number(item.currentLevel).toFixed(2)} m · ${t("flood." + item.status)}`;
+  if (site.kind === "traffic") return `${item.speed} km/h · ${item.volume_h} ${t("vehPerHour")} · ${t("congestion." + item.congestion)}`;
+  if (site.kind === "lighting") return `${t(item.online ? "cabinetOnline" : "cabinetOffline")} · ${item.lit}/${item.lamps} · ${item.kw} kW`;
+  if (site.kind === "weather") return `${Number(item.temperature).toFixed(1)} °C · ${Number(item.windSpeed).toFixed(1)} m/s`;
+  if (site.kind === "hospital") return `p90 ${item.wait_p90_min ?? "–"} min · ${item.waiting ?? 0}`;
+  return "";
+}
+
+// Why a site needs a look, or null when it is fine or has not reported: an active alert on it (by severity),
+// else its own state (alarm, offline, watch; /api/vocabulary's map states), else stale. Heavier is worse.
+const STATE_WEIGHT = { alarm: 30, offline: 25, warning: 20 };
+const STALE_WEIGHT = 10;
+const ALERT_WEIGHT = 100;
+export function siteConcern(site) {
+  const alert = wall.worstAlert.get(site.id);
+  const item = wall.items.get(site.key);
+  if (alert) {
+    return { weight: ALERT_WEIGHT + rank(alert.severity), colour: SEVERITY_COLOUR[alert.severity],
+      why: `${t("rule." + alert.rule)} · ${t("severity." + alert.severity)}` };
+  }
+  if (!item) return null;
+  const age = staleAge(item);
+  if (age !== null) return { weight: STALE_WEIGHT, colour: STALE_COLOUR, why: `${t("stale")} · ${ageText(age)}` };
+  if (!(item.state in STATE_WEIGHT)) return null;
+  return { weight: STATE_WEIGHT[item.state], colour: AreaMaps.colour(site), why: siteValue(site, item) || t("mapState." + item.state) };
+}
+
 // Built as DOM nodes, never as HTML text: every string here came over the feed.
 function siteTooltip(site) {
   const item = wall.items.get(site.key);
   const alert = wall.worstAlert.get(site.id);
-  let value = "";
-  if (item) {
-    if (site.kind === "aqi") value = `VN_AQI ${item.aqi ?? "–"}`;
-    else if (site.kind === "water") value = `${Number(item.currentLevel).toFixed(2)} m · ${t("flood." + item.status)}`;
-    else if (site.kind === "traffic") value = `${item.speed} km/h · ${item.volume_h} ${t("vehPerHour")} · ${t("congestion." + item.congestion)}`;
-    else if (site.kind === "lighting") value = `${t(item.online ? "cabinetOnline" : "cabinetOffline")} · ${item.lit}/${item.lamps} · ${item.kw} kW`;
-    else if (site.kind === "weather") value = `${Number(item.temperature).toFixed(1)} °C · ${Number(item.windSpeed).toFixed(1)} m/s`;
-    else if (site.kind === "hospital") value = `p90 ${item.wait_p90_min ?? "–"} min · ${item.waiting ?? 0}`;
-  }
-  const box = el("div", {}, el("b", {}, String(localName(site))), el("br"), value);
+  const box = el("div", {}, el("b", {}, String(localName(site))), el("br"), siteValue(site, item));
   const age = item ? staleAge(item) : null;
   if (age !== null) box.append(el("br"), el("i", { class: "age" }, `${t("stale")}: ${ageText(age)}`));
   if (alert) {

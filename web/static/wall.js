@@ -12,6 +12,7 @@ import { api, fetchJson, refusalText, showLogin, takeTokenFromUrl, token } from 
 import { Sound } from "./sound.js";
 import { areaName, bandName, bandOf, localName, vnDateTime, vnTime, wall } from "./store.js";
 import { Timeline } from "./timeline.js";
+import { renderWatch } from "./watchlist.js";
 import { floodStatus, isActive, loadVocabulary, mismatches, rank, vocabulary } from "./vocabulary.js";
 
 const STANDING_COLOUR = { veryGood: "#2e7d32", good: "#7cb342", fair: "#fbc02d", bad: "#ef6c00", veryBad: "#c62828" };
@@ -60,7 +61,9 @@ function drawSkeleton() {
       el("div", { class: "section-title", "data-i18n": "weather" }, t("weather")),
       el("div", { class: "weather", "data-role": "weather" }, "—"),
       el("div", { class: "section-title", "data-i18n": "water" }, t("water")),
-      el("div", { class: "water", "data-role": "water" }, el("ul"))));
+      el("div", { class: "water", "data-role": "water" }, el("ul")),
+      el("div", { class: "section-title watch-title", "data-i18n": "watch" }, t("watch")),
+      el("ol", { class: "watch", "data-role": "watch" })));
   }
 }
 
@@ -292,6 +295,7 @@ function render() {
   if (all || kinds.has("kpi")) renderTiles();
   if (all || kinds.has("alert")) Alerts.render();
   if (all) AreaMaps.updateAll(); else AreaMaps.update(dirty.keys);
+  if (wall.kiosk && (all || dirty.keys.size)) renderWatch();
   if (all) { renderLegend(); Trends.relabel(); Trends.render(simNow()); }
   renderStatus();
   dirty.all = false;
@@ -414,7 +418,12 @@ async function start() {
   Trends.build(wall.city);
   History.wire();
   render();
-  window.addEventListener("resize", () => AreaMaps.resize());
+  let resized = 0;
+  window.addEventListener("resize", () => {
+    AreaMaps.resize();
+    clearTimeout(resized);
+    resized = setTimeout(() => Trends.resize(), 250); // once the window has its final size
+  });
   setInterval(() => { renderClock(); Trends.render(simNow()); checkStale(); }, 1000);
   connect();
 }
