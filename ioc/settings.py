@@ -7,8 +7,10 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ioc.clock import parse_start
 
 
 class Settings(BaseSettings):
@@ -132,6 +134,15 @@ class Settings(BaseSettings):
         shift_starts(text)
         return text
 
+    @field_validator("start")
+    @classmethod
+    def _start_readable(cls, text: str) -> str:
+        try:
+            parse_start(text)
+        except ValueError as exc:  # checked here so `ioc up` refuses it before any process starts
+            raise ValueError(f"not 'now' nor an ISO 8601 time like 2025-10-14T18:00 ({exc})") from None
+        return text
+
     @model_validator(mode="after")
     def _tolerance_within_lateness(self) -> Settings:
         # A reading inside the tolerance moves its group's watermark by at most the tolerance; within the
@@ -175,6 +186,18 @@ SECRETS = frozenset(
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+def problems(exc: ValidationError, names: dict[str, str] | None = None) -> str:
+    """What is wrong with the settings, one line per value, each named as the user gave it: a command-line
+    option from `names` (setting → option), else its IOC_* variable."""
+    lines = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else ""
+        name = (names or {}).get(field) or (f"IOC_{field.upper()}" if field else "settings")
+        given = f"={err['input']!r}" if field and not isinstance(err["input"], dict) else ""
+        lines.append(f"{name}{given}: {err['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
 
 
 def describe() -> list[tuple[str, str, str]]:

@@ -166,6 +166,23 @@ def simulate(**options: Any) -> None:
         o.report.write_bytes(orjson.dumps(doc))
 
 
+def check_live(s: Settings, start: str | None) -> None:
+    """What `ioc up` asks before it starts any process (the `ioc.checks` entry point): the live simulator's
+    plan resolves (the scenario exists, parses and names only sensors the city has; the start reads).
+    ValueError says what is wrong, naming the option."""
+    o = Options(None, start, None, None, None, True, None, (), None, None, 1, None, None, True)
+    try:
+        plan = _plan(s, o)
+    except scenarios_mod.ScenarioError as exc:
+        raise ValueError(f"--scenario {s.scenario}: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"--start {start or s.start}: {exc}") from None
+    if plan.scenario is not None:
+        sim = domains.build(plan.domains, load_city(), plan.seed, s, plan.scenario, plan.start_ms, (0, 1))
+        if bad := sim.unknown_targets():
+            raise ValueError(f"--scenario {s.scenario}: targets that nothing answers to: {', '.join(bad)}")
+
+
 def _plan(s: Settings, o: Options) -> Plan:
     scenario_name = o.scenario_name or s.scenario or None
     sc = scenarios_mod.load(scenario_name) if scenario_name else None

@@ -13,13 +13,15 @@ from types import FrameType
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from ioc import auth
 from ioc.city import load_city
 from ioc.kafka import ensure_topics
+from ioc.ops import procs
 from ioc.ops.broker import BrokerError
 from ioc.ops.stack import Part, Stack, StackError
-from ioc.settings import SECRETS, Settings, describe, get_settings
+from ioc.settings import SECRETS, Settings, describe, get_settings, problems
 from ioc.store import HISTORIAN_READY
 from ioc.topics import Topics
 
@@ -34,6 +36,13 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # A wrong IOC_* value is the user's input like an option: said in one line per value, no traceback.
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            raise SettingsProblem(problems(exc)) from None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = self.lazy.pop(cmd_name, None)
@@ -117,6 +126,7 @@ def up(
     s = _given(get_settings(), speed=speed, start=start, seed=seed, web_port=port, scenario=scenario)
     if not s.tokens:
         s = s.model_copy(update={"tokens": auth.dev_tokens()})  # fresh per run unless the operator set them
+    _preflight(s, start, no_sim)
     run = [sys.executable, "-m", "ioc"]
     parts = [
         Part("historian", [*run, "historian"], ready_file=HISTORIAN_READY),
@@ -167,7 +177,41 @@ def _given(s: Settings, **options: Any) -> Settings:
     """`s` with the options given on the command line, checked as the environment's values were; the stack
     hands the result to its children whole."""
     given = {name: value for name, value in options.items() if value is not None}
-    return Settings.model_validate({**s.model_dump(), **given})
+    try:
+        return Settings.model_validate({**s.model_dump(), **given})
+    except ValidationError as exc:
+        options_given = {name: f"--{OPTION_OF.get(name, name)}" for name in given}
+        raise click.UsageError(problems(exc, options_given)) from None
+
+
+OPTION_OF = {"web_port": "port"}  # a setting whose option is named otherwise
+
+
+def _preflight(s: Settings, start: str | None, no_sim: bool, embedded_broker: bool = True) -> None:
+    """Everything `ioc up` can check before it starts a process: the ports it will listen on are free, and
+    each part's own checks (`ioc.checks` entry points: the simulator's scenario and start) pass."""
+    wanted = [("IOC_WORKER_WEB_PORT", s.broker_host, s.worker_web_port), ("--port", s.web_host, s.web_port)]
+    if embedded_broker:
+        wanted.insert(0, ("IOC_BROKER_PORT", s.broker_host, s.broker_port))
+    found = [
+        f"{name}={port}: port {port} on {host} is in use (another `ioc up`?); stop it or choose another"
+        for name, host, port in wanted
+        if not procs.port_free(host, port)
+    ]
+    for check in [] if no_sim else entry_points(group="ioc.checks"):
+        try:
+            check.load()(s, start)
+        except ValueError as exc:
+            found.append(str(exc))
+    if found:
+        raise click.UsageError("\n".join(found))
+
+
+class SettingsProblem(click.ClickException):
+    exit_code = 2  # as click's usage errors
+
+    def format_message(self) -> str:
+        return f"wrong setting:\n{self.message}"
 
 
 class _Stop(Exception):

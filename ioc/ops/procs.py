@@ -74,6 +74,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now (bound as servers bind, reusing TIME_WAIT)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def last_line(log: Path | None, limit: int = 4096) -> str:
+    """The last non-blank line of a log (a child's last word: usually why it exited), or ''."""
+    if log is None or not log.exists():
+        return ""
+    with log.open("rb") as f:
+        f.seek(max(0, log.stat().st_size - limit))
+        lines = [line.strip() for line in f.read().decode("utf-8", "replace").splitlines()]
+    return next((line for line in reversed(lines) if line), "")[:300]
+
+
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
         return True

@@ -189,7 +189,8 @@ class Stack:
     def check_alive(self) -> bool:
         for part in self.parts:
             if part.proc is not None and part.proc.poll() is not None:
-                raise StackError(f"{part.name} exited with code {part.proc.returncode}; see {part.log}")
+                code = part.proc.returncode
+                raise StackError(f"{part.name} exited with code {code}{_said(part)}; see {part.log}")
         return True
 
     def watch(
@@ -225,7 +226,8 @@ class Stack:
                 continue
             part.restarts = 1 if now - part.started >= STABLE_S else part.restarts + 1
             delay = backoff(part.restarts)
-            say(f"{part.name} exited with code {code}; starting it again in {delay:.0f} s (log {part.log})")
+            again = f"starting it again in {delay:.0f} s (log {part.log})"
+            say(f"{part.name} exited with code {code}{_said(part)}; {again}")
             part.proc, part.restart_at = None, now + delay
 
     def _restart_broker(self, say: Callable[[str], None]) -> None:
@@ -271,3 +273,9 @@ class Stack:
                 procs.stop(part.proc, timeout=15)
         if self.broker is not None:
             self.broker.stop()
+
+
+def _said(part: Part) -> str:
+    """A dead part's last log line, so the reason is on the console and not only in its log."""
+    line = procs.last_line(part.log)
+    return f': "{line}"' if line else ""
