@@ -1,5 +1,6 @@
 """What the LIVE / REPLAY banner shows: a replay's own status (job, speed, paused) once it has sent one, else
-the simulator's speed (or the configured one) and the scenario and stage it plays."""
+the simulator's speed (or the configured one); live or replayed, the scenario and stage the simulator plays
+(a replay sends the recorded simulator's status again)."""
 
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ class Banner:
             "namespace": ns,
             "job": status.job if status is not None else None,  # None: no word from the replay yet
             "state": status.state if status is not None else None,
+            "scenario": self._scenario(),  # the recorded simulator's, as replayed (None if not recorded)
             "paced": paced,
         }
 

@@ -356,7 +356,7 @@ class ScenarioBanner(BaseModel):
 
 class Mode(BaseModel):
     """The LIVE / REPLAY banner: a replay's job and state once it has reported, else the simulator's speed
-    (or the configured one) and the scenario it plays."""
+    (or the configured one) and the scenario it plays (in a replay: the recorded simulator's, as replayed)."""
 
     kind: Literal["live", "replay"]
     speed: float | None = Field(description="simulated seconds per real second; None = as fast as possible")

@@ -1,7 +1,7 @@
 """Record and replay with the real CLI on the real broker: a simulated stretch recorded from its namespace
 and replayed into a replay namespace comes back frame for frame in the same order per key, every frame
 carrying the job id; a dry run sends nothing; a replay pauses on SIGUSR1 and resumes; live namespaces are
-refused."""
+refused; the replay's wall names the recorded scenario and the stage playing, after a seek too."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import orjson
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from ioc.clock import parse_start
 from ioc.ops import procs
 from ioc.ops.recording import file as recording
 from tests.support.keys import token
@@ -26,6 +27,30 @@ from tests.support.stack import StartServices, unique_namespace
 from tests.support.wall import http_call
 
 pytestmark = pytest.mark.integration
+
+MIN = 60_000
+T0 = parse_start("2025-10-14T17:00")
+SCENARIO = """
+name = "rec-rain"
+title = "Mưa ghi lại"
+title_en = "Recorded rain"
+duration = "20m"
+
+[[stage]]
+name = "Drizzle"
+title = "mưa nhỏ"
+at = "0m"
+until = "10m"
+[stage.set]
+"environment.*.rain_mm_h" = 5.0
+
+[[stage]]
+name = "Downpour"
+title = "mưa to"
+at = "10m"
+[stage.set]
+"environment.*.rain_mm_h" = 60.0
+"""
 
 
 def ioc(env: dict[str, str], *args: str) -> str:
@@ -49,11 +74,28 @@ def recorded(
     start_module_services: StartServices, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[dict[str, str], Path]:
     env = start_module_services(unique_namespace("rec")).env  # no processes: the namespace and its topics
-    ioc(env, "simulate", "--start", "2025-10-14T17:00", "--duration", "20m", "--speed", "max", "--quiet")
-    path = tmp_path_factory.mktemp("rec") / "live.ioc"
+    folder = tmp_path_factory.mktemp("rec")
+    scenario = folder / "rec-rain.toml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    ioc(env, "simulate", "--start", "2025-10-14T17:00", "--duration", "20m", "--speed", "max", "--quiet",
+        "--scenario", str(scenario))  # fmt: skip
+    path = folder / "live.ioc"
     out = ioc(env, "record", "--out", str(path), "--topics", "raw", "--from-beginning")
     assert "recorded 1,491 records" in out, out  # what the simulator printed for this stretch
     return env, path
+
+
+@pytest.fixture(scope="module")
+def with_status(recorded: tuple[dict[str, str], Path]) -> Path:
+    """The same stretch recorded with the default topics, which hold the simulator's status."""
+    env, raw = recorded
+    path = raw.with_name("default-topics.ioc")
+    ioc(env, "record", "--out", str(path), "--from-beginning")
+    header, entries = recording.read(path)
+    assert "simulator" in header["topics"]
+    stages = [orjson.loads(e.value or b"")["stage"] for e in entries if e.topic == "simulator"]
+    assert stages[0] == "Drizzle" and "Downpour" in stages, stages
+    return path
 
 
 def test_replay_is_lossless_in_order_per_key_and_tagged(recorded: tuple[dict[str, str], Path]) -> None:
@@ -106,11 +148,11 @@ class Watched:
 
 @contextmanager
 def watched_replay(
-    start_services: StartServices, env: dict[str, str], path: Path, job: str, tmp: Path
+    start_services: StartServices, env: dict[str, str], path: Path, job: str, tmp: Path, *more: str
 ) -> Iterator[Watched]:
     wall = start_services(f"replay-{job}", "web")  # first: its topics exist before the replay looks
     log = tmp / "replay.log"
-    argv = [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", job]
+    argv = [sys.executable, "-m", "ioc", "replay", str(path), "--speed", "120", "--job", job, *more]
     proc = procs.spawn(argv, log, env)
     try:
         with connect(f"ws://127.0.0.1:{wall.port('web')}/ws?token={token('viewer')}", max_size=None) as ws:
@@ -166,6 +208,36 @@ def test_an_engineer_steers_the_replay_from_the_wall(
     assert "replay command obeyed" in log
 
 
+def test_the_replays_wall_names_the_scenario_and_the_stage_playing_at_the_replayed_time(
+    recorded: tuple[dict[str, str], Path], with_status: Path, start_services: StartServices, tmp_path: Path
+) -> None:
+    env, _ = recorded
+
+    def stage(name: str, state: str = "playing") -> Callable[[dict[str, Any]], bool]:
+        return lambda m: m.get("state") == state and (m.get("scenario") or {}).get("stage") == name
+
+    # From 17:12, past the Downpour status: the status in force there is sent first.
+    with watched_replay(start_services, env, with_status, "sc", tmp_path, "--from", "2025-10-14T17:12") as r:
+        mode = banner(r.ws, stage("Downpour"))
+        assert mode["kind"] == "replay" and mode["namespace"] == "replay-sc"
+        assert (mode["scenario"]["title"], mode["scenario"]["title_en"]) == ("Mưa ghi lại", "Recorded rain")
+        assert http_call("GET", f"{r.url}/api/state", "viewer")[1]["mode"]["scenario"]["stage"] == "Downpour"
+        # Back to 17:03: Drizzle again, though its status was recorded before that point and sent long ago.
+        assert http_call("POST", f"{r.url}/api/replay/pause", "engineer")[0] == 202
+        r.banner("paused")
+        seek = {"sim_ms": T0 + 3 * MIN}
+        assert http_call("POST", f"{r.url}/api/replay/seek", "engineer", seek)[0] == 202
+        assert http_call("POST", f"{r.url}/api/replay/resume", "engineer")[0] == 202
+        banner(r.ws, stage("Drizzle"))
+        banner(r.ws, stage("Downpour"))  # and on, in order with the data, as 17:10 is replayed
+        assert r.proc.wait(60) == 0, r.log.read_text()
+        # The recording ends with the scenario: its last status says so, and the finished replay's banner.
+        over = banner(
+            r.ws, lambda m: (m["scenario"] or {}).get("phase") == "after" and m["state"] == "finished"
+        )
+        assert over["scenario"]["title"] == "Mưa ghi lại"
+
+
 def banner(
     ws: ClientConnection, wanted: Callable[[dict[str, Any]], bool], timeout: float = 15
 ) -> dict[str, Any]:
@@ -183,16 +255,20 @@ def test_record_from_now_is_bounded_by_duration_and_by_size(
 ) -> None:
     env, _ = recorded
     live = tmp_path / "from-now.ioc"
-    rec = procs.spawn(
-        [sys.executable, "-m", "ioc", "record", "--out", str(live), "--topics", "raw", "--duration", "6s"],
-        tmp_path / "rec.log",
-        env,
-    )
+    argv = ["record", "--out", str(live), "--topics", "raw,simulator", "--duration", "6s"]
+    rec = procs.spawn([sys.executable, "-m", "ioc", *argv], tmp_path / "rec.log", env)
     time.sleep(3)  # recording from the topics' end: the earlier 20 minutes are not captured
     out = ioc(env, "simulate", "--start", "2025-10-14T18:00", "--duration", "5m", "--speed", "max", "--quiet")
     assert rec.wait(30) == 0, (tmp_path / "rec.log").read_text()
     frames = int(out.split(" frames")[0].split()[-1].replace(",", ""))
-    assert sum(1 for _ in recording.read(live)[1]) == frames
+    entries = list(recording.read(live)[1])
+    assert sum(1 for e in entries if e.topic.startswith("raw.")) == frames
+    # The simulator's status: the one in force when the recording began (the earlier run's: its scenario
+    # over; a broker reporting a short end may hand back a few before it, in order), then this run's.
+    statuses = [orjson.loads(e.value or b"") for e in entries if e.topic == "simulator"]
+    before = [(s["scenario"], s["phase"]) for s in statuses if s["sim_ms"] < T0 + MIN * 60]
+    assert before and before[-1] == ("rec-rain", "after"), statuses
+    assert len(statuses) > len(before) and {s["phase"] for s in statuses[len(before) :]} == {"none"}
     small = tmp_path / "small.ioc"
     out = ioc(
         env, "record", "--out", str(small), "--topics", "raw", "--from-beginning", "--max-size", "200kb"

@@ -196,6 +196,18 @@ def test_the_live_banner_names_the_scenario_and_stage_and_takes_the_simulators_s
         s.apply({"kind": "simulator", "phase": "playing"})  # not what a simulator publishes
 
 
+def test_a_replays_banner_names_the_replayed_scenario_and_stage_and_keeps_the_replays_speed() -> None:
+    s = WallState(CITY)
+    banner = Banner(Settings(namespace="replay-j", speed=1.0), s)
+    assert banner()["scenario"] is None  # an older recording without the simulator's status: no scenario
+    s.apply({"v": 1, "kind": "replay", "job": "j", "speed": 10.0, "state": "playing", "sim_ms": T0,
+             "position": 1, "records": 9, "at": 5})  # fmt: skip
+    s.apply(status_at("sim-1", parse(SCENARIO), T0, T0 + 5 * MIN, None, 6).model_dump(mode="json"))
+    mode = banner()
+    assert (mode["kind"], mode["job"], mode["speed"]) == ("replay", "j", 10.0)  # the replay's, not the sim's
+    assert mode["scenario"]["title"] == "Bão thử" and mode["scenario"]["stage_title"] == "ngập"
+
+
 def test_while_the_simulator_sends_its_warm_up_history_nothing_is_judged_stale() -> None:
     s = WallState(CITY)
     settings = Settings(namespace="ioc", speed=60.0)

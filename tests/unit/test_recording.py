@@ -1,17 +1,22 @@
 """Recording files and replay plans: lossless entries, export/import, per-partition order, job tags, pacing
-by simulated time and seeking."""
+by simulated time and seeking; the simulator's status replayed in order, re-signed, and the one in force
+sent first after a seek."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
+from ioc.contract.documents import SimulatorStatus
 from ioc.ops.recording import file as recording
 from ioc.ops.recording import replayer
 from ioc.ops.recording.file import Entry, RecordingError
 from ioc.settings import Settings
+from ioc.signing import Keys, Signer
 
 
 def frame(group: str, seq: int, tick: int) -> bytes:
@@ -89,3 +94,75 @@ def test_player_obeys_commands_for_its_own_job_only_and_reports_its_status() -> 
         "kind": "replay", "job": "j", "speed": 10.0, "state": "paused", "sim_ms": 180_000, "position": 3,
         "records": 4,
     }  # fmt: skip
+
+
+def status(stage: str | None, sim_ms: int, at: int, source: str = "sim-1") -> bytes:
+    doc = SimulatorStatus(source=source, speed=None, sim_ms=sim_ms, phase="playing", scenario="storm",
+                          title="Bão", stage=stage, stage_title=stage, at=at)  # fmt: skip
+    return orjson.dumps(doc.model_dump(mode="json"))
+
+
+# A scenario run as recorded: the status in force when the recording began comes before the first frame
+# (an older Kafka timestamp), then frames each simulated minute and a status when a stage begins.
+STATUS_RUN = [
+    Entry("simulator", 0, 4, 500, b"sim-1", status("Rain", 0, 1)),
+    *(Entry("raw.traffic", 0, n, 1_000 + n, b"tf.a", frame("tf.a", n, (n + 1) * 60_000)) for n in range(6)),
+    Entry("simulator", 0, 5, 1_002, b"sim-1", status("Flood", 180_000, 2)),  # before the 3rd minute's frame
+    Entry("simulator", 0, 6, 1_003, b"sim-1", b'{"kind": "simulator", "phase": "who knows"}'),  # not one
+    Entry("simulator", 0, 7, 1_004, b"sim-2", status(None, 300_000, 3, source="sim-2")),  # another source
+]
+
+
+def test_the_simulators_status_is_planned_in_order_and_a_seek_finds_the_one_in_force() -> None:
+    items = replayer.plan(STATUS_RUN, {"raw.traffic", "simulator"}, "j")
+    assert [(i.topic, i.sim_ms) for i in items] == [
+        ("simulator", 60_000),  # before the first frame: it goes with it, not at a simulated 1970
+        ("raw.traffic", 60_000), ("raw.traffic", 120_000),
+        ("simulator", 120_000),  # Flood
+        ("raw.traffic", 180_000), ("raw.traffic", 240_000),
+        ("simulator", 240_000),  # sim-2; the record that is not a status is left out
+        ("raw.traffic", 300_000), ("raw.traffic", 360_000),
+    ]  # fmt: skip
+    assert items[0].value == STATUS_RUN[0].value  # the document as recorded (stamped when sent)
+    player = replayer.Player(Settings(), items, "j", speed=60.0)
+
+    def stages_after_seek(sim_ms: int) -> list[tuple[bytes, str | None]]:
+        player.seek(sim_ms)
+        assert player._seek is not None
+        return [(i.key, orjson.loads(i.value)["stage"]) for i in player.in_force(player._seek)]
+
+    assert stages_after_seek(0) == []  # from the start: the first status goes out in order anyway
+    assert stages_after_seek(120_000) == [(b"sim-1", "Rain")]  # Flood, begun later, is sent in order
+    assert stages_after_seek(180_000) == [(b"sim-1", "Flood")]
+    assert stages_after_seek(360_000) == [(b"sim-1", "Flood"), (b"sim-2", None)]  # the latest of each
+    assert stages_after_seek(60_001) == [(b"sim-1", "Rain")]  # back again
+    # A recording without the simulator's status (or replayed without it) plays as before: nothing to send.
+    plain = replayer.Player(Settings(), replayer.plan(STATUS_RUN, {"raw.traffic"}, "j"), "j", speed=60.0)
+    assert [i.sim_ms for i in plain.items][:2] == [60_000, 120_000] and plain.in_force(4) == []
+
+
+class Captured:
+    """A BatchProducer that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int, list[tuple[bytes, bytes]], list[tuple[str, bytes]]]] = []
+
+    async def send_partition(
+        self, topic: str, partition: int, records: list[tuple[bytes, bytes]], headers: Any
+    ) -> list[asyncio.Future[Any]]:
+        self.sent.append((topic, partition, records, list(headers)))
+        return []
+
+
+def test_a_replayed_status_is_signed_with_the_control_key_for_the_replay_and_stamped_when_sent() -> None:
+    keys = Keys(Signer(b"document-key-0123456789"), Signer(b"control-key-0123456789"))
+    items = replayer.plan(STATUS_RUN, None, "j")
+    player = replayer.Player(Settings(namespace="replay-j"), items, "j", speed=None, keys=keys)
+    sender = Captured()
+    asyncio.run(player._send(sender, player.in_force(len(items)), [("ioc-job", b"j")]))  # type: ignore[arg-type]
+    [(topic, _, [(key, value)], headers)] = [s for s in sender.sent if s[2][0][0] == b"sim-1"]
+    assert topic == "replay-j.simulator" and ("ioc-job", b"j") in headers
+    assert keys.control.verify(topic, key, value, headers)  # what the replay's wall accepts
+    assert not keys.document.verify(topic, key, value, headers)
+    doc = orjson.loads(value)
+    assert doc["stage"] == "Flood" and doc["at"] > 1_700_000_000_000  # now, not the recorded 2

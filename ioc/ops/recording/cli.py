@@ -38,9 +38,10 @@ def parse_size(text: str) -> int:
 )
 @click.option(
     "--topics",
-    default="raw,aggregates,alerts",
+    default=recorder.DEFAULT_TOPICS,
     show_default=True,
-    help="Topic groups (raw, aggregates, alerts, actions, deadletter) or topics (raw.traffic).",
+    help="Topic groups (raw, aggregates, alerts, actions, deadletter) or topics (raw.traffic; simulator: "
+    "the scenario and its stage, for a replay's banner).",
 )
 @click.option("--duration", help="Stop after this long (90s, 15m, 2h).")
 @click.option("--max-size", help="Stop once the file reaches this size (500KB, 100MB).")
@@ -88,7 +89,9 @@ def record(out: Path, topics: str, duration: str | None, max_size: str | None, f
 @click.option("--speed", default="1", show_default=True, help="Simulated seconds per real second, or 'max'.")
 @click.option("--namespace", help="Namespace to replay into, starting 'replay-' (default replay-<job>).")
 @click.option("--job", help="Replay job id stamped on every record (default: random).")
-@click.option("--topics", default="raw,actions", show_default=True, help="Topic groups or topics to replay.")
+@click.option(
+    "--topics", default=replayer.DEFAULT_TOPICS, show_default=True, help="Topic groups or topics to replay."
+)
 @click.option("--from", "from_", help="Start at this simulated time (ISO 8601, Vietnam time if no zone).")
 @click.option(
     "--dry-run", is_flag=True, help="Show what would be replayed and how long it takes; send nothing."

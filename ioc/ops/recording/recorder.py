@@ -1,5 +1,8 @@
 """`ioc record`: capture chosen topics of a namespace (raw, aggregates, alerts, ...) into a recording file,
-from now or from the beginning, until a duration, a size or (from the beginning) the end is reached."""
+from now or from the beginning, until a duration, a size or (from the beginning) the end is reached.
+
+The simulator's status (`simulator`: the scenario and its current stage) is recorded by default, so a
+replay's banner can name them; recording from now, the status in force when it starts is taken as well."""
 
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ TOPIC_GROUPS = {
     "actions": ["operator-actions"],
     "deadletter": ["deadletter"],
 }
+DEFAULT_TOPICS = "raw,aggregates,alerts,simulator"
+# Topics read for their latest value: recording from now starts with the value in force, not after it.
+IN_FORCE = ("simulator",)
 
 
 def relative_topics(spec: str) -> list[str]:
@@ -63,14 +69,19 @@ async def record(
     try:
         tps = await _partitions(consumer, [prefix + t for t in topics])
         consumer.assign(tps)
+        kept = {tp.topic for tp in tps if tp.topic.removeprefix(prefix) in IN_FORCE}
+        ends = await consumer.end_offsets(tps)
         if from_beginning:
             await consumer.seek_to_beginning(*tps)
         else:
             await consumer.seek_to_end(*tps)
+            for tp in tps:
+                if tp.topic in kept:  # from its last record (with a short end: its last batch's first one)
+                    consumer.seek(tp, max(0, ends[tp] - 1))
         # From now means records produced from now: the broker may report an end short of the true one
-        # (Tansu: the last batch's first offset + 1), so older records of that batch are dropped by time.
+        # (Tansu: the last batch's first offset + 1), so older records of that batch are dropped by time;
+        # on a status topic they are what is in force when the recording starts, and kept.
         since = 0 if from_beginning else header["started"]
-        ends = await consumer.end_offsets(tps)
         deadline = time.monotonic() + duration_s if duration_s else None
         idle_fetches = 0
         while True:
@@ -79,7 +90,7 @@ async def record(
                 writer.write(
                     Entry(tp.topic.removeprefix(prefix), tp.partition, r.offset, r.timestamp, r.key, r.value)
                     for r in records
-                    if r.timestamp >= since
+                    if r.timestamp >= since or tp.topic in kept
                 )
             progress.entries, progress.bytes = writer.entries, writer.size
             on_progress(progress)

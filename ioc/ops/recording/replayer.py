@@ -4,7 +4,11 @@ simulated time, dry run.
 
 Order: each recorded partition's records keep their order and their partition; partitions are merged by
 record timestamp. Pacing follows simulated time: the running maximum of the raw frames' ticks, so ×1 plays
-the city's own clock whatever speed the recording was made at."""
+the city's own clock whatever speed the recording was made at; records before the first frame go with it.
+
+The simulator's status (the scenario and its current stage, for the wall's banner) is replayed in order with
+the data, re-signed for the replay's namespace and stamped with the time it is sent again; after a seek the
+status in force at the new position goes out first, so the banner names the stage playing there."""
 
 from __future__ import annotations
 
@@ -16,13 +20,13 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 from aiokafka import TopicPartition
 
-from ioc.contract.documents import ReplayState, ReplayStatus
+from ioc.contract.documents import ReplayState, ReplayStatus, simulator_status
 from ioc.kafka import BatchProducer, ensure_topics, make_consumer, make_producer
 from ioc.ops.recording.file import Entry
 from ioc.settings import Settings
@@ -34,6 +38,8 @@ log = logging.getLogger("ioc.replay")
 HEADER = "ioc-job"
 CHUNK = 2000  # records sent per step at full speed: responsive to pause/seek, still batched
 STATUS_EVERY_S = 1.0
+STATUS_TOPIC = "simulator"  # relative to the namespace: the scenario and stage the recorded simulator played
+DEFAULT_TOPICS = f"raw,actions,{STATUS_TOPIC}"
 
 
 @dataclass(frozen=True)
@@ -53,15 +59,30 @@ def plan(entries: Iterable[Entry], topics: set[str] | None, job: str) -> list[It
     """The records to replay, in order, tagged with the job id."""
     per_partition: dict[tuple[str, int], list[Entry]] = {}
     for e in entries:
-        if topics is None or e.topic in topics:
-            per_partition.setdefault((e.topic, e.partition), []).append(e)
+        if topics is not None and e.topic not in topics:
+            continue
+        if e.topic == STATUS_TOPIC and not _is_status(e.value):
+            # Re-signed with the control key, a status must be one: anything else stays out of the replay.
+            log.warning("not a simulator status, left out: %r", (e.value or b"")[:200])
+            continue
+        per_partition.setdefault((e.topic, e.partition), []).append(e)
     streams = [sorted(v, key=lambda e: e.offset) for v in per_partition.values()]
     items, clock = [], 0
     for e in heapq.merge(*streams, key=lambda e: e.timestamp):  # keeps each partition's own order
         value, tick = _tagged(e, job)
         clock = max(clock, tick)
         items.append(Item(e.topic, e.partition, e.key or b"", value, clock))
-    return items
+    # Records before the first frame (the status in force when the recording began, an early action) go
+    # out with it: a simulated time of 0 would hold the replay's pacing and clock at 1970.
+    first = next((i.sim_ms for i in items if i.sim_ms), 0)
+    return [i if i.sim_ms else replace(i, sim_ms=first) for i in items]
+
+
+def _is_status(value: bytes | None) -> bool:
+    try:
+        return simulator_status(orjson.loads(value or b"null")) is not None
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _tagged(e: Entry, job: str) -> tuple[bytes, int]:
@@ -120,6 +141,7 @@ class Player:
     def __post_init__(self) -> None:
         self._running.set()
         self._sims = [i.sim_ms for i in self.items]
+        self._statuses = [n for n, i in enumerate(self.items) if i.topic == STATUS_TOPIC]
 
     def pause(self) -> None:
         self._running.clear()
@@ -137,6 +159,17 @@ class Player:
         """Continue from the first record at or after this simulated time (forwards or backwards)."""
         self._seek = bisect.bisect_left(self._sims, sim_ms)
         self._announce_now.set()
+
+    def in_force(self, position: int) -> list[Item]:
+        """The simulator's status in force at `position`: the latest before it of each simulator (keyed by
+        its source), in their order; what a seek to there must send first for the banner to be right."""
+        seen: set[bytes] = set()
+        latest: list[int] = []
+        for n in reversed(self._statuses[: bisect.bisect_left(self._statuses, position)]):
+            if self.items[n].key not in seen:
+                seen.add(self.items[n].key)
+                latest.append(n)
+        return [self.items[n] for n in reversed(latest)]
 
     def obey(self, command: dict[str, Any]) -> bool:
         """Apply a control command {action: pause|resume|seek, sim_ms (seek), job?}; False if it is not for
@@ -186,6 +219,8 @@ class Player:
                     self._anchor = None
                 if self._seek is not None:
                     self.position, self._seek, self._anchor = self._seek, None, None
+                    # What came before the new position is skipped: the scenario's stage there is not.
+                    await asyncio.gather(*await self._send(sender, self.in_force(self.position), headers))
                     continue
                 if self._anchor is None:
                     # (wall time, sim time) the pacing is measured from; the namespace's clock is declared
@@ -301,9 +336,21 @@ class Player:
                 futures += await sender.send_partition(prefix + topic, partition, records, headers)
                 continue
             # Documents (operator actions, or aggregates and alerts if asked for) are signed for the topic
-            # they now go to: the recording's signatures name the recorded namespace.
+            # they now go to: the recording's signatures name the recorded namespace. The simulator's
+            # status is the time source's, signed with the control key, and published now.
             assert self.keys is not None
-            for key, value in records:
-                signed = [*headers, *self.keys.document.headers(prefix + topic, key, value)]
+            status = topic == STATUS_TOPIC
+            signer = self.keys.control if status else self.keys.document
+            for key, recorded in records:
+                value = _restamped(recorded) if status else recorded
+                signed = [*headers, *signer.headers(prefix + topic, key, value)]
                 futures += await sender.send_partition(prefix + topic, partition, [(key, value)], signed)
         return futures
+
+
+def _restamped(value: bytes) -> bytes:
+    """A status with `at` (when it was published) now: the wall keeps a simulator's latest status by it, so a
+    status sent again after a seek back must not look older than the one it replaces."""
+    doc = orjson.loads(value)
+    doc["at"] = _wall_ms()
+    return orjson.dumps(doc)
