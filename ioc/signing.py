@@ -65,6 +65,12 @@ class Keys:
 def load_keys(settings: Settings) -> Keys:
     """The keys from IOC_DOCUMENT_KEY / IOC_CONTROL_KEY, or from `<data dir>/keys.json`, made on first use
     (mode 0600) so that every process of one machine's stack shares them with nothing to configure."""
+    document, control = key_texts(settings)
+    return Keys(Signer(document.encode()), Signer(control.encode()))
+
+
+def key_texts(settings: Settings) -> tuple[str, str]:
+    """The document and control keys as text (for a stack of its own that must share them: a replay's)."""
     document, control = settings.document_key, settings.control_key
     if not (document and control):
         stored = _key_file(settings.data_dir / "keys.json")
@@ -72,7 +78,7 @@ def load_keys(settings: Settings) -> Keys:
     for name, value in (("IOC_DOCUMENT_KEY", document), ("IOC_CONTROL_KEY", control)):
         if len(value) < MIN_KEY_CHARS:
             raise KeySettingError(f"{name} must be at least {MIN_KEY_CHARS} characters")
-    return Keys(Signer(document.encode()), Signer(control.encode()))
+    return document, control
 
 
 def _key_file(path: Path) -> dict[str, str]:

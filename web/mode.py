@@ -75,6 +75,9 @@ class Banner:
             "namespace": ns,
             "job": status.job if status is not None else None,  # None: no word from the replay yet
             "state": status.state if status is not None else None,
+            # The recording's span (the seek box's bounds) and whether it can still be sought at its end.
+            "span": [status.sim_from, status.sim_to] if status is not None and status.sim_from else None,
+            "stays": bool(status is not None and status.stays),
             "scenario": self._scenario(),  # the recorded simulator's, as replayed (None if not recorded)
             "paced": paced,
         }

@@ -255,6 +255,9 @@ class ReplayStatus(BaseModel):
     position: int
     records: int
     at: int = Field(description="wall-clock ms when published")
+    sim_from: int | None = Field(None, description="the recording's first simulated time (epoch ms)")
+    sim_to: int | None = Field(None, description="the recording's last simulated time (epoch ms)")
+    stays: bool = Field(False, description="after the end it waits, still seekable, until stopped")
 
 
 def replay_status(doc: Any) -> ReplayStatus | None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -158,12 +159,14 @@ def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser,
     expect(mode).to_have_text("REPLAY ×10")  # no status from a replay yet: the configured speed
     topic = Topics(wall.settings.namespace).replay_status
 
-    def status(speed: float | None, state: str) -> None:  # as the replay publishes it, signed
+    def status(speed: float | None, state: str, **more: Any) -> None:  # as the replay publishes it, signed
         doc = {"v": 1, "kind": "replay", "job": "e2e-job", "speed": speed, "state": state, "sim_ms": T0,
-               "position": 0, "records": 1, "at": T0}  # fmt: skip
+               "position": 0, "records": 1, "at": T0, **more}  # fmt: skip
         run(produce(wall.settings, topic, [(b"e2e-job", orjson.dumps(doc))], KEYS.control))
 
-    status(30, "paused")
+    span = {"sim_from": T0 - 3_600_000, "sim_to": T0 + 2 * 3_600_000}  # 05:00 .. 08:00 on 14/10/2025
+
+    status(30, "paused", **span)
     expect(mode).to_have_text("REPLAY ×30 · TẠM DỪNG")
     expect(mode).to_have_attribute("data-state", "paused")
     expect(mode).to_have_attribute("title", re.compile("e2e-job"))
@@ -173,9 +176,17 @@ def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser,
     engineer, engineer_errors = open_wall(browser, wall, "engineer")
     expect(engineer.locator("#replay-toggle")).to_have_text("▶ Tiếp tục")
     engineer.screenshot(path=str(Path(artifacts) / "wall-replay-engineer.png"))
+    # The seek box is in Vietnam time, written the Vietnamese way, on the replay's clock, its span said.
+    at = engineer.locator("#replay-at")
+    expect(at).to_have_value("06:00 14/10/2025")
+    expect(at).to_have_attribute("title", re.compile("từ 05:00 14/10/2025 đến 08:00 14/10/2025"))
     engineer.locator("#replay-toggle").click()
-    engineer.locator("#replay-at").fill("2025-10-14T06:30")
-    engineer.locator("#replay-seek").click()
+    for wrong, said in (("09:30 14/10/2025", "Ngoài bản ghi"), ("31/02/2025 06:30", "Không đọc được")):
+        at.fill(wrong)
+        engineer.locator("#replay-seek").click()
+        expect(engineer.locator("#toast")).to_contain_text(said)  # refused on the page: nothing is sent
+    at.fill("06:30 14/10/2025")
+    at.press("Enter")
     control = Topics(wall.settings.namespace).replay_control
     sent = run(read_topic(wall.settings, control, lambda docs: len(docs) >= 2, 15))
     assert [(d["action"], d["job"], d["by"]) for d in sent] == [
@@ -183,9 +194,24 @@ def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser,
         ("seek", "e2e-job", "dev-engineer"),
     ]
     assert sent[1]["sim_ms"] == parse_start("2025-10-14T06:30")
+    # The server refuses a seek outside the recording too, saying its span (a script, an old page).
+    outside = engineer.evaluate(
+        """async () => { const { api } = await import('/static/session.js');
+           const body = JSON.stringify({ sim_ms: Date.parse('2025-10-14T09:30:00+07:00') });
+           const r = await api('/api/replay/seek', { method: 'POST', body });
+           return [r.status, (await r.json()).detail]; }"""
+    )
+    assert outside[0] == 422 and "is outside the recording: 2025-10-14T05:00:00+07:00" in outside[1], outside
+    engineer.locator("#lang").click()
+    expect(at).to_have_value(re.compile(r"^14/10/2025 \d\d:\d\d$"))  # the English way
+    engineer.locator("#lang").click()
     assert engineer_errors == []
-    status(None, "playing")
+    status(None, "playing", **span)
     expect(mode).to_have_text("REPLAY max")
-    status(None, "finished")
+    status(None, "finished", **span)
     expect(mode).to_have_text("REPLAY max · KẾT THÚC")
+    expect(engineer.locator("#replay-controls")).to_be_hidden()  # ended: nothing to steer
+    status(None, "finished", stays=True, **span)  # `ioc replay --watch`: still seekable at its end
+    expect(engineer.locator("#replay-controls")).to_be_visible()
+    expect(engineer.locator("#replay-toggle")).to_be_hidden()
     assert errors == []

@@ -87,3 +87,21 @@ def test_a_part_that_dies_at_start_says_why_on_the_console(tmp_path: Path) -> No
     assert "historian exited with code 1: " in result.stderr, result.stderr
     assert "Connect call failed ('127.0.0.1', 1)" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--speed", "ten"], "Invalid value for --speed: 'ten' is not a number nor 'max'"),
+        (["--speed", "0"], "Invalid value for --speed: '0': must be above 0"),
+        (["--namespace", "ioc"], "Invalid value for --namespace: a replay namespace starts with 'replay-'"),
+    ],
+)
+def test_ioc_replay_refuses_a_wrong_option_before_reading_or_sending(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    recording = tmp_path / "any.ioc"
+    recording.write_bytes(b"")  # never read: the options are checked first
+    result = ioc(["replay", str(recording), *args], up_env(tmp_path / "data", "cli"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert said in result.stderr, result.stderr

@@ -115,6 +115,22 @@ def test_dry_run_sends_nothing_and_live_namespaces_are_refused(recorded: tuple[d
     env, path = recorded
     out = ioc(env, "replay", str(path), "--speed", "10", "--job", "dry", "--dry-run")
     assert "raw.lighting" in out and "about 120 s at ×10" in out and "dry run: nothing sent" in out
+    assert "recording spans 2025-10-14T17:00:00+07:00 .. 2025-10-14T17:20:00+07:00" in out
+    # --from is honoured: what is left of the recording from there, and how long it plays.
+    later = ioc(env, "replay", str(path), "--speed", "10", "--dry-run", "--from", "2025-10-14T17:10")
+    left = int(later.split("from 2025-10-14T17:10: ")[1].split(" of 1,491")[0].replace(",", ""))
+    assert 600 < left < 900 and "about 60 s at ×10" in later, later
+    for wrong, said in (
+        ("2030-01-01", "2030-01-01T00:00:00+07:00 is outside the recording: 2025-10-14T17:00:00+07:00 .. "),
+        ("yesterday", "Invalid value for --from: 'yesterday' is not an ISO 8601 time like 2025-10-14T18:00"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "ioc", "replay", str(path), "--dry-run", "--from", wrong],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr, done.stderr
     again = path.with_name("again.ioc")
     assert "recorded 1,491" in ioc(env, "record", "--out", str(again), "--topics", "raw", "--from-beginning")
     done = subprocess.run(
@@ -196,8 +212,12 @@ def test_an_engineer_steers_the_replay_from_the_wall(
         r.banner("paused")
         status = http_call("GET", f"{r.url}/api/replay", "viewer")[1]
         assert status["state"] == "paused" and 0 < status["position"] < 1491, status
+        # Outside the recording: refused, saying its span (it used to end the replay with no way back).
+        code, body = http_call("POST", f"{r.url}/api/replay/seek", "engineer", {"sim_ms": 0})
+        assert code == 422 and "is outside the recording: 2025-10-14T17:0" in body["detail"], body
         # Back to the start: everything before the pause is sent again, so more than 1,491 go out.
-        assert http_call("POST", f"{r.url}/api/replay/seek", "engineer", {"sim_ms": 0})[0] == 202
+        start = {"sim_ms": status["sim_from"]}
+        assert http_call("POST", f"{r.url}/api/replay/seek", "engineer", start)[0] == 202
         assert http_call("POST", f"{r.url}/api/replay/resume", "engineer")[0] == 202
         r.banner("playing")
         assert r.proc.wait(60) == 0, r.log.read_text()
@@ -236,6 +256,62 @@ def test_the_replays_wall_names_the_scenario_and_the_stage_playing_at_the_replay
             r.ws, lambda m: (m["scenario"] or {}).get("phase") == "after" and m["state"] == "finished"
         )
         assert over["scenario"]["title"] == "Mưa ghi lại"
+
+
+@pytest.mark.parametrize("cluster", ["existing", "own"])
+def test_replay_watch_brings_its_own_worker_and_wall_and_stays_seekable_after_the_end(
+    recorded: tuple[dict[str, str], Path], tmp_path: Path, cluster: str
+) -> None:
+    env, path = recorded
+    data = tmp_path / "data"
+    watch_env = {**env, "IOC_DATA_DIR": str(data)}
+    if cluster == "own":  # nothing answers at IOC_BOOTSTRAP: it starts a broker of its own
+        watch_env["IOC_BOOTSTRAP"] = f"127.0.0.1:{procs.free_port()}"
+    log = tmp_path / "watch.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "ioc",
+        "replay",
+        str(path),
+        "--watch",
+        "--speed",
+        "120",
+        "--job",
+        f"w{cluster}",
+    ]
+    proc = procs.spawn(argv, log, watch_env)
+    try:
+        procs.wait_for(lambda: "  viewer " in log.read_text() or proc.poll() is not None, 90, 0.2, "links")
+        assert proc.poll() is None, log.read_text()
+        text = log.read_text()
+        assert ("its own embedded broker" in text) == (cluster == "own"), text
+        url = text.split("replay wall: ")[1].split("/\n")[0]
+        assert f"{url}/?token={token('viewer')}" in text and f"{url}/?token={token('engineer')}" in text
+        assert url != f"http://127.0.0.1:{env.get('IOC_WEB_PORT', '8000')}"  # a port of its own
+        with connect(f"ws://{url.removeprefix('http://')}/ws?token={token('viewer')}", max_size=None) as ws:
+            done = banner(ws, lambda m: m.get("state") == "finished", timeout=60)
+            assert done["stays"] and done["namespace"] == f"replay-w{cluster}", done
+            assert proc.poll() is None  # at the end it stays, still seekable
+
+            # Its own worker computed what the wall holds from the replayed readings (20 minutes are too
+            # few for an hourly VN_AQI: traffic and lighting).
+            assert http_call("GET", f"{url}/health", "viewer")[1]["entities"] > 100
+            span = done["span"]
+            code, body = http_call("POST", f"{url}/api/replay/seek", "engineer", {"sim_ms": span[1] + MIN})
+            assert code == 422 and "outside the recording" in body["detail"], body
+            assert http_call("POST", f"{url}/api/replay/seek", "engineer", {"sim_ms": span[0]})[0] == 202
+            banner(ws, lambda m: m.get("state") == "playing")
+            banner(ws, lambda m: m.get("state") == "finished", timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, log.read_text()
+    finally:
+        procs.stop(proc)
+    out = log.read_text()
+    assert "replayed" in out and "Traceback" not in out, out
+    assert (data / "replays" / f"w{cluster}" / "ioc.db").exists()  # its record, not the live one
+    assert not (data / "ioc.db").exists()
+    assert not procs.port_open("127.0.0.1", int(url.rsplit(":", 1)[1]))  # its wall stopped with it
 
 
 def banner(

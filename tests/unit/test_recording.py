@@ -11,12 +11,15 @@ from typing import Any
 import orjson
 import pytest
 
-from ioc.contract.documents import SimulatorStatus
+from ioc.clock import parse_start
+from ioc.contract.documents import ReplayState, SimulatorStatus
 from ioc.ops.recording import file as recording
 from ioc.ops.recording import replayer
 from ioc.ops.recording.file import Entry, RecordingError
 from ioc.settings import Settings
 from ioc.signing import Keys, Signer
+
+T_REC = parse_start("2025-10-14T17:00")
 
 
 def frame(group: str, seq: int, tick: int) -> bytes:
@@ -131,7 +134,7 @@ def test_the_simulators_status_is_planned_in_order_and_a_seek_finds_the_one_in_f
         assert player._seek is not None
         return [(i.key, orjson.loads(i.value)["stage"]) for i in player.in_force(player._seek)]
 
-    assert stages_after_seek(0) == []  # from the start: the first status goes out in order anyway
+    assert stages_after_seek(60_000) == []  # from the start: the first status goes out in order anyway
     assert stages_after_seek(120_000) == [(b"sim-1", "Rain")]  # Flood, begun later, is sent in order
     assert stages_after_seek(180_000) == [(b"sim-1", "Flood")]
     assert stages_after_seek(360_000) == [(b"sim-1", "Flood"), (b"sim-2", None)]  # the latest of each
@@ -166,3 +169,37 @@ def test_a_replayed_status_is_signed_with_the_control_key_for_the_replay_and_sta
     assert not keys.document.verify(topic, key, value, headers)
     doc = orjson.loads(value)
     assert doc["stage"] == "Flood" and doc["at"] > 1_700_000_000_000  # now, not the recorded 2
+
+
+def test_a_seek_outside_the_recording_is_refused_saying_its_span() -> None:
+    items = [
+        replayer.Item("raw.traffic", 0, b"k", b"{}", t) for t in (T_REC, T_REC + 60_000, T_REC + 120_000)
+    ]
+    player = replayer.Player(Settings(), items, "j", speed=10.0)
+    assert player.span == (T_REC, T_REC + 120_000)
+    for outside in (0, T_REC - 1, T_REC + 120_001):
+        with pytest.raises(ValueError, match=r"is outside the recording: 2025-10-14T17:00:00\+07:00 \.\. "):
+            player.seek(outside)
+        assert not player.obey({"action": "seek", "sim_ms": outside})  # from the wall: ignored, logged
+    assert player._seek is None and player.pending_from == 0
+    player.seek(T_REC + 60_000)
+    assert player.pending_from == 1
+    status = player.status(ReplayState.PLAYING)
+    assert (status["sim_from"], status["sim_to"], status["stays"]) == (T_REC, T_REC + 120_000, False)
+
+
+def test_a_replay_that_stays_waits_at_its_end_until_a_seek() -> None:
+    items = [replayer.Item("raw.traffic", 0, b"k", b"{}", t) for t in (T_REC, T_REC + 60_000)]
+    player = replayer.Player(Settings(), items, "j", speed=None, stay=True)
+    player.position = len(items)
+    assert player.finished and player.state == ReplayState.FINISHED
+
+    async def wait_then_seek() -> None:
+        waiting = asyncio.create_task(player._wait_at_end())
+        await asyncio.sleep(0.05)
+        assert not waiting.done()  # at the end, it waits
+        player.seek(T_REC)
+        await asyncio.wait_for(waiting, 1)  # a seek wakes it
+        assert not player.finished and player.pending_from == 0
+
+    asyncio.run(wait_then_seek())

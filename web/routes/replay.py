@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
+from ioc.clock import local_iso
 from ioc.contract.documents import ReplayState, ReplayStatus, is_replay
 from web import metrics
 from web.deps import EngineerActing, Reader, Wall
@@ -46,7 +47,7 @@ async def replay_status(wall: Wall, _: Reader) -> ReplayStatus:
 @router.post(
     "/{action}",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=refusals(409),
+    responses=refusals(409, 422),
     response_model_exclude_none=True,
 )
 async def command(
@@ -56,12 +57,24 @@ async def command(
     replay = wall.state.replay
     if not is_replay(wall.settings.namespace) or replay is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "no replay is playing into this namespace")
-    if replay.state == ReplayState.FINISHED:
+    # A replay that stays after its end (`--watch`, `--stay`) can still be sought; one that ended cannot.
+    if replay.state == ReplayState.FINISHED and not (replay.stays and action == "seek"):
         raise HTTPException(status.HTTP_409_CONFLICT, f"replay {replay.job} has finished")
     if action == "seek" and body is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "seek needs {'sim_ms': ...}")
+    if action == "seek" and body is not None and not _within(body.sim_ms, replay):
+        span = f"{local_iso(replay.sim_from or 0)} .. {local_iso(replay.sim_to or 0)} (Vietnam time)"
+        detail = f"{local_iso(body.sim_ms)} is outside the recording: {span}"
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail)
     sim_ms = body.sim_ms if body is not None and action == "seek" else None
     doc = ReplayCommand(job=replay.job, action=action, by=who.name, at=int(time.time() * 1000), sim_ms=sim_ms)
     await wall.feed.send_replay_command(doc.model_dump(exclude_none=True))
     metrics.ACTIONS.labels(f"replay-{action}").inc()
     return ReplayAccepted(accepted=doc)
+
+
+def _within(sim_ms: int, replay: ReplayStatus) -> bool:
+    """Inside the recording's span (a replay too old to say its span is left to judge for itself)."""
+    if replay.sim_from is None or replay.sim_to is None:
+        return True
+    return replay.sim_from <= sim_ms <= replay.sim_to

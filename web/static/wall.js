@@ -12,6 +12,7 @@ import { api, fetchJson, refusalText, showLogin, takeTokenFromUrl, token } from 
 import { Sound } from "./sound.js";
 import { areaName, bandName, bandOf, localName, vnDateTime, vnTime, wall } from "./store.js";
 import { Timeline } from "./timeline.js";
+import { followClock, parseSeek, seekProblem } from "./seekbox.js";
 import { renderWatch } from "./watchlist.js";
 import { floodStatus, isActive, loadVocabulary, mismatches, rank, vocabulary } from "./vocabulary.js";
 
@@ -196,15 +197,17 @@ function renderStatus() {
 }
 
 // Engineers steer a replay from the wall: pause/resume and seek to a simulated time (Vietnam time).
+// A replay that stays after its end (`ioc replay --watch`) can still be sought, not paused.
 function renderReplayControls(m) {
-  const steer = m.kind === "replay" && m.job && m.state !== "finished" && wall.me && wall.me.may_engineer;
+  const open = m.state !== "finished" || m.stays;
+  const steer = m.kind === "replay" && m.job && open && wall.me && wall.me.may_engineer;
   document.getElementById("replay-controls").hidden = !steer;
   if (!steer) return;
   const toggle = document.getElementById("replay-toggle");
+  toggle.hidden = m.state === "finished";
   toggle.dataset.action = m.state === "paused" ? "resume" : "pause";
   toggle.textContent = t(m.state === "paused" ? "replayResume" : "replayPause");
-  const at = document.getElementById("replay-at");
-  if (!at.value && wall.simTime) at.value = new Date(wall.simTime + 7 * 3600e3).toISOString().slice(0, 16); // ICT
+  followClock(document.getElementById("replay-at"), simNow(), m.span);
 }
 
 async function replayCommand(action, body) {
@@ -217,10 +220,17 @@ async function replayCommand(action, body) {
 function wireReplayControls() {
   const toggle = document.getElementById("replay-toggle");
   toggle.onclick = () => replayCommand(toggle.dataset.action);
-  document.getElementById("replay-seek").onclick = () => {
-    const value = document.getElementById("replay-at").value; // "2025-10-14T18:00", read as ICT
-    if (value) replayCommand("seek", { sim_ms: Date.parse(`${value.slice(0, 16)}:00+07:00`) });
+  const at = document.getElementById("replay-at");
+  at.oninput = () => { at.dataset.edited = "true"; };
+  const seek = () => {
+    const span = wall.mode && wall.mode.span;
+    const problem = seekProblem(at.value, span);
+    if (problem) { toast(problem); return; }
+    delete at.dataset.edited; // back on the replay's clock once sent
+    replayCommand("seek", { sim_ms: parseSeek(at.value) });
   };
+  document.getElementById("replay-seek").onclick = seek;
+  at.onkeydown = (e) => { if (e.key === "Enter") seek(); };
 }
 
 // The scenario the simulator plays and its stage, in the page's language; "normal city" once it ended.

@@ -16,8 +16,11 @@ import click
 
 from ioc.clock import parse_duration, parse_start
 from ioc.contract.documents import REPLAY_PREFIX, is_replay
+from ioc.ops.broker import BrokerError
 from ioc.ops.recording import compare, recorder, replayer
 from ioc.ops.recording import file as recording
+from ioc.ops.recording import watch as watch_mod
+from ioc.ops.stack import Stack, StackError
 from ioc.settings import get_settings
 
 SIZE_UNITS = {"kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
@@ -96,6 +99,13 @@ def record(out: Path, topics: str, duration: str | None, max_size: str | None, f
 @click.option(
     "--dry-run", is_flag=True, help="Show what would be replayed and how long it takes; send nothing."
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Also start a worker, a historian and a wall for the replay (free ports, their own data directory) "
+    "and print the wall's links; stays seekable after the end until Ctrl-C.",
+)
+@click.option("--stay", is_flag=True, help="At the end, wait (still seekable from the wall) until Ctrl-C.")
 def replay(
     file: Path,
     speed: str,
@@ -104,62 +114,128 @@ def replay(
     topics: str,
     from_: str | None,
     dry_run: bool,
+    watch: bool,
+    stay: bool,
 ) -> None:
     """Replay a recording into its own namespace, paced by simulated time.
 
     While it plays: `kill -USR1 <pid>` pauses and resumes; on a terminal, type `p` (pause), `r` (resume),
-    `s 2025-10-14T18:00` (seek to a simulated time) or `q` (stop) and Enter.
+    `s 2025-10-14T18:00` (seek to a simulated time, Vietnam time) or `q` (stop) and Enter. A seek outside
+    the recording is refused, saying its span.
     """
     s = get_settings()
     job = job or secrets.token_hex(4)
     namespace = namespace or f"{REPLAY_PREFIX}{job}"
     if not is_replay(namespace):  # never into live topics; the wall shows REPLAY for these
-        raise click.ClickException(f"a replay namespace starts with {REPLAY_PREFIX!r}, not {namespace!r}")
-    rate = None if speed.strip().lower() == "max" else float(speed)
+        hint = f"a replay namespace starts with {REPLAY_PREFIX!r}"
+        raise click.BadParameter(hint, param_hint="--namespace")
+    rate = _rate(speed)
     try:
         header, entries = recording.read(file)
     except (OSError, recording.RecordingError) as exc:
         raise click.ClickException(f"{file}: {exc}") from exc
     items = replayer.plan(entries, set(recorder.relative_topics(topics)), job)
+    into = s.model_copy(update={"namespace": namespace})
+    player = replayer.Player(into, items, job, rate, stay=stay or watch)
+    if from_:
+        try:
+            at = parse_start(from_)
+        except ValueError:
+            hint = f"{from_!r} is not an ISO 8601 time like 2025-10-14T18:00 (Vietnam time if no zone)"
+            raise click.BadParameter(hint, param_hint="--from") from None
+        try:
+            player.seek(at)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--from") from None
     click.echo(f"replay job {job}: {file} (recorded from {header.get('namespace')!r}) into {namespace!r}")
-    click.echo(replayer.summarise(items).describe(rate))
+    click.echo(f"  recording spans {replayer.describe_span(player.span)}")
+    shown = items[player.pending_from :]
+    if from_:
+        click.echo(f"  from {from_}: {len(shown):,} of {len(items):,} records")
+    click.echo(replayer.summarise(shown).describe(rate))
     if dry_run:
         click.echo("dry run: nothing sent")
         return
-    settings = s.model_copy(update={"namespace": namespace})
     # Commands from the wall's engineers are logged as they are obeyed or ignored.
     logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    click.echo(
-        f"watch it: IOC_NAMESPACE={namespace} ioc worker, and the same for ioc web (its banner reads "
-        "REPLAY; engineers can pause, resume and seek from it)"
-    )
-    with click.progressbar(length=len(items), label="replaying", show_pos=True) as bar:
+    stack = None
+    if watch:
+        own_broker = not watch_mod.cluster_answers(s)
+        try:
+            own = watch_mod.replay_settings(s, namespace, job, own_broker)
+            stack = watch_mod.start(own, own_broker, click.echo)
+        except (StackError, BrokerError, TimeoutError) as exc:
+            raise click.ClickException(f"the replay's stack did not start: {exc}") from exc
+        player.settings = stack.settings  # its bootstrap: the embedded broker's when it started one
+    else:
+        click.echo(
+            "watch it: `ioc replay --watch` starts a worker and a wall for it; or by hand "
+            f"IOC_NAMESPACE={namespace} ioc worker, and the same for ioc web, on ports of their own"
+        )
+    try:
+        sent = _replay_with_progress(player, stack)
+    finally:
+        if stack is not None:
+            stack.stop()
+    click.echo(f"replayed {sent:,} records into {namespace!r} (job {job})")
+
+
+def _rate(speed: str) -> float | None:
+    """Simulated seconds per real second, or None for 'max'; a wrong value names the option."""
+    if speed.strip().lower() == "max":
+        return None
+    try:
+        rate = float(speed)
+    except ValueError:
+        raise click.BadParameter(f"{speed!r} is not a number nor 'max'", param_hint="--speed") from None
+    if not rate > 0:
+        raise click.BadParameter(f"{speed!r}: must be above 0", param_hint="--speed")
+    return rate
+
+
+def _replay_with_progress(player: replayer.Player, stack: Stack | None) -> int:
+    with click.progressbar(length=len(player.items), label="replaying", show_pos=True) as bar:
         shown = [0]
 
         def progress(sent: int) -> None:
             bar.update(sent - shown[0])
             shown[0] = sent
 
-        player = replayer.Player(settings, items, job, rate, progress)
-        if from_:
-            player.seek(parse_start(from_))
-        sent = asyncio.run(_play(player))
-    click.echo(f"replayed {sent:,} records into {namespace!r} (job {job})")
+        player.on_progress = progress
+        return asyncio.run(_play(player, stack))
 
 
-async def _play(player: replayer.Player) -> int:
+async def _play(player: replayer.Player, stack: Stack | None = None) -> int:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGUSR1, lambda: player.resume() if player.paused else player.pause())
     playing = asyncio.create_task(player.play())
+    # Ctrl-C and SIGTERM end a replay that stays (and any other) in order: the stack is stopped after.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, playing.cancel)
     if sys.stdin.isatty():
         loop.add_reader(sys.stdin, _command, player, playing)
+    guard = asyncio.create_task(_guard(stack, playing)) if stack is not None else None
     try:
         return await playing
     except asyncio.CancelledError:
         return player.position
     finally:
+        if guard is not None:
+            guard.cancel()
         with contextlib.suppress(Exception):
             loop.remove_reader(sys.stdin)
+
+
+async def _guard(stack: Stack, playing: asyncio.Task[Any]) -> None:
+    """A part of the replay's stack that dies ends the replay, its last words on the console."""
+    while True:
+        await asyncio.sleep(1)
+        try:
+            stack.check_alive()
+        except StackError as exc:
+            click.echo(f"\nerror: {exc}", err=True)
+            playing.cancel()
+            return
 
 
 def _command(player: replayer.Player, playing: asyncio.Task[Any]) -> None:
@@ -170,7 +246,10 @@ def _command(player: replayer.Player, playing: asyncio.Task[Any]) -> None:
     elif word == "r":
         player.resume()
     elif word == "s" and arg:
-        player.seek(parse_start(arg))
+        try:
+            player.seek(parse_start(arg))
+        except ValueError as exc:
+            click.echo(f"\nseek refused: {exc}", err=True)
     elif word == "q":
         playing.cancel()
 

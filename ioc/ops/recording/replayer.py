@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from aiokafka import TopicPartition
 
+from ioc.clock import local_iso
 from ioc.contract.documents import ReplayState, ReplayStatus, simulator_status
 from ioc.kafka import BatchProducer, ensure_topics, make_consumer, make_producer
 from ioc.ops.recording.file import Entry
@@ -130,6 +131,7 @@ class Player:
     job: str
     speed: float | None  # simulated seconds per real second; None = as fast as possible
     on_progress: Callable[[int], None] = lambda sent: None
+    stay: bool = False  # at the end, wait (still seekable) until stopped instead of returning
     clock: Callable[[], float] = time.monotonic  # wall seconds; passed in so pacing is testable
     position: int = 0
     keys: Keys | None = None  # None: load_keys(settings) when playing
@@ -137,6 +139,7 @@ class Player:
     _announce_now: asyncio.Event = field(default_factory=asyncio.Event)
     _seek: int | None = None
     _anchor: tuple[float, int] | None = None
+    _woken: asyncio.Event = field(default_factory=asyncio.Event)  # a seek after the end
 
     def __post_init__(self) -> None:
         self._running.set()
@@ -155,10 +158,31 @@ class Player:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """The recording's simulated span (first and last record's time), None when it holds nothing."""
+        ticks = [t for t in self._sims if t]
+        return (min(ticks), max(ticks)) if ticks else None
+
+    @property
+    def pending_from(self) -> int:
+        """Where playing starts or continues: a pending seek's position, else the current one."""
+        return self._seek if self._seek is not None else self.position
+
+    @property
+    def finished(self) -> bool:
+        return self.position >= len(self.items) and self._seek is None
+
     def seek(self, sim_ms: int) -> None:
-        """Continue from the first record at or after this simulated time (forwards or backwards)."""
+        """Continue from the first record at or after this simulated time (forwards or backwards); also
+        after the end while the player stays. A time outside the recording's span is refused (ValueError
+        saying the span): seeking past the end used to end the replay with no way back."""
+        span = self.span
+        if span is None or not span[0] <= sim_ms <= span[1]:
+            raise ValueError(f"{local_iso(sim_ms)} is outside the recording: {describe_span(span)}")
         self._seek = bisect.bisect_left(self._sims, sim_ms)
         self._announce_now.set()
+        self._woken.set()
 
     def in_force(self, position: int) -> list[Item]:
         """The simulator's status in force at `position`: the latest before it of each simulator (keyed by
@@ -182,7 +206,11 @@ class Player:
         elif action == "resume":
             self.resume()
         elif action == "seek" and isinstance(sim_ms, int) and not isinstance(sim_ms, bool):
-            self.seek(sim_ms)
+            try:
+                self.seek(sim_ms)
+            except ValueError as exc:
+                log.warning("seek refused: %s", exc)
+                return False
         else:
             return False
         return True
@@ -198,6 +226,9 @@ class Player:
             position=self.position,
             records=len(self.items),
             at=int(time.time() * 1000),
+            sim_from=self.span[0] if self.span else None,
+            sim_to=self.span[1] if self.span else None,
+            stays=self.stay,
         ).model_dump(mode="json")
 
     async def play(self) -> int:
@@ -213,7 +244,12 @@ class Player:
         announcer = asyncio.create_task(self._announce(producer))
         listener = asyncio.create_task(self._listen(int(time.time() * 1000)))
         try:
-            while self.position < len(self.items):
+            while True:
+                if self.finished:
+                    if not self.stay:
+                        break
+                    await self._wait_at_end()
+                    continue
                 if not self._running.is_set():
                     await self._running.wait()
                     self._anchor = None
@@ -247,10 +283,25 @@ class Player:
             await producer.stop()
         return sent
 
+    async def _wait_at_end(self) -> None:
+        """Played to the end and staying: say so, and wait for a seek (or to be stopped)."""
+        self._anchor = None
+        self._announce_now.set()
+        self._woken.clear()
+        while self.finished:
+            await self._woken.wait()
+            self._woken.clear()
+
+    @property
+    def state(self) -> ReplayState:
+        if self.finished:
+            return ReplayState.FINISHED
+        return ReplayState.PAUSED if self.paused else ReplayState.PLAYING
+
     async def _announce(self, producer: Any) -> None:
         """The replay's status on `<ns>.replay` at once on pause, resume or seek, else every second."""
         while True:
-            await self._publish(producer, ReplayState.PAUSED if self.paused else ReplayState.PLAYING)
+            await self._publish(producer, self.state)
             self._announce_now.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._announce_now.wait(), STATUS_EVERY_S)
@@ -354,3 +405,10 @@ def _restamped(value: bytes) -> bytes:
     doc = orjson.loads(value)
     doc["at"] = _wall_ms()
     return orjson.dumps(doc)
+
+
+def describe_span(span: tuple[int, int] | None) -> str:
+    """'2025-10-14T17:00:00+07:00 .. 2025-10-15T05:00:00+07:00' (Vietnam time), or that there is none."""
+    if span is None:
+        return "it holds no timed records"
+    return f"{local_iso(span[0])} .. {local_iso(span[1])} (Vietnam time)"
