@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ioc.ops.recording.file import Writer
 from tests.support.stack import up_env
 
 pytestmark = pytest.mark.integration
@@ -105,3 +106,13 @@ def test_ioc_replay_refuses_a_wrong_option_before_reading_or_sending(
     result = ioc(["replay", str(recording), *args], up_env(tmp_path / "data", "cli"))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert said in result.stderr, result.stderr
+
+
+def test_ioc_replay_without_a_broker_says_so_and_what_to_do(tmp_path: Path) -> None:
+    recording = tmp_path / "empty.ioc"
+    Writer(recording, {"namespace": "ioc", "topics": ["raw.traffic"]}).close()  # a header, no records
+    env = up_env(tmp_path / "data", "cli")  # IOC_BOOTSTRAP: a free port, where nothing answers
+    result = ioc(["replay", str(recording), "--speed", "max"], env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"no broker answers at {env['IOC_BOOTSTRAP']} (IOC_BOOTSTRAP)" in result.stderr, result.stderr
+    assert "use --watch" in result.stderr

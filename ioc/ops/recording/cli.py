@@ -167,6 +167,11 @@ def replay(
         except (StackError, BrokerError, TimeoutError) as exc:
             raise click.ClickException(f"the replay's stack did not start: {exc}") from exc
         player.settings = stack.settings  # its bootstrap: the embedded broker's when it started one
+    elif not watch_mod.cluster_answers(s):
+        raise click.ClickException(
+            f"no broker answers at {s.bootstrap} (IOC_BOOTSTRAP): start the stack (`ioc up`) or a broker "
+            "(`ioc broker`), or use --watch, which starts one of its own"
+        )
     else:
         click.echo(
             "watch it: `ioc replay --watch` starts a worker and a wall for it; or by hand "
