@@ -175,8 +175,6 @@ def check_live(s: Settings, start: str | None) -> None:
         plan = _plan(s, o)
     except scenarios_mod.ScenarioError as exc:
         raise ValueError(f"--scenario {s.scenario}: {exc}") from None
-    except ValueError as exc:
-        raise ValueError(f"--start {start or s.start}: {exc}") from None
     if plan.scenario is not None:
         sim = domains.build(plan.domains, load_city(), plan.seed, s, plan.scenario, plan.start_ms, (0, 1))
         if bad := sim.unknown_targets():
@@ -192,7 +190,10 @@ def _plan(s: Settings, o: Options) -> Plan:
         raise ValueError("--processes writes to Kafka; for a file use one process")
     load_test = bool(o.rate or o.ramp)
     start_text = o.start or (sc.start if sc and sc.start and not load_test else None) or s.start
-    start_ms = parse_start(start_text)
+    try:
+        start_ms = parse_start(start_text)
+    except ValueError as exc:
+        raise ValueError(f"--start {start_text!r}: not 'now' nor an ISO 8601 time ({exc})") from None
     # Live, a scenario's end is not the run's: the city goes on after the storm (until Ctrl-C or --duration).
     scenario_s = sc.duration_ms / 1000 if sc and not o.live else None
     dur_s = parse_duration(o.duration) if o.duration else scenario_s
