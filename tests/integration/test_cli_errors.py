@@ -93,8 +93,8 @@ def test_a_part_that_dies_at_start_says_why_on_the_console(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("args", "said"),
     [
-        (["--speed", "ten"], "Invalid value for --speed: 'ten' is not a number nor 'max'"),
-        (["--speed", "0"], "Invalid value for --speed: '0': must be above 0"),
+        (["--speed", "ten"], "Invalid value for '--speed': 'ten' is not a number; give e.g. 1, 10"),
+        (["--speed", "0"], "Invalid value for '--speed': '0': the speed must be above 0 (or 'max')"),
         (["--namespace", "ioc"], "Invalid value for --namespace: a replay namespace starts with 'replay-'"),
     ],
 )
@@ -114,5 +114,6 @@ def test_ioc_replay_without_a_broker_says_so_and_what_to_do(tmp_path: Path) -> N
     env = up_env(tmp_path / "data", "cli")  # IOC_BOOTSTRAP: a free port, where nothing answers
     result = ioc(["replay", str(recording), "--speed", "max"], env)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    assert f"no broker answers at {env['IOC_BOOTSTRAP']} (IOC_BOOTSTRAP)" in result.stderr, result.stderr
+    said = f"no Kafka broker answered at {env['IOC_BOOTSTRAP']} (IOC_BOOTSTRAP"
+    assert said in result.stderr, result.stderr
     assert "use --watch" in result.stderr

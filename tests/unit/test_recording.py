@@ -5,6 +5,8 @@ sent first after a seek."""
 from __future__ import annotations
 
 import asyncio
+import gzip
+import random
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +51,98 @@ def test_entries_survive_the_file_and_export_import(tmp_path: Path) -> None:
     assert list(recording.read(tmp_path / "b.ioc")[1]) == ENTRIES
 
 
-def test_a_file_that_is_not_a_recording_is_refused(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_recording_is_refused_naming_it_and_what_was_expected(tmp_path: Path) -> None:
     (tmp_path / "x.jsonl").write_text('{"format": "something-else"}\n')
-    with pytest.raises(RecordingError):
+    with pytest.raises(RecordingError, match=r"x\.jsonl: its first line is not a recording's header"):
         recording.import_jsonl(tmp_path / "x.jsonl", tmp_path / "x.ioc")
+    for name, content in (("zip.ioc", b"PK\x03\x04 a zip"), ("empty.ioc", b""), ("text.ioc", b"hello\n")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(RecordingError, match=f"{name}: not a recording .* expected an ioc recording"):
+            recording.read(tmp_path / name)
+
+
+# Records that do not compress to nothing, so a cut lands inside records too, not only in their header.
+_rng = random.Random(7)
+MANY = [Entry("raw.traffic", i % 3, i, 1_000 + i, b"k%d" % i, _rng.randbytes(40)) for i in range(60)]
+
+
+def written(path: Path) -> Path:
+    writer = recording.Writer(path, {"namespace": "ioc", "topics": ["raw.traffic"]})
+    writer.write(MANY)
+    writer.close()
+    return path
+
+
+def read_all(path: Path) -> tuple[list[Entry], list[str]]:
+    warnings: list[str] = []
+    return list(recording.read(path, warnings.append)[1]), warnings
+
+
+def test_plain_json_lines_and_gzip_are_told_by_their_bytes_not_their_name(tmp_path: Path) -> None:
+    gz = written(tmp_path / "gz.jsonl")  # gzip under a .jsonl name
+    recording.export_jsonl(gz, tmp_path / "plain.ioc")  # plain lines under a .ioc name
+    assert read_all(gz) == read_all(tmp_path / "plain.ioc") == (MANY, [])
+    assert recording.import_jsonl(tmp_path / "plain.ioc", tmp_path / "back.ioc") == len(MANY)
+
+
+@pytest.mark.parametrize("form", ["gzip", "jsonl"])
+def test_a_recording_cut_at_any_byte_is_read_up_to_its_last_complete_record(
+    tmp_path: Path, form: str
+) -> None:
+    path = written(tmp_path / "whole.ioc")
+    if form == "jsonl":
+        recording.export_jsonl(path, tmp_path / "whole.jsonl")
+        path = tmp_path / "whole.jsonl"
+    data, cut = path.read_bytes(), tmp_path / "cut"
+    header_ends = None  # the first cut that leaves the header whole
+    counts = set()
+    for n in range(len(data)):
+        cut.write_bytes(data[:n])
+        try:
+            entries, warnings = read_all(cut)
+        except RecordingError as exc:
+            assert header_ends is None and str(exc).startswith(f"{cut}: "), (n, exc)  # only before the header
+            continue
+        header_ends = n if header_ends is None else header_ends
+        assert entries == MANY[: len(entries)], n
+        counts.add(len(entries))
+        if form == "jsonl" and b"\n" in (data[n - 1 : n], data[n : n + 1]):
+            assert warnings == [], n  # cut between lines or just before a newline: no record is cut
+            continue
+        assert warnings == [
+            f"warning: {cut} is truncated after {len(entries):,} records (the recorder did not close it); "
+            "reading what is complete"
+            if form == "gzip"
+            else f"warning: {cut} ends inside a record after {len(entries):,} records (cut short); reading "
+            "what is complete"
+        ], n
+    assert header_ends is not None and counts == set(range(len(MANY) + 1))  # every record was last once
+
+
+def test_what_a_killed_recorder_flushed_is_readable_and_import_closes_it_whole(tmp_path: Path) -> None:
+    path = tmp_path / "killed.ioc"
+    writer = recording.Writer(path, {"namespace": "ioc"})
+    writer.write(ENTRIES * 10)
+    writer.flush()
+    writer.write(ENTRIES)  # not flushed when the process dies
+    killed = path.read_bytes()  # the file as a SIGKILL leaves it: never closed
+    (tmp_path / "copy.ioc").write_bytes(killed)
+    entries, warnings = read_all(tmp_path / "copy.ioc")
+    assert entries[: len(ENTRIES) * 10] == ENTRIES * 10 and len(warnings) == 1, warnings
+    assert recording.import_jsonl(tmp_path / "copy.ioc", tmp_path / "fixed.ioc", warnings.append) >= 50
+    gzip.decompress((tmp_path / "fixed.ioc").read_bytes())  # gzip -t: a whole, valid file
+    assert read_all(tmp_path / "fixed.ioc") == (entries, [])
+    writer.close()
+
+
+def test_a_line_that_is_not_a_record_inside_a_recording_is_named(tmp_path: Path) -> None:
+    path = written(tmp_path / "a.ioc")
+    recording.export_jsonl(path, tmp_path / "a.jsonl")
+    lines = (tmp_path / "a.jsonl").read_bytes().splitlines(keepends=True)
+    lines[3] = b'{"not": "a record"}\n'
+    (tmp_path / "b.jsonl").write_bytes(b"".join(lines))
+    with pytest.raises(RecordingError, match=r"b.jsonl: line 4 is not a record"):
+        read_all(tmp_path / "b.jsonl")
 
 
 def test_plan_keeps_partition_order_tags_frames_and_paces_by_simulated_time() -> None:

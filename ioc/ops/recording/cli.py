@@ -9,10 +9,12 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from ioc.clock import parse_duration, parse_start
 from ioc.contract.documents import REPLAY_PREFIX, is_replay
@@ -27,17 +29,65 @@ SIZE_UNITS = {"kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
 
 
 def parse_size(text: str) -> int:
-    """Bytes in '500000', '200KB', '100MB' or '2GB'."""
+    """Bytes in '500000', '200KB', '100MB' or '2GB'; ValueError for anything else or not above 0."""
     t = text.strip().lower()
-    for unit, factor in SIZE_UNITS.items():
+    number, factor = t, 1
+    for unit, f in SIZE_UNITS.items():
         if t.endswith(unit):
-            return int(float(t[: -len(unit)]) * factor)
-    return int(t)
+            number, factor = t[: -len(unit)], f
+    try:
+        size = int(float(number) * factor)
+    except (ValueError, OverflowError):  # OverflowError: 'inf'
+        raise ValueError(f"{text!r} is not a size; use e.g. 500000, 200KB, 100MB, 2GB") from None
+    if size <= 0:
+        raise ValueError(f"{text!r}: the size must be above 0")
+    return size
+
+
+def _duration_option(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise click.BadParameter(f"{value!r}: the duration must be above 0")
+    return seconds
+
+
+def _size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    try:
+        return None if value is None else parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _new_file(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    if not value.parent.is_dir():
+        raise click.BadParameter(f"{value}: its folder {value.parent} does not exist")
+    return value
+
+
+def _warn(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _broker_error(bootstrap: str, exc: KafkaError) -> click.ClickException:
+    why = "" if isinstance(exc, KafkaConnectionError) else f": {exc}"  # its text repeats the address
+    return click.ClickException(
+        f"no Kafka broker answered at {bootstrap} (IOC_BOOTSTRAP; is `ioc up` or `ioc broker` running?){why}"
+    )
 
 
 @click.command()
 @click.option(
-    "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    callback=_new_file,
+    help="File to write.",
 )
 @click.option(
     "--topics",
@@ -46,18 +96,22 @@ def parse_size(text: str) -> int:
     help="Topic groups (raw, aggregates, alerts, actions, deadletter) or topics (raw.traffic; simulator: "
     "the scenario and its stage, for a replay's banner).",
 )
-@click.option("--duration", help="Stop after this long (90s, 15m, 2h).")
-@click.option("--max-size", help="Stop once the file reaches this size (500KB, 100MB).")
+@click.option("--duration", callback=_duration_option, help="Stop after this long (90s, 15m, 2h).")
+@click.option(
+    "--max-size", callback=_size_option, help="Stop once the file reaches this size (500KB, 100MB)."
+)
 @click.option("--from-beginning", is_flag=True, help="Start at the topics' beginning, not at their end.")
-def record(out: Path, topics: str, duration: str | None, max_size: str | None, from_beginning: bool) -> None:
+def record(
+    out: Path, topics: str, duration: float | None, max_size: int | None, from_beginning: bool
+) -> None:
     """Capture topics of IOC_NAMESPACE with partitions, offsets, timestamps and keys into a gzip file.
 
     Without --from-beginning it captures what arrives from now on, so give --duration or --max-size (or stop
-    it with Ctrl-C); with --from-beginning and no bound it stops once it has caught up.
+    it with Ctrl-C or SIGTERM: the file is closed whole either way); with --from-beginning and no bound it
+    stops once it has caught up.
     """
     s = get_settings()
-    duration_s = parse_duration(duration) if duration else None
-    max_bytes = parse_size(max_size) if max_size else None
+    duration_s, max_bytes = duration, max_size
     names = recorder.relative_topics(topics)
     length = int(duration_s) if duration_s else max_bytes
     click.echo(f"recording {', '.join(names)} of namespace {s.namespace!r} to {out}")
@@ -65,11 +119,11 @@ def record(out: Path, topics: str, duration: str | None, max_size: str | None, f
         state = {"shown": 0, "t0": int(time.monotonic())}
 
         def progress(p: recorder.Progress) -> None:
-            done = int(time.monotonic()) - state["t0"] if duration_s else p.bytes
+            done = int(time.monotonic()) - state["t0"] if duration_s else p.size
             if length:
                 bar.update(max(0, min(length, done) - state["shown"]))
                 state["shown"] = min(length, done)
-            bar.label = f"recording: {p.entries:,} records, {p.bytes / 1e6:.1f} MB"
+            bar.label = f"recording: {p.entries:,} records, {p.size / 1e6:.1f} MB"
             bar.render_progress()
 
         try:
@@ -82,14 +136,24 @@ def record(out: Path, topics: str, duration: str | None, max_size: str | None, f
                 from_beginning=from_beginning,
                 on_progress=progress,
             )
+        except KafkaError as exc:
+            raise _broker_error(s.bootstrap, exc) from exc
         except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
-    click.echo(f"recorded {result.entries:,} records, {result.bytes / 1e6:.2f} MB compressed, to {out}")
+            raise click.ClickException(f"{exc} (namespace {s.namespace!r})") from exc
+        except OSError as exc:
+            raise click.ClickException(f"{out}: {exc.strerror or exc}") from exc
+    click.echo(result.summary(out, names))
 
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--speed", default="1", show_default=True, help="Simulated seconds per real second, or 'max'.")
+@click.option(
+    "--speed",
+    default="1",
+    show_default=True,
+    callback=lambda ctx, param, value: _speed(value),
+    help="Simulated seconds per real second, or 'max'.",
+)
 @click.option("--namespace", help="Namespace to replay into, starting 'replay-' (default replay-<job>).")
 @click.option("--job", help="Replay job id stamped on every record (default: random).")
 @click.option(
@@ -108,7 +172,7 @@ def record(out: Path, topics: str, duration: str | None, max_size: str | None, f
 @click.option("--stay", is_flag=True, help="At the end, wait (still seekable from the wall) until Ctrl-C.")
 def replay(
     file: Path,
-    speed: str,
+    speed: float | None,
     namespace: str | None,
     job: str | None,
     topics: str,
@@ -129,12 +193,14 @@ def replay(
     if not is_replay(namespace):  # never into live topics; the wall shows REPLAY for these
         hint = f"a replay namespace starts with {REPLAY_PREFIX!r}"
         raise click.BadParameter(hint, param_hint="--namespace")
-    rate = _rate(speed)
+    rate = speed
     try:
-        header, entries = recording.read(file)
-    except (OSError, recording.RecordingError) as exc:
-        raise click.ClickException(f"{file}: {exc}") from exc
-    items = replayer.plan(entries, set(recorder.relative_topics(topics)), job)
+        header, entries = recording.read(file, _warn)
+        items = replayer.plan(entries, set(recorder.relative_topics(topics)), job)
+    except recording.RecordingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"{file}: {exc.strerror or exc}") from exc
     into = s.model_copy(update={"namespace": namespace})
     player = replayer.Player(into, items, job, rate, stay=stay or watch)
     if from_:
@@ -169,8 +235,8 @@ def replay(
         player.settings = stack.settings  # its bootstrap: the embedded broker's when it started one
     elif not watch_mod.cluster_answers(s):
         raise click.ClickException(
-            f"no broker answers at {s.bootstrap} (IOC_BOOTSTRAP): start the stack (`ioc up`) or a broker "
-            "(`ioc broker`), or use --watch, which starts one of its own"
+            f"no Kafka broker answered at {s.bootstrap} (IOC_BOOTSTRAP; is `ioc up` or `ioc broker` "
+            "running?); or use --watch, which starts one of its own"
         )
     else:
         click.echo(
@@ -185,19 +251,6 @@ def replay(
     click.echo(f"replayed {sent:,} records into {namespace!r} (job {job})")
 
 
-def _rate(speed: str) -> float | None:
-    """Simulated seconds per real second, or None for 'max'; a wrong value names the option."""
-    if speed.strip().lower() == "max":
-        return None
-    try:
-        rate = float(speed)
-    except ValueError:
-        raise click.BadParameter(f"{speed!r} is not a number nor 'max'", param_hint="--speed") from None
-    if not rate > 0:
-        raise click.BadParameter(f"{speed!r}: must be above 0", param_hint="--speed")
-    return rate
-
-
 def _replay_with_progress(player: replayer.Player, stack: Stack | None) -> int:
     with click.progressbar(length=len(player.items), label="replaying", show_pos=True) as bar:
         shown = [0]
@@ -207,7 +260,22 @@ def _replay_with_progress(player: replayer.Player, stack: Stack | None) -> int:
             shown[0] = sent
 
         player.on_progress = progress
-        return asyncio.run(_play(player, stack))
+        try:
+            return asyncio.run(_play(player, stack))
+        except KafkaError as exc:
+            raise _broker_error(player.settings.bootstrap, exc) from exc
+
+
+def _speed(value: str) -> float | None:
+    if value.strip().lower() == "max":
+        return None
+    try:
+        speed = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number; give e.g. 1, 10, 0.5 or 'max'") from None
+    if not 0 < speed < float("inf"):
+        raise click.BadParameter(f"{value!r}: the speed must be above 0 (or 'max')")
+    return speed
 
 
 async def _play(player: replayer.Player, stack: Stack | None = None) -> int:
@@ -267,14 +335,25 @@ def _command(player: replayer.Player, playing: asyncio.Task[Any]) -> None:
 )
 def compare_runs(a: Path, b: Path, kpi_tolerance: float) -> None:
     """Print the differences between two runs' alert timelines and KPIs (recordings with topics alerts and
-    aggregates); exit 1 if there are any."""
+    aggregates, gzip or JSON lines); exit 1 if there are any, 2 if the files hold nothing to compare.
+
+    Alerts are matched by rule, entity and raise time after each recording's start (its first reading),
+    not by id; a recording that starts mid-stream or lacks a topic is warned about in the report."""
+    names = (a.name, b.name) if a.name != b.name else (str(a), str(b))
+    run_a, run_b = (compare.load(name, *_read_all(path)) for name, path in zip(names, (a, b), strict=True))
+    result = compare.compare(run_a, run_b, kpi_tolerance)
+    click.echo(compare.report(result))
+    sys.exit(result.exit_code)
+
+
+def _read_all(path: Path) -> tuple[dict[str, Any], list[recording.Entry]]:
     try:
-        ea, eb = list(recording.read(a)[1]), list(recording.read(b)[1])
-    except (OSError, recording.RecordingError) as exc:
+        header, entries = recording.read(path, _warn)
+        return header, list(entries)
+    except recording.RecordingError as exc:
         raise click.ClickException(str(exc)) from exc
-    diff = compare.compare(ea, eb, kpi_tolerance)
-    click.echo(compare.report(diff, a.name, b.name, compare.timeline(ea), compare.timeline(eb)))
-    sys.exit(0 if diff.none else 1)
+    except OSError as exc:
+        raise click.ClickException(f"{path}: {exc.strerror or exc}") from exc
 
 
 @click.group("recording")
@@ -284,19 +363,28 @@ def recording_group() -> None:
 
 @recording_group.command("export")
 @click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path), callback=_new_file)
 def export(src: Path, dst: Path) -> None:
-    """Write a recording as plain JSON lines (header line first)."""
-    click.echo(f"{recording.export_jsonl(src, dst):,} records written to {dst}")
+    """Write a recording as plain JSON lines (header line first); a truncated one up to its last record."""
+    _convert(recording.export_jsonl, src, dst, "written to")
 
 
 @recording_group.command("import")
 @click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dst", type=click.Path(dir_okay=False, path_type=Path), callback=_new_file)
 def import_(src: Path, dst: Path) -> None:
-    """Turn exported (or hand-made) JSON lines back into a recording."""
+    """Turn exported (or hand-made) JSON lines back into a recording; a truncated recording given here comes
+    out whole, up to its last complete record."""
+    _convert(recording.import_jsonl, src, dst, "imported into")
+
+
+def _convert(convert: Callable[..., int], src: Path, dst: Path, done: str) -> None:
+    if dst.exists() and dst.resolve() == src.resolve():  # writing would empty the file being read
+        raise click.BadParameter(f"{dst} is the file being read; write to another file", param_hint="'DST'")
     try:
-        n = recording.import_jsonl(src, dst)
-    except (recording.RecordingError, KeyError, ValueError) as exc:
-        raise click.ClickException(f"{src}: {exc}") from exc
-    click.echo(f"{n:,} records imported into {dst}")
+        n = convert(src, dst, _warn)
+    except recording.RecordingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename or src}: {exc.strerror or exc}") from exc
+    click.echo(f"{n:,} records {done} {dst}")
