@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -20,17 +22,23 @@ from aiokafka.errors import KafkaError
 from ioc.city import load_city
 from ioc.clock import SimClock, local_iso, parse_duration, parse_start
 from ioc.kafka import BrokerLost, ensure_topics
+from ioc.rate import RatePlan, RateStage, constant, parse_ramp, parse_rate
 from ioc.settings import Settings, get_settings
 from ioc.signing import load_keys
 from ioc.topics import Topics
 from ioc.trusted_time import ClockWatch, TimeSource, TrustedClock
 from simulators import domains, runner
 from simulators import scenario as scenarios_mod
-from simulators.rate import RatePlan, RateStage, constant, parse_ramp, parse_rate
 from simulators.status import StatusBeacon
 
 log = logging.getLogger("ioc.simulate")
 EXIT_BROKER = 75  # EX_TEMPFAIL: try again on the broker that is there now
+PRINT_EVERY_S = 5.0  # progress lines of a load test
+REPORT_EVERY_S = 1.0  # --report is rewritten this often while running: a live view, and what a kill leaves
+# A load test's model step carries at most this share of a second's lowest target (but never fewer than
+# STEP_FLOOR readings, so the small domains stay whole): per-second rates then stay within a few per cent.
+STEP_SHARE = 0.02
+STEP_FLOOR = 200.0
 
 
 @dataclass
@@ -138,6 +146,7 @@ def simulate(**options: Any) -> None:
         plan.scenario,
         plan.paced_from or plan.start_ms,  # a live run's scenario begins after the warm-up history
         whole if o.processes > 1 else plan.shard,
+        step_at_most=max(STEP_SHARE * plan.rate.lowest, STEP_FLOOR) if plan.rate is not None else None,
     )
     # Targets are checked against the whole city: a shard process rightly lacks the others' sensors.
     bad = sim.unknown_targets() if plan.shard == whole else []
@@ -151,7 +160,7 @@ def simulate(**options: Any) -> None:
     sim.boot = f"sim-{plan.start_ms}"  # deterministic for one start; a restarted live run gets a new one
     clock = SimClock(plan.paced_from or plan.start_ms, plan.speed)
     try:
-        stats = asyncio.run(_run(sim, clock, plan, o.out, o.quiet))
+        stats = asyncio.run(_run(sim, clock, plan, o.out, o.quiet, o.report))
     except (BrokerLost, KafkaError) as exc:
         # Supervised (`ioc up`), a fresh simulator starts on the broker that is there now.
         click.echo(
@@ -162,8 +171,19 @@ def simulate(**options: Any) -> None:
     if sim.faults.counts:
         click.echo(f"faults injected: {sim.faults.counts}")
     if o.report is not None:
-        doc = {**stats.report(), "seed": plan.seed, "shard": list(plan.shard), "faults": sim.faults.counts}
-        o.report.write_bytes(orjson.dumps(doc))
+        _write_report(o.report, stats, plan, sim, running=False)
+
+
+def _write_report(path: Path, stats: runner.Stats, plan: Plan, sim: runner.Simulation, running: bool) -> None:
+    doc = {**stats.report(), "seed": plan.seed, "shard": list(plan.shard), "faults": sim.faults.counts}
+    _replace(path, orjson.dumps({**doc, "running": running}))
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write whole or not at all: a reader polling the file never sees half of it."""
+    part = path.with_name(path.name + ".part")
+    part.write_bytes(data)
+    os.replace(part, path)
 
 
 def check_live(s: Settings, start: str | None) -> None:
@@ -235,7 +255,7 @@ def _speed(text: str | None, default: str) -> float | None:
 
 
 async def _run(
-    sim: runner.Simulation, clock: SimClock, plan: Plan, out: Path | None, quiet: bool
+    sim: runner.Simulation, clock: SimClock, plan: Plan, out: Path | None, quiet: bool, report: Path | None
 ) -> runner.Stats:
     s = get_settings()
     stop = asyncio.Event()
@@ -269,10 +289,22 @@ async def _run(
             )  # fmt: skip
         await kafka.start()
         sink = kafka
-    progress = None if quiet or plan.rate is None else _print_progress
+    printing = not quiet and plan.rate is not None
+    printed = 0.0
+
+    def progress(stats: runner.Stats, target: float | None) -> None:
+        nonlocal printed
+        if report is not None:
+            _write_report(report, stats, plan, sim, running=True)
+        if printing and stats.elapsed_s - printed >= PRINT_EVERY_S:
+            printed = stats.elapsed_s
+            _print_progress(stats, target)
+
     try:
         stats = await runner.run(
-            sim, sink, clock, start_ms, plan.end_ms, plan.paced_from, stop, plan.rate, progress,
+            sim, sink, clock, start_ms, plan.end_ms, plan.paced_from, stop, plan.rate,
+            progress if printing or report is not None else None,
+            REPORT_EVERY_S if report is not None else PRINT_EVERY_S,
             history_ms={d: other for d in ("traffic", "health", "lighting")},
         )  # fmt: skip
     finally:
@@ -307,28 +339,57 @@ def _print_progress(stats: runner.Stats, target: float | None) -> None:
 
 
 def _fan_out(processes: int, plan: Plan, report: Path | None) -> None:
-    """Run `processes` children, each owning a shard of the city and 1/N of the rate; sum their reports."""
+    """Run `processes` children, each owning a shard of the city and 1/N of the rate; sum their reports
+    (every second while they run, into --report, and once they have stopped). SIGINT and SIGTERM are passed
+    on to the children, which stop and report, so a stopped fan-out still sums what was sent."""
     reports_dir = (report.parent if report else get_settings().data_dir) / "shards"
     reports_dir.mkdir(parents=True, exist_ok=True)
     paths = [reports_dir / f"shard-{k}-of-{processes}.json" for k in range(processes)]
     for path in paths:
         path.unlink(missing_ok=True)  # never sum a previous run's figures
     children = [subprocess.Popen(_child_argv(_shard(plan, k, processes), paths[k])) for k in range(processes)]
+
+    def forward(signum: int, _: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    while any(c.poll() is None for c in children):
+        time.sleep(REPORT_EVERY_S)
+        if report is not None:
+            _sum_shards(report, processes, paths, running=True)
     codes = [c.wait() for c in children]
-    if any(codes):
-        raise click.ClickException(f"a simulator process failed: exit codes {codes}")
-    docs: list[dict[str, Any]] = [orjson.loads(path.read_bytes()) for path in paths]
-    total = sum(doc["readings"] for doc in docs)
-    elapsed = max(doc["elapsed_s"] for doc in docs)
-    for k, doc in enumerate(docs):
+    docs = _sum_shards(report, processes, paths, running=False) if report else _read_shards(paths)
+    for doc in docs:
+        k = doc["shard"][0]
         click.echo(f"shard {k}/{processes}: {doc['readings']:,} readings, {doc['readings_per_s']:,.0f}/s")
+    total, elapsed = sum(doc["readings"] for doc in docs), max((d["elapsed_s"] for d in docs), default=0.0)
     click.echo(
         f"all {processes} processes: {total:,} readings in {elapsed:.1f} s "
-        f"= {total / elapsed:,.0f} readings/s"
+        f"= {total / max(elapsed, 1e-9):,.0f} readings/s"
     )
-    if report is not None:
-        summary = {"processes": processes, "readings": total, "elapsed_s": elapsed}
-        report.write_bytes(orjson.dumps({**summary, "readings_per_s": total / elapsed, "shards": docs}))
+    if any(codes):
+        raise click.ClickException(f"a simulator process failed: exit codes {codes}")
+
+
+def _read_shards(paths: list[Path]) -> list[dict[str, Any]]:
+    """The shards' reports so far (a shard that has not written one yet is left out)."""
+    docs = []
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            docs.append(orjson.loads(path.read_bytes()))
+    return docs
+
+
+def _sum_shards(report: Path, processes: int, paths: list[Path], running: bool) -> list[dict[str, Any]]:
+    docs = _read_shards(paths)
+    total, elapsed = sum(doc["readings"] for doc in docs), max((d["elapsed_s"] for d in docs), default=0.0)
+    summary = {"processes": processes, "readings": total, "elapsed_s": elapsed, "running": running}
+    rate = total / elapsed if elapsed else 0.0
+    _replace(report, orjson.dumps({**summary, "readings_per_s": rate, "shards": docs}))
+    return docs
 
 
 def _shard(plan: Plan, k: int, processes: int) -> Plan:

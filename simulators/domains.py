@@ -3,6 +3,7 @@ the city is split between simulator processes."""
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numpy as np
@@ -22,10 +23,15 @@ AVAILABLE = DOMAINS
 FAULT_STREAM = len(DOMAINS)
 
 
-def rng_for(seed: int, domain: str, shard: tuple[int, int] = (0, 1)) -> np.random.Generator:
-    # One stream per domain (and shard), keyed by fixed positions: adding a domain never shifts another's.
+def rng_for(
+    seed: int, domain: str, shard: tuple[int, int] = (0, 1), piece: tuple[int, int] = (0, 1)
+) -> np.random.Generator:
+    # One stream per domain (and shard, and slice), keyed by fixed positions: adding a domain never shifts
+    # another's.
     index = FAULT_STREAM if domain == "faults" else DOMAINS.index(domain)
     key = [seed, index] if shard == (0, 1) else [seed, index, shard[0], shard[1]]
+    if piece != (0, 1):
+        key += [*shard, *piece]
     return np.random.default_rng(key)
 
 
@@ -51,6 +57,32 @@ def shard_city(city: City, shard: tuple[int, int]) -> City:
     )
 
 
+def slices(city: City, domain: str, n: int) -> list[City]:
+    """A domain's sensor groups dealt into `n` parts of about the same number of sensors (largest group
+    first to the smallest part); each part a city of those groups only."""
+    types = DOMAIN_TYPES[domain]
+    sizes: dict[str, int] = {}
+    for s in city.sensors.values():
+        if s.type in types:
+            sizes[s.group] = sizes.get(s.group, 0) + 1
+    parts: list[set[str]] = [set() for _ in range(min(n, len(sizes)) or 1)]
+    load = [0] * len(parts)
+    for group, size in sorted(sizes.items(), key=lambda x: (-x[1], x[0])):
+        k = load.index(min(load))
+        parts[k].add(group)
+        load[k] += size
+    return [
+        City(
+            list(city.areas.values()),
+            list(city.roads.values()),
+            list(city.junctions.values()),
+            [h for h in city.hospitals.values() if f"hc.{h.id}" in part],
+            [s for s in city.sensors.values() if s.group in part],
+        )
+        for part in parts
+    ]
+
+
 def build(
     domains: tuple[str, ...],
     city: City,
@@ -59,7 +91,11 @@ def build(
     scenario: Scenario | None = None,
     scenario_start_ms: int = 0,
     shard: tuple[int, int] = (0, 1),
+    step_at_most: float | None = None,
 ) -> Simulation:
+    """The models of `domains` over the shard's part of the city. With `step_at_most` (a load test), a domain
+    whose step would carry more readings is split into slices of its sensor groups, each a model of its own
+    stepped in turn: the city's 16,000 lamps in one step were 17k or 34k readings in a second at 20k/s."""
     unknown = [d for d in domains if d not in AVAILABLE]
     if unknown:
         raise ValueError(f"no simulator for {unknown}; available: {AVAILABLE}")
@@ -79,19 +115,30 @@ def build(
     models: list[Model] = []
     for domain in DOMAINS:
         if domain in domains and _has_sensors(part, domain):
-            rng = rng_for(seed, domain, shard)
-            models.append(kinds[domain](part, rng, tick_ms=int(ticks[domain] * 1000)))
+            tick_ms = int(ticks[domain] * 1000)
+            model = kinds[domain](part, rng_for(seed, domain, shard), tick_ms=tick_ms)
+            per_step = model.readings_per_tick()
+            if step_at_most is None or not model.scales_with_rate or per_step <= step_at_most:
+                models.append(model)
+                continue
+            pieces = slices(part, domain, math.ceil(per_step / step_at_most))
+            for j, piece in enumerate(pieces):
+                rng = rng_for(seed, domain, shard, (j, len(pieces)))
+                models.append(kinds[domain](piece, rng, tick_ms=tick_ms))
     faults = FaultInjector(rng_for(seed, "faults", shard))
     sensors = city.sensors.values()
     fault_targets = {s.id for s in sensors} | {s.group for s in sensors} | set(DOMAINS)
     return Simulation(models, faults, scenario, scenario_start_ms, fault_targets)
 
 
+# The device types a domain's model simulates; the first is the one it needs to exist at all.
+DOMAIN_TYPES = {
+    "environment": ("AirQualityObserved", "WeatherObserved", "FloodMonitoring"),
+    "traffic": ("TrafficFlowObserved",),
+    "lighting": ("StreetlightControlCabinet", "Streetlight"),
+    "health": ("HealthCardTap",),
+}
+
+
 def _has_sensors(city: City, domain: str) -> bool:
-    types = {
-        "environment": ("AirQualityObserved",),
-        "traffic": ("TrafficFlowObserved",),
-        "lighting": ("StreetlightControlCabinet",),
-        "health": ("HealthCardTap",),
-    }[domain]
-    return any(city.count(t) for t in types) and (domain != "health" or bool(city.hospitals))
+    return bool(city.count(DOMAIN_TYPES[domain][0])) and (domain != "health" or bool(city.hospitals))

@@ -15,12 +15,12 @@ from ioc.clock import SimClock
 from ioc.contract import Frame, encode
 from ioc.kafka import BatchProducer, BrokerLost, BrokerWatch, make_producer
 from ioc.latency import Histogram, merged
+from ioc.rate import RatePlan
 from ioc.settings import Settings
 from ioc.topics import Topics
 from ioc.trusted_time import TimeSource
 from simulators.faults import FaultInjector, Record
 from simulators.overrides import Overrides
-from simulators.rate import RatePlan
 from simulators.scenario import Scenario
 from simulators.status import StatusBeacon
 
@@ -64,6 +64,8 @@ class Stats:
     sim_from_ms: int = 0
     sim_to_ms: int = 0
     seconds: list[list[float]] = field(default_factory=list)  # [elapsed s, readings, target] per second
+    domain_seconds: dict[str, dict[int, int]] = field(default_factory=dict)  # domain → second → readings
+    largest_step: int = 0  # readings in the largest single step: how finely a load test can pace
     started_unix: float = field(default_factory=time.time)  # to line the seconds up with other processes
     produce_ms: dict[int, Histogram] = field(default_factory=dict)  # per second: batches acknowledged
 
@@ -75,11 +77,14 @@ class Stats:
     def rate(self) -> float:
         return self.readings / self.elapsed_s
 
-    def tally(self, readings: int, target: float | None) -> None:
+    def tally(self, readings: dict[str, int], target: float | None) -> None:
         second = int(self.elapsed_s)
         if not self.seconds or self.seconds[-1][0] != second:
             self.seconds.append([second, 0, target or 0.0])
-        self.seconds[-1][1] += readings
+        self.seconds[-1][1] += sum(readings.values())
+        for domain, n in readings.items():
+            per_second = self.domain_seconds.setdefault(domain, {})
+            per_second[second] = per_second.get(second, 0) + n
 
     def acknowledged(self, latencies_ms: list[float]) -> None:
         if latencies_ms:
@@ -102,6 +107,8 @@ class Stats:
             "sim_from_ms": self.sim_from_ms,
             "sim_to_ms": self.sim_to_ms,
             "per_second": self.seconds,
+            "per_second_by_domain": {d: sorted(x.items()) for d, x in sorted(self.domain_seconds.items())},
+            "largest_step_readings": self.largest_step,
             "started_unix": self.started_unix,
             "produce_latency_ms": merged(self.produce_ms.values()).summary(),
             "produce_per_second": [[s, h.to_json()] for s, h in sorted(self.produce_ms.items())],
@@ -120,8 +127,8 @@ class Simulation:
     boot: str = ""  # on every frame: a restarted run numbers its frames from 0 in a sequence space of its own
     _applied: dict[str, Overrides] | None = None
 
-    def step(self, t_ms: int, due: Sequence[Model]) -> tuple[list[Record], int]:
-        """Records for the models due at t_ms, and how many readings they carry."""
+    def step(self, t_ms: int, due: Sequence[Model]) -> tuple[list[Record], dict[str, int]]:
+        """Records for the models due at t_ms, and how many readings they carry per domain."""
         self._apply_scenario(t_ms)
         frames = [f for m in due for f in m.step(t_ms)]
         for f in frames:
@@ -130,7 +137,10 @@ class Simulation:
         records = [Record(f.schema.domain, f.group.encode(), encode(f), t_ms) for f in frames]
         if self.faults.active:
             records = self.faults.records(records, t_ms)
-        return records, sum(f.n for f in frames)
+        readings: dict[str, int] = {}
+        for f in frames:
+            readings[f.schema.domain] = readings.get(f.schema.domain, 0) + f.n
+        return records, readings
 
     def _apply_scenario(self, t_ms: int) -> None:
         if self.scenario is None:
@@ -304,14 +314,16 @@ async def run(
     """
     stats = Stats(sim_from_ms=start_ms, sim_to_ms=start_ms)
     models = sim.models
+    base = sim.base_rate() or 1.0
     # Loggers tick on whole minutes; a load test starts sampling at once.
     due = [float(start_ms if rate is not None else _align(start_ms, m.tick_ms)) for m in models]
+    if rate is not None:
+        _stagger(models, due, max((rate.target(0) or 0.0) / base, 1e-6))
     if paced_from_ms is not None and history_ms:
         for i, m in enumerate(models):
             if m.domain in history_ms:
                 due[i] = max(due[i], _align(paced_from_ms - history_ms[m.domain], m.tick_ms))
     stop = stop or asyncio.Event()
-    base = sim.base_rate() or 1.0
     next_progress = progress_every_s
     while not stop.is_set():
         target = rate.target(stats.elapsed_s) if rate is not None else None
@@ -334,7 +346,8 @@ async def run(
         stats.bytes += await sink.write(records)
         stats.acknowledged(sink.take_latencies())
         stats.frames += len(records)
-        stats.readings += readings
+        stats.readings += sum(readings.values())
+        stats.largest_step = max(stats.largest_step, sum(readings.values()))
         stats.sim_to_ms = t
         stats.tally(readings, target)
         if progress is not None and stats.elapsed_s >= next_progress:
@@ -357,6 +370,18 @@ async def _wait(clock: SimClock, t_ms: int, stop: asyncio.Event) -> None:
     finally:
         for fut in (waiter, stopper):
             fut.cancel()
+
+
+def _stagger(models: Sequence[Model], due: list[float], multiplier: float) -> None:
+    """Spread the first steps of a domain's slices (domains.build, step_at_most) over one step interval, so
+    a load test's readings leave evenly rather than a whole city's lamps in one burst."""
+    slices: dict[str, list[int]] = {}
+    for i, m in enumerate(models):
+        if m.scales_with_rate:
+            slices.setdefault(m.domain, []).append(i)
+    for members in slices.values():
+        for j, i in enumerate(members):
+            due[i] += j / len(members) * models[i].tick_ms / multiplier
 
 
 def _align(t_ms: int, tick_ms: int) -> int:

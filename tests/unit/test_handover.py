@@ -10,10 +10,10 @@ import pytest
 
 from ioc.ops.cli import _given
 from ioc.ops.stack import Part, Stack, settings_env
+from ioc.rate import RatePlan, constant, parse_ramp
 from ioc.settings import Settings
 from simulators import scenario
 from simulators.cli import Plan, _shard
-from simulators.rate import RatePlan, constant, parse_ramp
 
 
 def test_settings_come_back_equal_from_the_environment_they_are_handed_over_in(

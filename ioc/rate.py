@@ -22,8 +22,8 @@ def parse_rate(text: str) -> float:
         value = float(number) * scale
     except ValueError:
         raise ValueError(f"bad rate {text!r}; use e.g. 50000, 400k, 1.2M") from None
-    if value <= 0:
-        raise ValueError(f"rate must be positive, got {text!r}")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"rate must be a positive number, got {text!r}")
     return value
 
 
@@ -32,6 +32,12 @@ class RateStage:
     duration_s: float
     start: float
     end: float
+
+    def describe(self) -> str:
+        """'20k → 250k over 20 s' or '250k for 20 s'."""
+        if self.start == self.end:
+            return f"{short_rate(self.start)}/s for {self.duration_s:g} s"
+        return f"{short_rate(self.start)} → {short_rate(self.end)}/s over {self.duration_s:g} s"
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,11 @@ class RatePlan:
     @property
     def total_s(self) -> float:
         return sum(s.duration_s for s in self.stages)
+
+    @property
+    def lowest(self) -> float:
+        """The lowest target any stage asks for (readings/s)."""
+        return min(min(s.start, s.end) for s in self.stages)
 
     def target(self, elapsed_s: float) -> float | None:
         """Readings/s wanted `elapsed_s` into the run; None once the plan is over."""
@@ -73,5 +84,16 @@ def parse_ramp(text: str) -> RatePlan:
             raise ValueError(f"bad ramp stage {part!r}; use DURATION:RATE or DURATION:FROM-TO") from None
         lo, _, hi = rates.partition("-")
         start = parse_rate(lo)
-        stages.append(RateStage(parse_duration(duration), start, parse_rate(hi) if hi else start))
+        seconds = parse_duration(duration)
+        if seconds <= 0:
+            raise ValueError(f"ramp stage {part!r} lasts no time; give it a duration such as 30s")
+        stages.append(RateStage(seconds, start, parse_rate(hi) if hi else start))
     return RatePlan(tuple(stages))
+
+
+def short_rate(value: float) -> str:
+    """50000 → '50k', 1200000 → '1.2M', 750 → '750'."""
+    for suffix, scale in (("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.4g}{suffix}"
+    return f"{value:.4g}"
