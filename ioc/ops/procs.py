@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -75,7 +76,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_free(host: str, port: int) -> bool:
-    """Whether a server could listen on host:port now (bound as servers bind, reusing TIME_WAIT)."""
+    """Whether a server could listen on host:port now (bound as servers bind, with SO_REUSEADDR, so a port
+    in TIME_WAIT counts as free and one another process listens on does not)."""
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -85,14 +87,26 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def last_line(log: Path | None, limit: int = 4096) -> str:
-    """The last non-blank line of a log (a child's last word: usually why it exited), or ''."""
-    if log is None or not log.exists():
+# What an error reads like in a child's log: a traceback's last line, a logged error, a refusal.
+_ERROR_LINE = re.compile(r"error|exception|fatal|critical|failed|refused|denied|cannot|could not|panic", re.I)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def last_line(log: Path | None, limit: int = 65_536) -> str:
+    """A dead child's last word, usually why it exited: the last line of its log that reads like an error
+    (a traceback's final line, a logged error; not the shutdown chatter after it), else its last non-blank
+    line, or ''. At most 300 characters."""
+    if log is None:
         return ""
-    with log.open("rb") as f:
-        f.seek(max(0, log.stat().st_size - limit))
-        lines = [line.strip() for line in f.read().decode("utf-8", "replace").splitlines()]
-    return next((line for line in reversed(lines) if line), "")[:300]
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - limit))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line for line in (_ANSI.sub("", x).strip() for x in text.splitlines()) if line]
+    found = next((line for line in reversed(lines) if _ERROR_LINE.search(line)), lines[-1] if lines else "")
+    return found if len(found) <= 300 else found[:297] + "..."
 
 
 def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
