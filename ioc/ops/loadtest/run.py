@@ -77,18 +77,35 @@ class Interrupted(Exception):
         super().__init__(self.name)
 
 
+_pending: list[int] = []  # a signal that arrived while an event loop ran in this thread
+
+
 def stop_on_signals() -> None:
     """The first SIGINT or SIGTERM raises Interrupted; any after it is ignored, so the orderly stop and the
-    partial report always happen. A SIGINT ignored at start (a background job) stays ignored."""
+    partial report always happen. A SIGINT ignored at start (a background job) stays ignored.
+
+    Raised inside a running event loop (creating topics, the warm-up probes, the baseline), an exception
+    can leave the loop waiting forever on a half-closed client: there the signal is noted, and the run
+    raises it as soon as the loop returns (`interrupted`)."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
-        raise Interrupted(signum)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise Interrupted(signum) from None
+        _pending.append(signum)
 
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+def interrupted() -> None:
+    """Raise the signal noted while an event loop ran, if any."""
+    if _pending:
+        raise Interrupted(_pending.pop())
 
 
 @dataclass
@@ -220,6 +237,7 @@ def _warm_up(s: Settings, stack: Stack) -> None:
             await producer.stop()
 
     asyncio.run(send())
+    interrupted()
 
     def seen() -> bool:
         _check(stack)
@@ -272,7 +290,7 @@ def run(
     stack = Stack(s, [worker, Part("web", procs.python_module("ioc", "web"))], out / "logs", env=env)
     status: dict[str, Any] = {"phase": "start-up", "interrupted": None, "failure": None}
     raw: dict[str, Any] = {
-        "plan": plan.to_json(), "namespace": namespace, "meta": metadata.collect(s, argv), "status": status,
+        "plan": plan.to_json(), "namespace": namespace, "meta": {}, "status": status,
         "t0": None, "simulators": {}, "simulators_exit": None, "simulators_error": None, "samples": [],
         "drained_at": None, "wall": {}, "baseline": None, "timings": stack.timings,
     }  # fmt: skip
@@ -283,10 +301,12 @@ def run(
     sim_report, sim_log = out / "simulators.json", out / "logs" / "simulators.log"
     started = time.monotonic()
     try:
+        raw["meta"] = metadata.collect(s, argv)
         where = f"{s.broker_host}:{s.broker_port}" if embedded_broker else s.bootstrap
         say(f"starting the broker ({where}), the worker and the wall in namespace {namespace}; logs in "
             f"{out / 'logs'}")  # fmt: skip
         stack.start(embedded_broker)
+        interrupted()  # the topics are created in an event loop
         stack.wait_web()
 
         def metrics_up() -> bool:
@@ -330,6 +350,7 @@ def run(
             say(f"baseline: a bare aiokafka producer on the same broker for {plan.baseline_s:g} s")
             bootstrap = stack.env["IOC_BOOTSTRAP"]
             raw["baseline"] = asyncio.run(_baseline(s, bootstrap, raw["simulators"], plan.baseline_s))
+            interrupted()
         _check(stack)
         status["phase"] = "done"
     except Interrupted as exc:
@@ -350,7 +371,7 @@ def run(
         if watch is not None:
             raw["wall"] = watch.to_json()
         stack.stop()
-        raw["meta"] = metadata.finish(raw["meta"])
+        raw["meta"] = metadata.finish(raw["meta"] or metadata.collect(s, argv))
     return raw
 
 
@@ -459,7 +480,7 @@ async def _baseline(s: Settings, bootstrap: str, produced: dict[str, Any], secon
     await producer.start()
     sent, started = 0, time.perf_counter()
     try:
-        while time.perf_counter() - started < seconds:
+        while time.perf_counter() - started < seconds and not _pending:
             futures = []
             for p in range(s.partitions):
                 batch = producer.create_batch()
