@@ -49,16 +49,16 @@ class _Consumer(faust_aiokafka.Consumer):
         """Commit raw partitions up to their checkpoints now, whatever Faust last acknowledged."""
         return await self._thread.commit({})
 
-    async def past_end(self) -> list[TP]:
+    async def past_end(self) -> dict[TP, tuple[int, int]]:
         """Assigned partitions whose position is beyond the broker's end (its fetch high watermark; Tansu's
-        ListOffsets under-reports): their data is gone (topics recreated, a stale commit on a new broker).
-        Tansu answers such a fetch with an empty success, so nothing else would ever notice."""
-        out = []
+        ListOffsets under-reports), with both: their data may be gone (topics recreated, a stale commit on a
+        new broker), which Tansu answers with an empty success, so nothing else would ever notice."""
+        out = {}
         for tp in self.assignment():
             high = self.highwater(tp)
             position = await self.position(tp)
             if high is not None and position is not None and position > high:
-                out.append(tp)
+                out[tp] = (position, high)
         return out
 
     async def read_again(self, tp: TP) -> None:
@@ -67,8 +67,9 @@ class _Consumer(faust_aiokafka.Consumer):
         for book in (self._read_offset, self._committed_offset, self._gap, self._acked, self._acked_index):
             book.pop(tp, None)
         await self.seek(tp, 0)
-        # Past the ledger: the stale commit must be replaced, not only raised.
-        await faust_aiokafka.AIOKafkaConsumerThread._commit(self._thread, {tp: 0})
+        # Past the ledger: the stale commit must be replaced, not only raised; on the consumer's own thread
+        # and loop (called from the worker's loop, aiokafka's commit crashed: a future of another loop).
+        await self._thread.call_thread(faust_aiokafka.AIOKafkaConsumerThread._commit, self._thread, {tp: 0})
 
 
 class LowLatencyTransport(faust_aiokafka.Transport):

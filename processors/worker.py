@@ -28,6 +28,30 @@ log = logging.getLogger("ioc.worker")
 EXIT_BROKER_LOST = 75  # EX_TEMPFAIL: the supervisor starts a fresh worker on the new broker
 
 
+PAST_END_CHECKS = 3  # checks in a row, a second apart
+
+
+class PastEnd:
+    """Which partitions are past their end for sure: at PAST_END_CHECKS checks in a row with neither the
+    position nor the broker's high watermark moving. Under load a fetch's high watermark can stand below the
+    position for a moment (seen with Tansu at 50k readings/s); sending that partition back to 0 re-read it
+    and, through a commit on the wrong event loop, crashed the worker."""
+
+    def __init__(self) -> None:
+        self.runs: dict[Any, tuple[tuple[int, int], int]] = {}  # tp → ((position, high), checks seen)
+
+    def confirmed(self, seen: dict[Any, tuple[int, int]]) -> list[Any]:
+        runs = {}
+        for tp, at in seen.items():
+            before, n = self.runs.get(tp, (None, 0))
+            runs[tp] = (at, n + 1 if before == at else 1)
+        self.runs = runs
+        done = [tp for tp, (_, n) in runs.items() if n >= PAST_END_CHECKS]
+        for tp in done:
+            del self.runs[tp]
+        return done
+
+
 class Watch:
     """The worker's start-up task, its broker check and its heartbeat."""
 
@@ -35,6 +59,7 @@ class Watch:
         self.app, self.pipeline, self.outlet, self.clock_watch = app, pipeline, outlet, clock_watch
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}"
         self.broker: BrokerWatch | None = None
+        self.past_end = PastEnd()
 
     def register(self) -> None:
         s = self.pipeline.settings
@@ -77,11 +102,11 @@ class Watch:
         or a commit a lost broker's worker left) is read again from the start."""
         await self.confirm_broker()
         try:
-            past_end = await self.app.consumer.past_end()  # type: ignore[attr-defined]
+            seen = await self.app.consumer.past_end()  # type: ignore[attr-defined]
         except Exception as exc:  # a rebalance in progress: the next round looks again
             log.debug("positions not readable now: %s", exc)
             return
-        for tp in past_end:
+        for tp in self.past_end.confirmed(seen):
             log.warning(
                 "%s:%d: position past the partition's end; reading it again from 0", tp.topic, tp.partition
             )
