@@ -60,7 +60,10 @@ class Settings(BaseSettings):
         "simulator's or replay's declared clock) before it is refused as future",
     )
     emit_interval_s: float = Field(
-        0.5, gt=0, description="Wall-clock seconds between aggregate and alert emits (bounds alert latency)"
+        0.1,
+        gt=0,
+        description="Wall-clock seconds between aggregate and alert emits (bounds alert latency; 0.5 gave a "
+        "sensor-to-screen p99 of 579 ms at 50k readings/s, 0.1 with 10 pushes a second 230 ms)",
     )
     checkpoint_interval_s: float = Field(
         2.0, gt=0, description="Wall-clock seconds between state checkpoints of each raw partition"
@@ -71,7 +74,9 @@ class Settings(BaseSettings):
     # Web
     web_host: str = Field("127.0.0.1", description="Address the wall server binds")
     web_port: int = Field(8000, ge=1, le=65535, description="Port the wall server binds")
-    push_hz: float = Field(4.0, gt=0, description="Coalesced websocket pushes per second")
+    push_hz: float = Field(
+        10.0, gt=0, description="At most this many coalesced websocket pushes a second, when anything changed"
+    )
     client_queue: int = Field(8, ge=1, description="Pending pushes per websocket client before resnapshot")
     tokens: str = Field(
         "",

@@ -1,4 +1,5 @@
-"""Fan-out to websocket clients: a snapshot on connect, then coalesced deltas a few times a second.
+"""Fan-out to websocket clients: a snapshot on connect, then coalesced deltas as soon as something changed, at
+most IOC_PUSH_HZ times a second (a critical alert at once).
 
 Each client has a bounded queue; a client that falls behind gets its queue dropped and one fresh snapshot,
 never an ever-growing backlog. A delta is encoded once per distinct subscription, not once per client.
@@ -144,12 +145,20 @@ class Hub:
         metrics.RESNAPSHOTS.inc()
 
     async def run(self) -> None:
+        """Push as soon as something changed, at most IOC_PUSH_HZ times a second (each client gets one
+        coalesced delta per push); a critical alert's change is pushed at once, slot or not."""
         loop = asyncio.get_running_loop()
-        due = loop.time()
+        news, urgent = self.state.news, self.state.urgent
+        last = -self.interval
         while True:
-            # A fixed cadence: the time a push takes does not stretch the interval (4 Hz stays 4 Hz).
-            due = max(due + self.interval, loop.time())
-            await asyncio.sleep(due - loop.time())
+            await news.wait()
+            rest = last + self.interval - loop.time()
+            if rest > 0 and not urgent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(urgent.wait(), rest)
+            news.clear()
+            urgent.clear()
+            last = loop.time()
             try:
                 self.push()
             except Exception:  # the broadcaster must outlive any one bad push

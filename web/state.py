@@ -3,6 +3,7 @@ versioned so pushes carry only what changed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,6 +144,10 @@ class WallState:
     def __init__(self, city: City, attention: AttentionBook | None = None) -> None:
         self.city = city
         self.version = 0
+        # Set on every change (the hub pushes when there is something to push) and on a critical alert's
+        # change (pushed at once, not at the next push slot).
+        self.news = asyncio.Event()
+        self.urgent = asyncio.Event()
         self.attention = attention or AttentionBook()
         self.reset()
 
@@ -309,6 +314,9 @@ class WallState:
     def _changed(self, entry: dict[str, Any]) -> None:
         self.version += 1
         self._changes[entry["key"]] = entry
+        self.news.set()
+        if entry.get("kind") == Kind.ALERT and entry.get("severity") == "critical":
+            self.urgent.set()
 
     def snapshot(self, sub: Subscription) -> list[dict[str, Any]]:
         return [item for item in self.items.values() if sub.wants(item)]
