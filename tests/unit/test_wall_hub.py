@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from ioc.city import load_city
+from tests.unit.test_wall_state import alert
 from web.hub import Hub
 from web.state import Subscription, WallState
 
@@ -146,3 +147,40 @@ def test_a_full_socket_buffer_makes_a_slow_client_resnapshot() -> None:
     assert resnapshots == 1
     assert [m["type"] for m in msgs] == ["snapshot", "snapshot"]
     assert msgs[-1]["items"][0]["aqi"] == 7  # the fresh snapshot holds what the delta would have
+
+
+def test_the_hub_pushes_on_change_at_most_push_hz_and_a_critical_alert_at_once() -> None:
+    async def scenario() -> dict[str, Any]:
+        s = WallState(load_city())
+        hub = Hub(s, push_hz=5, queue_size=8, mode=lambda: {"kind": "live"})  # a slot every 0.2 s
+        loop = asyncio.get_running_loop()
+        got: list[tuple[float, dict[str, Any]]] = []
+
+        async def send(text: str) -> None:
+            got.append((loop.time(), orjson.loads(text)))
+
+        await hub.connect(send, Subscription.parse(None, None))
+        runner = asyncio.create_task(hub.run())
+        await asyncio.sleep(0.3)
+        idle = hub.pushes  # nothing changed: nothing pushed
+        t0 = loop.time()
+        s.apply(aqi_doc("AQ-VIN-01", 60))
+        await asyncio.sleep(0.05)
+        first = hub.pushes  # pushed at once, not at a timer's next tick
+        s.apply(aqi_doc("AQ-VIN-01", 61))
+        await asyncio.sleep(0.05)
+        held = hub.pushes  # within the slot: waits
+        s.apply(alert("WL-VIN-PDC", "raised", severity="critical"))
+        await asyncio.sleep(0.03)
+        critical = hub.pushes  # at once, slot or not
+        await asyncio.sleep(0.4)
+        runner.cancel()
+        deltas = [(t - t0, m) for t, m in got if m["type"] == "delta"]
+        return {"idle": idle, "first": first, "held": held, "critical": critical, "deltas": deltas}
+
+    r = asyncio.run(scenario())
+    assert (r["idle"], r["first"], r["held"], r["critical"]) == (0, 1, 1, 2)
+    deltas = r["deltas"]
+    assert [[i["kind"] for i in m["items"]] for _, m in deltas] == [["aqi"], ["aqi", "alert"]]
+    assert deltas[0][0] < 0.05 and deltas[1][0] < 0.2  # both before the first slot's end
+    assert deltas[1][1]["items"][0]["aqi"] == 61  # coalesced with the critical alert's push
