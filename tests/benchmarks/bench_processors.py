@@ -1,5 +1,7 @@
 """Processor benchmark: readings/s one Faust worker takes in with all four domains active, next to a raw
-aiokafka consumer reading the same records, and alert latency from injection to the alerts topic.
+aiokafka consumer reading the same records (fetch only; with the JSON floor: `orjson.loads` and
+`numpy.asarray` of every column; with the project's own parse: decode + validate), and alert latency from
+injection to the alerts topic.
 
     python -m tests.benchmarks.bench_processors [--hours 1] [--alerts 40]
 
@@ -20,12 +22,15 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from ioc import contract
+from ioc.city import load_city
 from ioc.clock import parse_start
 from ioc.contract import Frame, encode
 from ioc.kafka import ensure_topics, make_producer
@@ -49,8 +54,24 @@ async def fill(settings: Settings, start_ms: int, hours: float) -> runner.Stats:
         await sink.close()
 
 
-async def raw_consume(settings: Settings, records: int) -> float:
-    """Seconds for one aiokafka consumer to fetch `records` records from every raw partition."""
+def json_floor(value: bytes) -> None:
+    """The least any JSON consumer of a frame does: parse it and make every column a numpy array."""
+    for column in orjson.loads(value)["cols"].values():
+        np.asarray(column)
+
+
+KNOWN = load_city().known
+
+
+def own_parse(value: bytes) -> None:
+    """The project's own decode + validate of a frame against the city's sensors, as the worker's intake
+    does (ioc.contract.parse), nothing after it."""
+    contract.parse(value, KNOWN)
+
+
+async def raw_consume(settings: Settings, records: int, work: Callable[[bytes], None] | None = None) -> float:
+    """Seconds for one aiokafka consumer to fetch `records` records from every raw partition, doing `work`
+    on each record's value if given."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers, fetch_max_wait_ms=20, max_partition_fetch_bytes=4 << 20
     )
@@ -67,6 +88,10 @@ async def raw_consume(settings: Settings, records: int) -> float:
         while seen < records:
             batch = await consumer.getmany(timeout_ms=500, max_records=50_000)
             seen += sum(len(v) for v in batch.values())
+            if work is not None:
+                for part in batch.values():
+                    for record in part:
+                        work(record.value)
         return time.perf_counter() - t0
     finally:
         await consumer.stop()
@@ -190,6 +215,10 @@ def main(hours: float, alerts: int) -> None:
                 f"raw aiokafka consumer (fetch only):     {raw_rate:>12,.0f} readings/s "
                 f"({filled.frames / raw_s:,.0f} records/s)"
             )
+            floors = {}
+            for name, work in (("JSON floor", json_floor), ("own parse", own_parse)):
+                floors[name] = filled.readings / asyncio.run(raw_consume(settings, filled.frames, work))
+                print(f"{'consumer + ' + name + ':':<40}{floors[name]:>12,.0f} readings/s")
             log = Path(tmp) / "worker.log"
             worker = procs.spawn([sys.executable, "-m", "ioc", "worker"], log, env)
             url = f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics"
@@ -199,6 +228,8 @@ def main(hours: float, alerts: int) -> None:
                 f"(all done {done_s:.1f} s after spawn)"
             )
             print(f"worker / raw consumer:                  {rate / raw_rate:>12.2f}")
+            for name, floor in floors.items():
+                print(f"{'worker / consumer + ' + name + ':':<40}{rate / floor:>12.2f}")
             by_domain = ", ".join(f"{d} {n:,.0f}" for d, n in sorted(accepted_by_domain(url).items()))
             print(f"readings accepted by domain: {by_domain}")
             print(f"target ≥250,000 readings/s per worker: {'meets' if rate >= 250_000 else 'misses'}")
