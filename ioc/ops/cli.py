@@ -187,12 +187,14 @@ def _given(s: Settings, **options: Any) -> Settings:
 OPTION_OF = {"web_port": "port"}  # a setting whose option is named otherwise
 
 
-def _preflight(s: Settings, start: str | None, no_sim: bool, embedded_broker: bool = True) -> None:
+def _preflight(s: Settings, start: str | None, no_sim: bool) -> None:
     """Everything `ioc up` can check before it starts a process: the ports it will listen on are free, and
     each part's own checks (`ioc.checks` entry points: the simulator's scenario and start) pass."""
-    wanted = [("IOC_WORKER_WEB_PORT", s.broker_host, s.worker_web_port), ("--port", s.web_host, s.web_port)]
-    if embedded_broker:
-        wanted.insert(0, ("IOC_BROKER_PORT", s.broker_host, s.broker_port))
+    wanted = [
+        ("IOC_BROKER_PORT", s.broker_host, s.broker_port),
+        ("IOC_WORKER_WEB_PORT", s.broker_host, s.worker_web_port),
+        ("--port", s.web_host, s.web_port),
+    ]
     found = [
         f"{name}={port}: port {port} on {host} is in use (another `ioc up`?); stop it or choose another"
         for name, host, port in wanted
