@@ -178,7 +178,7 @@ def test_the_banner_follows_the_replays_own_status(wall: Wall, browser: Browser,
     engineer.screenshot(path=str(Path(artifacts) / "wall-replay-engineer.png"))
     # The seek box is in Vietnam time, written the Vietnamese way, on the replay's clock, its span said.
     at = engineer.locator("#replay-at")
-    expect(at).to_have_value("06:00 14/10/2025")
+    expect(at).to_have_value(re.compile(r"^06:0\d 14/10/2025$"))  # the page's clock (×10 before the pause)
     expect(at).to_have_attribute("title", re.compile("từ 05:00 14/10/2025 đến 08:00 14/10/2025"))
     engineer.locator("#replay-toggle").click()
     for wrong, said in (("09:30 14/10/2025", "Ngoài bản ghi"), ("31/02/2025 06:30", "Không đọc được")):

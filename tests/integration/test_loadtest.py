@@ -5,6 +5,7 @@ and SIGTERM leave a partial report; wrong input is refused before anything start
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -90,13 +92,22 @@ def test_a_short_load_test_writes_a_valid_report_and_its_verdict(tmp_path: Path)
     assert f"report: {out / 'index.html'}" in done.stdout and "Traceback" not in done.stderr
 
 
-def interruptible(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+@contextmanager
+def interruptible(argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     """A load test as a terminal starts one: its own session, SIGINT at its default (a test runner in the
-    background may have it ignored, and children inherit that)."""
-    return subprocess.Popen(
+    background may have it ignored, and children inherit that). Whatever the test finds, its session is
+    gone and its pipes closed after (left open, they failed a later test with a ResourceWarning)."""
+    proc = subprocess.Popen(
         argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
 
 
 def lines_until(
@@ -114,11 +125,11 @@ def lines_until(
 def test_ctrl_c_during_the_load_writes_a_partial_report(tmp_path: Path) -> None:
     out = tmp_path / "report"
     argv = loadtest("--rate", "10k", "--duration", "60s", "--processes", "2", "--report", str(out))
-    proc = interruptible(argv, env_for(tmp_path))
-    head = list(lines_until(proc, LIVE_LINE, count=3))
-    assert sum(LIVE_LINE in line for line in head) == 3, head
-    os.kill(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
-    stdout, stderr = proc.communicate(timeout=90)
+    with interruptible(argv, env_for(tmp_path)) as proc:
+        head = list(lines_until(proc, LIVE_LINE, count=3))
+        assert sum(LIVE_LINE in line for line in head) == 3, head
+        os.kill(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+        stdout, stderr = proc.communicate(timeout=90)
     assert proc.returncode == 130, stdout + stderr
     assert "SIGINT: stopping during load; a partial report follows" in stdout
     assert "INTERRUPTED: stopped by SIGINT during load (exit 130)" in stdout and "Traceback" not in stderr
@@ -135,10 +146,10 @@ def test_ctrl_c_during_the_load_writes_a_partial_report(tmp_path: Path) -> None:
 
 def test_sigterm_while_starting_still_reports_and_leaves_nothing_running(tmp_path: Path) -> None:
     out, env = tmp_path / "report", env_for(tmp_path)
-    proc = interruptible(loadtest("--rate", "10k", "--duration", "60s", "--report", str(out)), env)
-    list(lines_until(proc, "starting the broker"))
-    os.kill(proc.pid, signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=90)
+    with interruptible(loadtest("--rate", "10k", "--duration", "60s", "--report", str(out)), env) as proc:
+        list(lines_until(proc, "starting the broker"))
+        os.kill(proc.pid, signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=90)
     assert proc.returncode == 143, stdout + stderr
     assert "Traceback" not in stderr and "INTERRUPTED: stopped by SIGTERM during start-up" in stdout
     report = orjson.loads((out / "report.json").read_bytes())

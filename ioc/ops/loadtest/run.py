@@ -77,7 +77,7 @@ class Interrupted(Exception):
         super().__init__(self.name)
 
 
-_pending: list[int] = []  # a signal that arrived while an event loop ran in this thread
+_pending: list[int] = []  # the signal that arrived, until the run raises it (see stop_on_signals)
 
 
 def stop_on_signals() -> None:
@@ -85,17 +85,19 @@ def stop_on_signals() -> None:
     partial report always happen. A SIGINT ignored at start (a background job) stays ignored.
 
     Raised inside a running event loop (creating topics, the warm-up probes, the baseline), an exception
-    can leave the loop waiting forever on a half-closed client: there the signal is noted, and the run
-    raises it as soon as the loop returns (`interrupted`)."""
+    can leave the loop waiting forever on a half-closed client: there the signal is only noted, and the run
+    raises it as soon as the loop returns (`interrupted`). It is noted in any case: raised where Python
+    cannot pass it on (logging's fork hook while a child is spawned: "Exception ignored in _releaseLock"),
+    it was lost and the run went on; every poll of the stack (`_check`) raises a noted one."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_IGN)
+        _pending[:] = [signum]
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             raise Interrupted(signum) from None
-        _pending.append(signum)
 
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, handler)
@@ -248,7 +250,8 @@ def _warm_up(s: Settings, stack: Stack) -> None:
 
 
 def _check(stack: Stack) -> None:
-    """Raise StackError if the broker or a part has died."""
+    """Raise Interrupted if a signal was noted, StackError if the broker or a part has died."""
+    interrupted()
     broker = stack.broker
     if broker is not None and broker.proc is not None and broker.proc.poll() is not None:
         raise StackError(f"broker exited with code {broker.proc.returncode}")
@@ -308,6 +311,7 @@ def run(
         stack.start(embedded_broker)
         interrupted()  # the topics are created in an event loop
         stack.wait_web()
+        interrupted()
 
         def metrics_up() -> bool:
             _check(stack)
@@ -354,6 +358,7 @@ def run(
         _check(stack)
         status["phase"] = "done"
     except Interrupted as exc:
+        _pending.clear()  # raised: handled here, once
         at = time.time() - raw["t0"] if raw["t0"] else time.monotonic() - started
         status["interrupted"] = {"signal": exc.name, "phase": status["phase"], "at_s": round(at, 1)}
         say(f"\n{exc.name}: stopping during {status['phase']}; a partial report follows")
