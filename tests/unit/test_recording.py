@@ -8,6 +8,7 @@ import asyncio
 import gzip
 import random
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -18,6 +19,7 @@ from ioc.contract.documents import ReplayState, SimulatorStatus
 from ioc.ops.recording import file as recording
 from ioc.ops.recording import replayer
 from ioc.ops.recording.file import Entry, RecordingError
+from ioc.ops.recording.recorder import Progress, _tick
 from ioc.settings import Settings
 from ioc.signing import Keys, Signer
 
@@ -293,3 +295,17 @@ def test_a_replay_that_stays_waits_at_its_end_until_a_seek() -> None:
         assert not player.finished and player.pending_from == 0
 
     asyncio.run(wait_then_seek())
+
+
+def test_the_recorders_summary_reads_ticks_from_a_frames_head_and_counts_whole_batches() -> None:
+    assert _tick(b'{"v":1,"type":"T","group":"g","seq":1,"tick":1760432400000,"cols":{}}') == 1760432400000
+    assert _tick(b'{"a\\"tick":5,"tick":7}') == 7  # a key holding an escaped "tick" is not the tick
+    assert _tick(b'{"tick":1.5}') is None and _tick(b'{"tick":true}') is None and _tick(b"not json") is None
+    assert _tick(b'{"cols":{"x":[1]},"tick": 9}') == 9  # not in the contract's form: parsed in full
+    p = Progress()
+    p.count("raw.traffic", [SimpleNamespace(timestamp=5, value=b'{"tick":30}'),
+                            SimpleNamespace(timestamp=3, value=b'{"tick":10}')])  # fmt: skip
+    p.count("alerts", [SimpleNamespace(timestamp=9, value=b"{}")])
+    p.count("raw.traffic", [])
+    assert (p.topics["raw.traffic"], p.topics["alerts"], p.first_ms, p.last_ms) == (2, 1, 3, 9)
+    assert (p.sim_from, p.sim_to) == (10, 30)

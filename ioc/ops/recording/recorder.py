@@ -7,10 +7,11 @@ replay's banner can name them; recording from now, the status in force when it s
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -60,15 +61,20 @@ class Progress:
     sim_to: int | None = None
     stopped_by: str | None = None  # the signal that ended it ("SIGINT", "SIGTERM"), if one did
 
-    def count(self, topic: str, timestamp: int, value: bytes | None) -> None:
-        self.topics[topic] += 1
-        self.first_ms = timestamp if self.first_ms is None else min(self.first_ms, timestamp)
-        self.last_ms = timestamp if self.last_ms is None else max(self.last_ms, timestamp)
-        if topic.startswith("raw.") and value:
-            tick = _tick(value)
-            if tick is not None:
-                self.sim_from = tick if self.sim_from is None else min(self.sim_from, tick)
-                self.sim_to = tick if self.sim_to is None else max(self.sim_to, tick)
+    def count(self, topic: str, records: Sequence[Any]) -> None:
+        """One fetched batch of a topic's records (each with `timestamp` and `value`)."""
+        if not records:
+            return
+        self.topics[topic] += len(records)
+        stamps = [r.timestamp for r in records]
+        self.first_ms = min(stamps if self.first_ms is None else [self.first_ms, *stamps])
+        self.last_ms = max(stamps if self.last_ms is None else [self.last_ms, *stamps])
+        if not topic.startswith("raw."):
+            return
+        ticks = [t for r in records if r.value and (t := _tick(r.value)) is not None]
+        if ticks:
+            self.sim_from = min(ticks if self.sim_from is None else [self.sim_from, *ticks])
+            self.sim_to = max(ticks if self.sim_to is None else [self.sim_to, *ticks])
 
     def summary(self, out: Path, topics: list[str]) -> str:
         """What was recorded: records per topic, the time it spans, the file's size and path."""
@@ -101,7 +107,16 @@ def _length(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
+# A frame as the contract encodes it names its tick in its first bytes, before the columns: read there
+# (0.5 µs) instead of parsing the whole frame (28 µs for the simulators' 12 KB frames); others in full.
+_HEAD_TICK = re.compile(rb'[{,]"tick":(-?\d+)[,}]')
+_HEAD_BYTES = 256
+
+
 def _tick(value: bytes) -> int | None:
+    head = _HEAD_TICK.search(value, 0, _HEAD_BYTES)
+    if head is not None:
+        return int(head[1])
     try:
         doc = orjson.loads(value)
     except orjson.JSONDecodeError:
@@ -173,8 +188,7 @@ async def record(
                 writer.write(
                     Entry(topic, tp.partition, r.offset, r.timestamp, r.key, r.value) for r in wanted
                 )
-                for r in wanted:
-                    progress.count(topic, r.timestamp, r.value)
+                progress.count(topic, wanted)
             if time.monotonic() - flushed >= FLUSH_EVERY_S:
                 writer.flush()
                 flushed = time.monotonic()
