@@ -60,7 +60,7 @@ class ReadingRing:
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """Row of each id, adding rows for ids not seen before (the city has vetted them)."""
-        if self._last is not None and np.array_equal(self._last[0], ids):
+        if self._last is not None and (self._last[0] is ids or np.array_equal(self._last[0], ids)):
             return self._last[1]
         found = np.searchsorted(self.ids, ids).clip(0, max(len(self.ids) - 1, 0))
         if len(self.ids) == 0 or not (self.ids[found] == ids).all():

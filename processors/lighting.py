@@ -104,12 +104,13 @@ class LightingState:
         lamps = sorted(self.city.sensors_of("Streetlight"), key=lambda s: s.id)
         self._lamp_ids = np.array([s.id for s in lamps])
         self._lamp_cabinet = np.array([index[s.ref] for s in lamps], dtype=np.int64)
+        self._lamp_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # by concentrator group
 
     def add(self, frame: Frame) -> None:
         """A concentrator's frame: lamp states counted per cabinet with numpy, or its cabinets' meters."""
         t = np.asarray(frame.cols["dateObserved"], dtype=np.int64)
         if frame.type == "Streetlight":
-            cab = self._lamp_cabinet[np.searchsorted(self._lamp_ids, frame.cols["id"])]
+            cab = self._cabinets_of_lamps(frame.group, frame.cols["id"])
             n = len(self._order)
             reported = np.bincount(cab, minlength=n)
             lit = np.bincount(cab, (np.asarray(frame.cols["powerState"])[:, None] == LIT).any(axis=1), n)
@@ -129,6 +130,16 @@ class LightingState:
                 self._touch(cabinet)
         if t.size:
             self._advance(self.partition_of(frame.group), int(t.max()))
+
+    def _cabinets_of_lamps(self, group: str, ids: np.ndarray) -> np.ndarray:
+        """Cabinet index of each lamp id (the intake has vetted them). A concentrator's frames list the
+        same lamps, and the intake hands its id column on as the same array: kept per group."""
+        last = self._lamp_rows.get(group)
+        if last is not None and last[0] is ids:
+            return last[1]
+        cab = self._lamp_cabinet[np.searchsorted(self._lamp_ids, ids)]
+        self._lamp_rows[group] = (ids, cab)
+        return cab
 
     def _advance(self, partition: int, t: int) -> None:
         """Move a partition's event clock; on each new minute, judge its cabinets' silence (final)."""

@@ -16,8 +16,10 @@ from ioc.clock import DAY_MS, HOUR_MS, local_day_minute
 from ioc.contract import Frame
 from simulators.overrides import Overrides, lookup, per_entity
 
-STATUS = np.array(["ok", "defectiveLamp", "brokenLantern", "columnIssue"])
-POWER_STATE = np.array(["off", "on", "low", "bootingUp"])
+# Text columns as arrays of Python strings: a frame's column is then a take and its encoding copies
+# pointers, where a numpy text array would make a new string per reading (most of a lamp frame's encoding).
+STATUS = np.array(["ok", "defectiveLamp", "brokenLantern", "columnIssue"], dtype=object)
+POWER_STATE = np.array(["off", "on", "low", "bootingUp"], dtype=object)
 OFF, ON, LOW, BOOTING = 0, 1, 2, 3
 
 # Astronomical clock: on a few minutes after sunset, off a few minutes after sunrise (est.), each
@@ -68,8 +70,8 @@ class LightingModel:
         lamps = [lamps[i] for i in order]
         bounds = np.searchsorted(self.lamp_cab, np.arange(len(cabinets) + 1))
         self.slices = [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(cabinets))]
-        self.lamp_ids = np.array([s.id for s in lamps])
-        self.cab_ids = np.array([c.id for c in cabinets])
+        self.lamp_ids = np.array([s.id for s in lamps], dtype=object)
+        self.cab_ids = np.array([c.id for c in cabinets], dtype=object)
         # Each concentrator (the frame group) and its cabinets, in the city's order.
         self.concentrators = [
             (g, np.array([i for i, c in enumerate(cabinets) if c.group == g]))
@@ -207,7 +209,7 @@ class LightingModel:
             cab_cols = {
                 "id": self.cab_ids[cabs],
                 "dateObserved": np.full(len(cabs), t_ms, dtype=np.int64),
-                "workingMode": np.full(len(cabs), "automatic"),
+                "workingMode": np.full(len(cabs), "automatic", dtype=object),
                 "totalActivePower": kw_r[cabs],
                 "energyConsumed": kwh[cabs],
                 "voltage": volts[cabs],

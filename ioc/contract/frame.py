@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -113,8 +114,8 @@ class Frame:
 
 
 def _wire_column(values: Any) -> Any:
-    # orjson serialises numeric numpy arrays natively (NaN becomes null) but not unicode arrays.
-    if isinstance(values, np.ndarray) and values.dtype.kind in "US":
+    # orjson serialises numeric numpy arrays natively (NaN becomes null) but not text or object arrays.
+    if isinstance(values, np.ndarray) and values.dtype.kind in "USO":
         return values.tolist()
     return values
 
@@ -216,17 +217,51 @@ def _check_shape(schema: Schema, cols: Any) -> None:
 KnownSensors = Callable[[str, str, np.ndarray], np.ndarray]
 
 
-def validate(frame: Frame, known: KnownSensors | None = None) -> tuple[Frame, list[Rejection]]:
+class IdMemo:
+    """The last id column per (type, group) that was wholly valid and registered: a group's frames nearly
+    always list the same sensors in the same order, so comparing the decoded list with the last one (in C)
+    replaces building the text array and looking every id up again. Bounded; junk groups never enter (their
+    ids are not registered)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._last: dict[tuple[str, str], tuple[list[Any], np.ndarray]] = {}
+
+    def get(self, type_: str, group: str, raw: Any) -> np.ndarray | None:
+        last = self._last.get((type_, group))
+        # A list equal to a list of strings holds the same strings: JSON has no other value equal to one.
+        return last[1] if last is not None and last[0] == raw else None
+
+    def put(self, type_: str, group: str, raw: list[Any], ids: np.ndarray) -> None:
+        if len(self._last) >= self.limit:
+            self._last.clear()
+        ids.flags.writeable = False  # handed on to every frame of the group: no one may change it
+        self._last[(type_, group)] = (raw, ids)
+
+
+def validate(
+    frame: Frame, known: KnownSensors | None = None, memo: IdMemo | None = None
+) -> tuple[Frame, list[Rejection]]:
     """Convert columns and check every reading; return the valid readings and what was refused, and why.
 
-    `known(type, group, ids)` returns a boolean mask of ids registered as sensors of that type in that group.
+    `known(type, group, ids)` returns a boolean mask of ids registered as sensors of that type in that group;
+    `memo` remembers each group's last registered id column (only used together with `known`).
     """
     schema = frame.schema
     cols: dict[str, np.ndarray] = {}
     # (rows, reason, field) in check order; the first reason found for a reading is the one reported.
     problems: list[tuple[np.ndarray, Reason, Field | None]] = []
+    raw_ids = frame.cols["id"]
+    remembered = memo.get(schema.type, frame.group, raw_ids) if memo is not None and known else None
     for f in schema.columns:
         if f.name not in frame.cols:
+            continue
+        if f.name == "id" and remembered is not None:
+            cols["id"] = remembered
+            continue
+        chosen = _chosen(f, frame.cols[f.name]) if f.choices else None
+        if chosen is not None:
+            cols[f.name] = chosen
             continue
         values, bad_type = _column(f, frame.cols[f.name])
         if bad_type is not None:
@@ -235,10 +270,12 @@ def validate(frame: Frame, known: KnownSensors | None = None) -> tuple[Frame, li
         if out is not None:
             problems.append((out, Reason.OUT_OF_RANGE, f))
         cols[f.name] = values
-    if known is not None:
+    if known is not None and remembered is None:
         found = known(schema.type, frame.group, cols["id"])
         if not found.all():
             problems.append((~found, Reason.UNKNOWN_SENSOR, None))
+        elif memo is not None and not problems and isinstance(raw_ids, list):
+            memo.put(schema.type, frame.group, raw_ids, cols["id"])
     checked = Frame(frame.type, frame.group, frame.seq, frame.tick, cols, frame.src, frame.job, frame.boot)
     if not problems:
         return checked, []
@@ -368,6 +405,22 @@ def _out_of_range(f: Field, values: np.ndarray, raw: Any) -> np.ndarray | None:
     # NaN compares False both ways, so a null that passed the type check is never out of range.
     bad = (values < lo) | (values > hi)
     return bad if bad.any() else None
+
+
+def _chosen(f: Field, raw: Any) -> np.ndarray | None:
+    """The column as text when every value is one of the field's choices, else None (then the general
+    conversion finds the wrong ones): a dict lookup per value and a take, instead of numpy inferring text."""
+    table, codes = _choice_table(f.choices)
+    try:
+        picked = np.fromiter(map(codes.__getitem__, raw), dtype=np.intp, count=len(raw))
+    except (KeyError, TypeError):  # not a choice, or an unhashable value (a list or an object)
+        return None
+    return table[picked]
+
+
+@functools.cache
+def _choice_table(choices: tuple[str, ...]) -> tuple[np.ndarray, dict[str, int]]:
+    return np.asarray(choices), {c: i for i, c in enumerate(choices)}
 
 
 def _all_chosen(raw: Any, choices: tuple[str, ...]) -> bool:

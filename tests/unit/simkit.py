@@ -101,7 +101,7 @@ def cabinet_frames(frames: Sequence[Frame], cabinet: str) -> list[Frame]:
     """One lighting cabinet's readings (its meter, or its lamps `<cabinet>-Lnnn`) from concentrator frames."""
     out = []
     for f in frames:
-        ids = np.asarray(f.cols["id"])
+        ids = np.asarray(f.cols["id"], dtype=str)  # the simulator keeps text as Python strings
         mine = (ids == cabinet) | np.char.startswith(ids, f"{cabinet}-L")
         if mine.any():
             out.append(f.select(mine))

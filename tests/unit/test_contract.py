@@ -6,7 +6,7 @@ import numpy as np
 import orjson
 import pytest
 
-from ioc.contract import Frame, Reason, decode, encode, parse, single, validate
+from ioc.contract import Frame, IdMemo, Reason, Rejection, decode, encode, parse, single, validate
 
 T0 = 1_763_800_000_000
 
@@ -186,3 +186,85 @@ def test_validate_leaves_a_clean_frame_whole() -> None:
     decoded = decode(encode(aq_frame()))
     valid, rejected = validate(decoded, lambda _t, _g, ids: np.ones(len(ids), bool))
     assert rejected == [] and valid.n == 2
+
+
+LAMP_GROUP = "LC-VIN-001"
+REGISTERED = {(LAMP_GROUP, "L1"), (LAMP_GROUP, "L2"), ("LC-VIN-002", "L3")}
+
+
+def lamp_frame(ids: list[object], states: list[object], group: str = LAMP_GROUP) -> Frame:
+    n = len(ids)
+    doc = {
+        "v": 1,
+        "type": "Streetlight",
+        "group": group,
+        "seq": 1,
+        "tick": T0,
+        "cols": {
+            "id": ids,
+            "dateObserved": [T0] * n,
+            "powerState": states,
+            "status": ["ok"] * n,
+            "illuminanceLevel": [1.0] * n,
+            "powerConsumption": [120.0] * n,
+        },
+    }
+    return decode(wire(doc))
+
+
+def registered(_type: str, group: str, ids: np.ndarray) -> np.ndarray:
+    return np.array([(group, str(i)) in REGISTERED for i in ids], dtype=bool)
+
+
+def outcome(
+    result: tuple[Frame, list[Rejection]],
+) -> tuple[dict[str, list[object]], list[tuple[str, list[int]]]]:
+    valid, rejected = result
+    return {k: v.tolist() for k, v in valid.cols.items()}, [(r.reason, r.rows.tolist()) for r in rejected]
+
+
+# Frames in the order a worker would see them: the memo must never let a frame through that the city would
+# refuse (another group, an unknown id, a number among the ids, a changed list) nor refuse a good one.
+MEMO_SEQUENCE: list[tuple[list[object], list[object], str]] = [
+    (["L1", "L2"], ["on", "off"], LAMP_GROUP),
+    (["L1", "L2"], ["on", "on"], LAMP_GROUP),  # the usual repeat: taken from the memo
+    (["L1", "L2"], ["on", "off"], "LC-VIN-002"),  # same ids, another group: L1 and L2 are not its lamps
+    (["L1", "GHOST"], ["on", "off"], LAMP_GROUP),  # one id changed
+    (["L1", 2], ["on", "off"], LAMP_GROUP),  # a number among the ids
+    (["L1", "L2"], ["on", "exploded"], LAMP_GROUP),  # a bad state: the ids still from the memo
+    (["L1", "L2"], [True, ["on"]], LAMP_GROUP),  # a boolean and a list where a state belongs
+    (["L2", "L1"], ["on", "off"], LAMP_GROUP),  # the same lamps in another order
+    (["L1", "L2"], ["on", "off"], LAMP_GROUP),
+]
+
+
+def test_id_memo_gives_what_the_city_gives() -> None:
+    memo = IdMemo()
+    for ids, states, group in MEMO_SEQUENCE:
+        with_memo = outcome(validate(lamp_frame(ids, states, group), registered, memo))
+        without = outcome(validate(lamp_frame(ids, states, group), registered))
+        assert with_memo == without, (ids, states, group)
+
+
+def test_id_memo_hands_on_one_read_only_array() -> None:
+    memo = IdMemo()
+    first, _ = validate(lamp_frame(["L1", "L2"], ["on", "off"]), registered, memo)
+    again, _ = validate(lamp_frame(["L1", "L2"], ["off", "off"]), registered, memo)
+    assert again.cols["id"] is first.cols["id"]
+    with pytest.raises(ValueError, match="read-only"):
+        again.cols["id"][0] = "L9"
+
+
+def test_id_memo_is_bounded_and_keeps_no_refused_ids() -> None:
+    memo = IdMemo(limit=2)
+    validate(lamp_frame(["GHOST"], ["on"]), registered, memo)
+    assert memo.get("Streetlight", LAMP_GROUP, ["GHOST"]) is None
+    for group in ("a", "b", "c"):
+        memo.put("Streetlight", group, ["x"], np.array(["x"]))
+    assert memo.get("Streetlight", "a", ["x"]) is None and memo.get("Streetlight", "c", ["x"]) is not None
+
+
+def test_choice_columns_refuse_what_is_not_a_choice() -> None:
+    valid, rejected = validate(lamp_frame(["L1", "L2", "L1"], ["on", 1, {"on": 1}]), registered)
+    assert [(r.reason, r.rows.tolist()) for r in rejected] == [(Reason.BAD_VALUE_TYPE, [1, 2])]
+    assert valid.cols["powerState"].tolist() == ["on"]
