@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ioc.contract import ContractError, Frame, IdMemo, KnownSensors, Reason, Rejection, decode, validate
+from ioc.contract import ContractError, Frame, KnownSensors, Reason, Rejection, TextMemo, decode, validate
 from ioc.contract.deadletter import NO_ROWS, DeadLetter, Source, refusal
 from processors.duplicates import MAX_BOOTS, RING, RING_TAPS, TAG_COLUMN, ReadingRing, SeqSpace, tags_of
 
@@ -85,7 +85,7 @@ class Intake:
     allowed_lateness_ms: int
     clocks: dict[str, GroupClock] = field(default_factory=dict)
     origin: dict[str, tuple[str, int]] = field(default_factory=dict)  # clock key → (topic, partition)
-    ids: IdMemo = field(default_factory=IdMemo)
+    texts: TextMemo = field(default_factory=TextMemo)
 
     def parse(self, raw: bytes, source: Source) -> tuple[Parsed | None, list[DeadLetter]]:
         """Decode and check a record against the contract and the city; pure, touches no clock."""
@@ -93,7 +93,7 @@ class Intake:
             original = decode(raw)
         except ContractError as exc:
             return None, [refusal(exc.reason, exc.detail, source, raw)]
-        valid, rejections = validate(original, self.known, self.ids)
+        valid, rejections = validate(original, self.known, self.texts)
         letters = [DeadLetter(r.reason, r.detail, source, original, r.rows) for r in rejections]
         return Parsed(original, valid, rejections), letters
 

@@ -75,6 +75,41 @@ class Cabinet:
         }
 
 
+class LampCounts:
+    """One concentrator's lamp counts per cabinet (reported, lit, faulty). The intake hands a group's
+    unchanged id, state and status columns on as the same arrays, so each count is computed again only when
+    its column changed: most minutes no lamp switches or fails."""
+
+    def __init__(self, lamp_ids: np.ndarray, lamp_cabinet: np.ndarray) -> None:
+        self._lamp_ids, self._lamp_cabinet = lamp_ids, lamp_cabinet
+        self._ids: np.ndarray | None = None
+        self._states: np.ndarray | None = None
+        self._statuses: np.ndarray | None = None
+        self.cab = np.empty(0, dtype=np.int64)
+        self.rows: list[int] = []  # cabinets with a lamp in the frame
+        self.reported: list[int] = []
+        self.lit: list[int] = []
+        self.faulty: list[int] = []
+
+    def of(self, cols: dict[str, Any]) -> tuple[list[int], list[int], list[int], list[int]]:
+        ids, states, statuses = cols["id"], cols["powerState"], cols["status"]
+        fresh = ids is not self._ids
+        if fresh:
+            self.cab = self._lamp_cabinet[np.searchsorted(self._lamp_ids, ids)]
+            rows, inverse, reported = np.unique(self.cab, return_inverse=True, return_counts=True)
+            self._inverse, self._groups = inverse, len(rows)
+            self.rows, self.reported, self._ids = rows.tolist(), reported.tolist(), ids
+        if fresh or states is not self._states:
+            lit = (np.asarray(states)[:, None] == LIT).any(axis=1)
+            self.lit = np.bincount(self._inverse, lit, self._groups).astype(int).tolist()
+            self._states = states
+        if fresh or statuses is not self._statuses:
+            bad = np.asarray(statuses) != "ok"
+            self.faulty = np.bincount(self._inverse, bad, self._groups).astype(int).tolist()
+            self._statuses = statuses
+        return self.rows, self.reported, self.lit, self.faulty
+
+
 @dataclass
 class LightingState:
     """Cabinets by area; the watermark (latest event time seen in the domain) decides who is offline."""
@@ -104,22 +139,25 @@ class LightingState:
         lamps = sorted(self.city.sensors_of("Streetlight"), key=lambda s: s.id)
         self._lamp_ids = np.array([s.id for s in lamps])
         self._lamp_cabinet = np.array([index[s.ref] for s in lamps], dtype=np.int64)
-        self._lamp_rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # by concentrator group
+        self._lamp_counts: dict[str, LampCounts] = {}  # by concentrator group
 
     def add(self, frame: Frame) -> None:
         """A concentrator's frame: lamp states counted per cabinet with numpy, or its cabinets' meters."""
         t = np.asarray(frame.cols["dateObserved"], dtype=np.int64)
         if frame.type == "Streetlight":
-            cab = self._cabinets_of_lamps(frame.group, frame.cols["id"])
-            n = len(self._order)
-            reported = np.bincount(cab, minlength=n)
-            lit = np.bincount(cab, (np.asarray(frame.cols["powerState"])[:, None] == LIT).any(axis=1), n)
-            faulty = np.bincount(cab, np.asarray(frame.cols["status"]) != "ok", n)
-            latest = np.zeros(n, dtype=np.int64)
-            np.maximum.at(latest, cab, t)
-            for c in np.flatnonzero(reported).tolist():
+            counts = self._lamp_counts.get(frame.group)
+            if counts is None:
+                counts = self._lamp_counts[frame.group] = LampCounts(self._lamp_ids, self._lamp_cabinet)
+            rows, reported, lit, faulty = counts.of(frame.cols)
+            if t.size and t[0] == t.min() == t.max():  # a concentrator polls its lamps at one time
+                latest = [int(t[0])] * len(rows)
+            else:
+                per_cabinet = np.zeros(len(self._order), dtype=np.int64)
+                np.maximum.at(per_cabinet, counts.cab, t)
+                latest = per_cabinet[rows].tolist()
+            for c, at, n, on, bad in zip(rows, latest, reported, lit, faulty, strict=True):
                 cabinet = self.cabinets[self._order[c]]
-                cabinet.lamps_report(int(latest[c]), int(reported[c]), int(lit[c]), int(faulty[c]))
+                cabinet.lamps_report(at, n, on, bad)
                 self._touch(cabinet)
         else:
             kw = np.asarray(frame.cols["totalActivePower"], dtype=np.float64).tolist()
@@ -130,16 +168,6 @@ class LightingState:
                 self._touch(cabinet)
         if t.size:
             self._advance(self.partition_of(frame.group), int(t.max()))
-
-    def _cabinets_of_lamps(self, group: str, ids: np.ndarray) -> np.ndarray:
-        """Cabinet index of each lamp id (the intake has vetted them). A concentrator's frames list the
-        same lamps, and the intake hands its id column on as the same array: kept per group."""
-        last = self._lamp_rows.get(group)
-        if last is not None and last[0] is ids:
-            return last[1]
-        cab = self._lamp_cabinet[np.searchsorted(self._lamp_ids, ids)]
-        self._lamp_rows[group] = (ids, cab)
-        return cab
 
     def _advance(self, partition: int, t: int) -> None:
         """Move a partition's event clock; on each new minute, judge its cabinets' silence (final)."""

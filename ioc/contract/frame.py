@@ -217,56 +217,62 @@ def _check_shape(schema: Schema, cols: Any) -> None:
 KnownSensors = Callable[[str, str, np.ndarray], np.ndarray]
 
 
-class IdMemo:
-    """The last id column per (type, group) that was wholly valid and registered: a group's frames nearly
-    always list the same sensors in the same order, so comparing the decoded list with the last one (in C)
-    replaces building the text array and looking every id up again. Bounded; junk groups never enter (their
-    ids are not registered)."""
+class TextMemo:
+    """The last wholly valid decoded list of each text column per (type, group, column) and its array: a
+    group's frames nearly always list the same sensors in the same order, and a lamp's state or status
+    rarely changes from one report to the next, so comparing the decoded list with the last one (in C)
+    replaces building a text array (and, for ids, looking every id up in the city again). Only text is
+    remembered: a list equal to a list of strings holds the same strings, as JSON has no other value equal to
+    a string (numbers are not safe: true == 1.0). Bounded; junk groups never enter (nothing invalid does)."""
 
-    def __init__(self, limit: int = 4096) -> None:
+    def __init__(self, limit: int = 16_384) -> None:
         self.limit = limit
-        self._last: dict[tuple[str, str], tuple[list[Any], np.ndarray]] = {}
+        self._last: dict[tuple[str, str, str], tuple[list[Any], np.ndarray]] = {}
 
-    def get(self, type_: str, group: str, raw: Any) -> np.ndarray | None:
-        last = self._last.get((type_, group))
-        # A list equal to a list of strings holds the same strings: JSON has no other value equal to one.
-        return last[1] if last is not None and last[0] == raw else None
+    def get(self, key: tuple[str, str, str], raw: Any) -> np.ndarray | None:
+        last = self._last.get(key)
+        return last[1] if last is not None and isinstance(raw, list) and last[0] == raw else None
 
-    def put(self, type_: str, group: str, raw: list[Any], ids: np.ndarray) -> None:
+    def put(self, key: tuple[str, str, str], raw: Any, values: np.ndarray) -> None:
+        if not isinstance(raw, list):
+            return
         if len(self._last) >= self.limit:
             self._last.clear()
-        ids.flags.writeable = False  # handed on to every frame of the group: no one may change it
-        self._last[(type_, group)] = (raw, ids)
+        values.flags.writeable = False  # handed on to every frame of the group: no one may change it
+        self._last[key] = (raw, values)
 
 
 def validate(
-    frame: Frame, known: KnownSensors | None = None, memo: IdMemo | None = None
+    frame: Frame, known: KnownSensors | None = None, memo: TextMemo | None = None
 ) -> tuple[Frame, list[Rejection]]:
     """Convert columns and check every reading; return the valid readings and what was refused, and why.
 
     `known(type, group, ids)` returns a boolean mask of ids registered as sensors of that type in that group;
-    `memo` remembers each group's last registered id column (only used together with `known`).
+    `memo` remembers each group's last valid text columns (ids only when `known` vetted them).
     """
     schema = frame.schema
     cols: dict[str, np.ndarray] = {}
     # (rows, reason, field) in check order; the first reason found for a reading is the one reported.
     problems: list[tuple[np.ndarray, Reason, Field | None]] = []
-    raw_ids = frame.cols["id"]
-    remembered = memo.get(schema.type, frame.group, raw_ids) if memo is not None and known else None
+    id_key = (schema.type, frame.group, "id")
+    remembered = memo.get(id_key, frame.cols["id"]) if memo is not None and known else None
     for f in schema.columns:
         if f.name not in frame.cols:
             continue
+        raw = frame.cols[f.name]
         if f.name == "id" and remembered is not None:
             cols["id"] = remembered
             continue
-        chosen = _chosen(f, frame.cols[f.name]) if f.choices else None
-        if chosen is not None:
+        if f.choices and (chosen := _chosen(f, raw, (schema.type, frame.group, f.name), memo)) is not None:
             cols[f.name] = chosen
             continue
-        values, bad_type = _column(f, frame.cols[f.name])
+        if f.kind in "fi" and (plain := _plain_numbers(f, raw)) is not None:
+            cols[f.name] = plain
+            continue
+        values, bad_type = _column(f, raw)
         if bad_type is not None:
             problems.append((bad_type, Reason.BAD_VALUE_TYPE, f))
-        out = _out_of_range(f, values, frame.cols[f.name])
+        out = _out_of_range(f, values, raw)
         if out is not None:
             problems.append((out, Reason.OUT_OF_RANGE, f))
         cols[f.name] = values
@@ -274,8 +280,8 @@ def validate(
         found = known(schema.type, frame.group, cols["id"])
         if not found.all():
             problems.append((~found, Reason.UNKNOWN_SENSOR, None))
-        elif memo is not None and not problems and isinstance(raw_ids, list):
-            memo.put(schema.type, frame.group, raw_ids, cols["id"])
+        elif memo is not None and not problems:
+            memo.put(id_key, frame.cols["id"], cols["id"])
     checked = Frame(frame.type, frame.group, frame.seq, frame.tick, cols, frame.src, frame.job, frame.boot)
     if not problems:
         return checked, []
@@ -340,6 +346,26 @@ def _column(f: Field, values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray | N
     return values_, bad if bad.any() else None
 
 
+def _plain_numbers(f: Field, values: Any) -> np.ndarray | None:
+    """The usual numeric column settled in a few whole-array steps: every value a number of the field's
+    kind, none null, all within range. None sends the column to the general conversion, which finds the
+    wrong values (and says which)."""
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if arr.ndim != 1 or not len(arr) or arr.dtype.kind not in _FAST_KINDS[f.kind]:
+        return None
+    lo = -np.inf if f.lo is None else f.lo
+    hi = np.inf if f.hi is None else f.hi
+    if not lo <= arr.min() <= arr.max() <= hi:  # a NaN fails too: min and max propagate it
+        return None
+    # true and false become 1 and 0 in numpy's conversion: only a range holding 0 or 1 needs a look.
+    if lo <= 1 and not _plain_types(f, values, arr):
+        return None
+    return arr.astype(_DTYPES[f.kind], copy=False)
+
+
 def _plain_types(f: Field, values: Sequence[Any], arr: np.ndarray) -> bool:
     """numpy's own conversion hides two wrong types: numbers among strings become text, and true/false
     among numbers become 1/0. str.join refuses anything but strings (in C); booleans are looked for only
@@ -351,7 +377,11 @@ def _plain_types(f: Field, values: Sequence[Any], arr: np.ndarray) -> bool:
             return False
         return True
     if f.kind in "fi":
-        suspects = np.flatnonzero((arr == 0) | (arr == 1))
+        zero_or_one = arr == 0
+        zero_or_one |= arr == 1
+        if not zero_or_one.any():
+            return True
+        suspects = np.flatnonzero(zero_or_one)
         if len(suspects) > 32:
             return bool not in set(map(type, values))
         return not any(values[i].__class__ is bool for i in suspects.tolist())
@@ -407,15 +437,21 @@ def _out_of_range(f: Field, values: np.ndarray, raw: Any) -> np.ndarray | None:
     return bad if bad.any() else None
 
 
-def _chosen(f: Field, raw: Any) -> np.ndarray | None:
+def _chosen(f: Field, raw: Any, key: tuple[str, str, str], memo: TextMemo | None) -> np.ndarray | None:
     """The column as text when every value is one of the field's choices, else None (then the general
-    conversion finds the wrong ones): a dict lookup per value and a take, instead of numpy inferring text."""
+    conversion finds the wrong ones): the group's last such list if equal, else a dict lookup per value and
+    a take, instead of numpy inferring text."""
+    if memo is not None and (last := memo.get(key, raw)) is not None:
+        return last
     table, codes = _choice_table(f.choices)
     try:
         picked = np.fromiter(map(codes.__getitem__, raw), dtype=np.intp, count=len(raw))
     except (KeyError, TypeError):  # not a choice, or an unhashable value (a list or an object)
         return None
-    return table[picked]
+    values = table[picked]
+    if memo is not None:
+        memo.put(key, raw, values)
+    return values
 
 
 @functools.cache

@@ -6,7 +6,7 @@ import numpy as np
 import orjson
 import pytest
 
-from ioc.contract import Frame, IdMemo, Reason, Rejection, decode, encode, parse, single, validate
+from ioc.contract import Frame, Reason, Rejection, TextMemo, decode, encode, parse, single, validate
 
 T0 = 1_763_800_000_000
 
@@ -238,30 +238,32 @@ MEMO_SEQUENCE: list[tuple[list[object], list[object], str]] = [
 ]
 
 
-def test_id_memo_gives_what_the_city_gives() -> None:
-    memo = IdMemo()
+def test_memo_gives_what_the_city_and_the_schema_give() -> None:
+    memo = TextMemo()
     for ids, states, group in MEMO_SEQUENCE:
         with_memo = outcome(validate(lamp_frame(ids, states, group), registered, memo))
         without = outcome(validate(lamp_frame(ids, states, group), registered))
         assert with_memo == without, (ids, states, group)
 
 
-def test_id_memo_hands_on_one_read_only_array() -> None:
-    memo = IdMemo()
+def test_memo_hands_on_one_read_only_array() -> None:
+    memo = TextMemo()
     first, _ = validate(lamp_frame(["L1", "L2"], ["on", "off"]), registered, memo)
-    again, _ = validate(lamp_frame(["L1", "L2"], ["off", "off"]), registered, memo)
-    assert again.cols["id"] is first.cols["id"]
+    again, _ = validate(lamp_frame(["L1", "L2"], ["on", "off"]), registered, memo)
+    assert again.cols["id"] is first.cols["id"] and again.cols["powerState"] is first.cols["powerState"]
     with pytest.raises(ValueError, match="read-only"):
         again.cols["id"][0] = "L9"
 
 
-def test_id_memo_is_bounded_and_keeps_no_refused_ids() -> None:
-    memo = IdMemo(limit=2)
-    validate(lamp_frame(["GHOST"], ["on"]), registered, memo)
-    assert memo.get("Streetlight", LAMP_GROUP, ["GHOST"]) is None
-    for group in ("a", "b", "c"):
-        memo.put("Streetlight", group, ["x"], np.array(["x"]))
-    assert memo.get("Streetlight", "a", ["x"]) is None and memo.get("Streetlight", "c", ["x"]) is not None
+def test_memo_is_bounded_and_keeps_nothing_refused() -> None:
+    memo = TextMemo(limit=3)
+    validate(lamp_frame(["GHOST"], ["exploded"]), registered, memo)
+    assert memo.get(("Streetlight", LAMP_GROUP, "id"), ["GHOST"]) is None
+    assert memo.get(("Streetlight", LAMP_GROUP, "powerState"), ["exploded"]) is None
+    for group in ("a", "b", "c", "d"):
+        memo.put(("Streetlight", group, "id"), ["x"], np.array(["x"]))
+    assert memo.get(("Streetlight", "a", "id"), ["x"]) is None
+    assert memo.get(("Streetlight", "d", "id"), ["x"]) is not None
 
 
 def test_choice_columns_refuse_what_is_not_a_choice() -> None:

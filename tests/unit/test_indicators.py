@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from ioc.clock import parse_start
-from ioc.contract import Frame, encode
+from ioc.contract import Frame, decode, encode
 from ioc.contract.deadletter import Source
 from ioc.sun import lights_expected
 from processors.alerts import AlertBook
@@ -332,3 +333,42 @@ def test_a_cabinet_back_is_judged_online_for_ten_minutes_so_its_alert_clears_aft
     assert judged == [(k, False) for k in range(6, 11)] + [(k, True) for k in range(11, 22)]
     (alert,) = [a for a in book.alerts.values() if a.entity == "LC-HM-002"]
     assert [(h["action"], (h["at"] - night) // m) for h in alert.history] == [("raise", 6), ("cleared", 16)]
+
+
+def test_lamp_counts_follow_every_change_of_a_concentrators_columns() -> None:
+    """The intake hands unchanged columns on as the same arrays and the state counts again only what
+    changed: after each frame the counts equal those of a state that sees the frame alone."""
+    c = city()
+    group = next(g for (t, g) in c.groups if t == "Streetlight")
+    lamps = [s.id for s in c.groups[("Streetlight", group)]]
+    n, t0 = len(lamps), parse_start("2025-12-01T20:00")
+    intake = Intake(c.known, allowed_lateness_ms=300_000)
+    steps = [
+        (lamps, ["on"] * n, ["ok"] * n),
+        (lamps, ["on"] * n, ["ok"] * n),  # unchanged: every column from the memo
+        (lamps, ["off"] * 3 + ["on"] * (n - 3), ["ok"] * n),  # three lamps switch off
+        (lamps, ["off"] * 3 + ["on"] * (n - 3), ["defectiveLamp"] + ["ok"] * (n - 1)),  # one fails
+        (lamps[1:], ["on"] * (n - 1), ["ok"] * (n - 1)),  # one lamp missing from the frame
+        (lamps, ["low"] * n, ["ok"] * n),
+    ]
+    state = LightingState(c)
+    shared = 0
+    for i, (ids, states, status) in enumerate(steps):
+        doc = {
+            "v": 1, "type": "Streetlight", "group": group, "seq": i, "tick": t0 + i * 60_000,
+            "cols": {
+                "id": ids, "dateObserved": [t0 + i * 60_000] * len(ids), "powerState": states,
+                "status": status, "illuminanceLevel": [1.0] * len(ids), "powerConsumption": [1.0] * len(ids),
+            },
+        }  # fmt: skip
+        raw = orjson.dumps(doc)
+        frame, letters = intake.accept(raw, Source("raw.lighting", 0, i, group.encode()))
+        assert frame is not None and letters == []
+        alone = LightingState(c)
+        alone.add(decode(raw))
+        state.add(frame)
+        counts = {k: (v.reported, v.lit, v.faulty) for k, v in state.cabinets.items() if v.t == frame.tick}
+        expected = {k: (v.reported, v.lit, v.faulty) for k, v in alone.cabinets.items() if v.t}
+        assert counts == expected, i
+        shared += frame.cols["powerState"] is state._lamp_counts[group]._states
+    assert shared == len(steps)  # the state saw the intake's arrays themselves
