@@ -29,10 +29,12 @@ def spawn(
     log: Path | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    inherit: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start a child in its own session (a terminal's Ctrl-C reaches only the supervisor, which stops
-    children in order) that is terminated if this process dies."""
-    out: IO[bytes] | int = subprocess.DEVNULL
+    children in order) that is terminated if this process dies. Its output goes to `log`, or with
+    `inherit` where this process writes (a server's own processes, into the server's log), else nowhere."""
+    out: IO[bytes] | int | None = None if inherit else subprocess.DEVNULL
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         out = open(log, "ab")  # noqa: SIM115 - the child owns it for its lifetime
@@ -40,14 +42,14 @@ def spawn(
         return subprocess.Popen(
             list(argv),
             stdout=out,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.STDOUT if out is not None else None,
             env=dict(env) if env is not None else None,
             cwd=cwd,
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
     finally:
-        if not isinstance(out, int):
+        if out is not None and not isinstance(out, int):
             out.close()
 
 
@@ -137,6 +139,25 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants in MB (a server that runs several processes)."""
+    return sum(rss_mb(p) for p in descendants(pid)) + rss_mb(pid)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc), children first; [] if it is gone."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        with contextlib.suppress(OSError):
+            for child in map(int, (task / "children").read_text().split()):
+                found += [child, *descendants(child)]
+    return found
 
 
 def children_env(extra: Mapping[str, str]) -> dict[str, str]:
