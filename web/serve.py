@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import resource
 import socket
 import sys
 
@@ -28,15 +30,24 @@ def serve(s: Settings, port: int, shared: bool = False) -> None:
         loop="uvloop",
         access_log=False,
     )
+    _more_files()
     try:
         sockets = [shared_socket(s.web_host, port)] if shared else None
     except OSError as exc:
         log.error("cannot bind %s:%d: %s", s.web_host, port, exc)
         sys.exit(STARTUP_FAILURE)
     server = uvicorn.Server(config)
-    server.run(sockets=sockets)
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: a second Ctrl-C needs no traceback
+        server.run(sockets=sockets)
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+def _more_files() -> None:
+    """Every websocket holds a descriptor: thousands of clients need more than a usual soft limit of 1,024."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):  # above the kernel's nr_open: keep what we have
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def shared_socket(host: str, port: int) -> socket.socket:
