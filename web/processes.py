@@ -5,15 +5,18 @@ SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
 import signal
+import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 from ioc import auth
-from ioc.ops import procs
-from ioc.ops.stack import STABLE_S, backoff
 from ioc.settings import Settings
 from web.serve import STARTUP_FAILURE
 
@@ -21,6 +24,9 @@ log = logging.getLogger("ioc.web.processes")
 POLL_S = 0.2
 STOP_TIMEOUT_S = 15.0
 STARTING_S = 10.0  # a process that dies this soon after its first start never got going
+STABLE_S = 60.0  # one that ran this long before dying starts again after the shortest back-off
+BACKOFF_MAX_S = 30.0
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -35,11 +41,11 @@ class Child:
 def run_processes(s: Settings, port: int, n: int) -> int:
     """Serve with `n` processes until SIGTERM or SIGINT; the exit code of a process that could not start."""
     logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if not procs.port_free(s.web_host, port):  # else the children would share it with another server
+    if not _port_free(s.web_host, port):  # else the children would share it with another server
         log.error("port %s:%d is in use", s.web_host, port)
         return STARTUP_FAILURE
-    argv = procs.python_module("ioc", "web", "--port", str(port), "--reuse-port")
-    env = procs.children_env(_shared_env(s, n))
+    argv = [sys.executable, "-m", "ioc", "web", "--port", str(port), "--reuse-port"]
+    env = _shared_env(s, n)
     signals: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda got, _frame: signals.append(got))
@@ -68,8 +74,28 @@ def _shared_env(s: Settings, n: int) -> dict[str, str]:
     return {"IOC_WEB_PROCESSES": str(n), "IOC_TOKENS": spec}
 
 
+def _port_free(host: str, port: int) -> bool:
+    """Bound as a lone server binds (no SO_REUSEPORT): fails while any other server listens there."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _die_with_parent() -> None:
+    # Linux only: a killed `ioc web` must not leave its processes holding the port.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _start(child: Child, argv: list[str], env: dict[str, str]) -> None:
-    child.proc = procs.spawn(argv, env=env, inherit=True)  # their logs into this server's
+    # Their output goes where this server's goes (its log); their own session keeps a terminal's Ctrl-C
+    # to this process, which stops them all.
+    env = {**os.environ, **env}
+    child.proc = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
     child.started = time.monotonic()
     child.restart_at = None
     log.info("wall process %d started (pid %d)", child.index, child.proc.pid)
@@ -93,7 +119,7 @@ def _tend(child: Child, argv: list[str], env: dict[str, str]) -> bool:
                     child.index, child.proc.pid, code)  # fmt: skip
         return False
     child.restarts = 1 if now - child.started >= STABLE_S else child.restarts + 1
-    delay = backoff(child.restarts)
+    delay = min(BACKOFF_MAX_S, 2.0 ** (child.restarts - 1))  # 1, 2, 4 ... 30 s
     log.error("wall process %d (pid %d) exited with code %s after %.0f s; starting it again in %.0f s",
               child.index, child.proc.pid, code, now - child.started, delay)  # fmt: skip
     child.restart_at = now + delay
@@ -106,7 +132,11 @@ def _stop_all(children: list[Child]) -> None:
     for proc in running:
         proc.send_signal(signal.SIGTERM)
     for proc in running:
-        procs.stop(proc, STOP_TIMEOUT_S)
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _end_by(sig: int) -> None:

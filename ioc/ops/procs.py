@@ -29,12 +29,10 @@ def spawn(
     log: Path | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    inherit: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start a child in its own session (a terminal's Ctrl-C reaches only the supervisor, which stops
-    children in order) that is terminated if this process dies. Its output goes to `log`, or with
-    `inherit` where this process writes (a server's own processes, into the server's log), else nowhere."""
-    out: IO[bytes] | int | None = None if inherit else subprocess.DEVNULL
+    children in order) that is terminated if this process dies."""
+    out: IO[bytes] | int = subprocess.DEVNULL
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         out = open(log, "ab")  # noqa: SIM115 - the child owns it for its lifetime
@@ -42,14 +40,14 @@ def spawn(
         return subprocess.Popen(
             list(argv),
             stdout=out,
-            stderr=subprocess.STDOUT if out is not None else None,
+            stderr=subprocess.STDOUT,
             env=dict(env) if env is not None else None,
             cwd=cwd,
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
     finally:
-        if out is not None and not isinstance(out, int):
+        if not isinstance(out, int):
             out.close()
 
 
