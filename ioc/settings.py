@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         10.0, gt=0, description="At most this many coalesced websocket pushes a second, when anything changed"
     )
     client_queue: int = Field(8, ge=1, description="Pending pushes per websocket client before resnapshot")
+    web_processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Wall server processes sharing IOC_WEB_PORT (SO_REUSEPORT), each reading the topics "
+        "itself; more than one spreads the websocket clients over as many CPUs",
+    )
     tokens: str = Field(
         "",
         description="Access tokens 'role:token[:name],...' (viewer, operator, engineer); "

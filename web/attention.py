@@ -44,10 +44,13 @@ class AttentionBook:
     clock: Callable[[], int] = wall_ms  # wall-clock ms: the operators' time, passed in for tests
     since: dict[str, int] = field(default_factory=dict)
 
-    def seen(self, alert_id: str, status: str) -> None:
-        """An alert document arrived: raised starts (or keeps) the count, any other status ends it."""
+    def seen(self, alert_id: str, status: str, published_ms: int | None = None) -> None:
+        """An alert document arrived: raised starts (or keeps) the count, any other status ends it. The count
+        starts when the document was published (its record's timestamp) where known: every wall process, and
+        a wall started again, then counts alike; never later than now, whatever the publisher's clock says."""
         if status == AlertStatus.RAISED:
-            self.since.setdefault(alert_id, self.clock())
+            now = self.clock()
+            self.since.setdefault(alert_id, now if published_ms is None else min(published_ms, now))
         else:
             self.since.pop(alert_id, None)
 

@@ -1,28 +1,31 @@
-"""`ioc web`: serve the wall (page, REST API, websocket) with uvicorn."""
+"""`ioc web`: serve the wall (page, REST API, websocket) with uvicorn, in one process or several on a port."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
 
 @click.command()
 @click.option("--port", type=int, help="Port (default IOC_WEB_PORT).")
-def web(port: int | None) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port, each reading the topics itself (default IOC_WEB_PROCESSES).",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True, help="Serve as one of several on the port.")
+def web(port: int | None, processes: int | None, reuse_port: bool) -> None:
     """Serve the operations-centre wall."""
     # Imported here so `ioc --help` does not pay for FastAPI and uvicorn.
-    import uvicorn
-
     from ioc.settings import get_settings
-    from web.app import create_app
 
     s = get_settings()
-    uvicorn.run(
-        create_app(s),
-        host=s.web_host,
-        port=port or s.web_port,
-        log_level=s.log_level.lower(),
-        ws="websockets",
-        ws_per_message_deflate=False,  # deflate collapses above ~500 clients (measured, design notes)
-        loop="uvloop",
-        access_log=False,
-    )
+    port = port or s.web_port
+    if (processes or s.web_processes) > 1 and not reuse_port:
+        from web.processes import run_processes
+
+        sys.exit(run_processes(s, port, processes or s.web_processes))
+    from web.serve import serve
+
+    serve(s, port, shared=reuse_port)

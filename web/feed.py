@@ -162,7 +162,7 @@ class Feed:
             if doc["kind"] == HEARTBEAT_KIND:
                 self.liveness.heartbeat(doc, _now_ms())
                 return
-            self.state.apply(doc)
+            self.state.apply(doc, record.timestamp)
             if doc["kind"] in AGGREGATE_KINDS:
                 self.liveness.data(_now_ms())
         except Exception as exc:  # signed, so a bug rather than an attack: refused, the feed goes on

@@ -164,11 +164,12 @@ class WallState:
         self.simulator: SimulatorStatus | None = None  # the latest status of this namespace's simulator
         self.caught_up = False  # the feed has read what the topics held when it (re)started
 
-    def apply(self, doc: dict[str, Any]) -> int:
-        """Fold one aggregate or alert document in; return how many entities changed."""
+    def apply(self, doc: dict[str, Any], published_ms: int | None = None) -> int:
+        """Fold one aggregate or alert document in (published at `published_ms`, its record's timestamp, if
+        known); return how many entities changed."""
         kind = str(doc.get("kind"))
         if kind == Kind.ALERT:
-            return self._apply_alert(doc)
+            return self._apply_alert(doc, published_ms)
         if kind == Kind.REPLAY:
             return self._apply_replay(doc)
         if kind == Kind.SIMULATOR:
@@ -267,7 +268,7 @@ class WallState:
         while len(points) > 1 and points[1][0] <= t - TREND_MS:
             points.popleft()
 
-    def _apply_alert(self, doc: dict[str, Any]) -> int:
+    def _apply_alert(self, doc: dict[str, Any], published_ms: int | None) -> int:
         # Not an alert document: ValueError, the feed refuses it; so the REST API serves only real ones.
         alert = AlertDocument.model_validate(doc)
         held = self.alerts.get(alert.id)
@@ -279,7 +280,7 @@ class WallState:
         entry.update(
             key=f"alert:{alert_id}", area=self.city.area_of(entity), domain=self.city.domain_of(entity)
         )
-        self.attention.seen(alert_id, entry["status"])
+        self.attention.seen(alert_id, entry["status"], published_ms)
         entry["attention"] = self.attention.of(alert_id)
         self.alerts.pop(alert_id, None)  # re-inserted last: the dict stays in order of last change
         self.alerts[alert_id] = entry

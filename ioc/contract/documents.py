@@ -386,6 +386,7 @@ class WallHealth(BaseModel):
     clients: int
     sim_time: int
     mode: Mode
+    process: int = Field(description="the id of the server process that answered (one of IOC_WEB_PROCESSES)")
 
 
 class WorkerMetric:

@@ -262,7 +262,7 @@ class Stack:
         return part.waits_for is None or self._is_ready(part.waits_for)
 
     def memory_mb(self) -> dict[str, float]:
-        rows = {p.name: procs.rss_mb(p.proc.pid) for p in self.parts if p.proc is not None}
+        rows = {p.name: procs.tree_rss_mb(p.proc.pid) for p in self.parts if p.proc is not None}
         if self.broker is not None and self.broker.proc is not None:
             rows["broker"] = procs.rss_mb(self.broker.proc.pid)
         return rows

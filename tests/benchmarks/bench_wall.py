@@ -1,15 +1,20 @@
-"""Websocket fan-out benchmark: N clients on one `ioc web` process (one uvicorn worker) receiving coalesced
-deltas at IOC_PUSH_HZ, with delivery latency p50/p99 and the delivered fraction, next to a raw `websockets`
-broadcast server sending messages of the same size at the same rate to the same number of clients.
+"""Websocket fan-out benchmark: N clients on `ioc web` (one process, or `--web-processes` sharing the port,
+IOC_WEB_PROCESSES) receiving coalesced deltas at IOC_PUSH_HZ, with delivery latency p50/p99 and the delivered
+fraction, next to a raw `websockets` broadcast server (one process) sending messages of the same size at the
+same rate to the same number of clients.
 
     python -m tests.benchmarks.bench_wall [--clients 100 500 1000] [--seconds 15] [--client-procs 2]
+                                          [--web-processes 1]
 
 Feed: a fresh embedded broker; traffic aggregate documents (one sensor group, 8 lanes, new values each time)
 are produced to `<ns>.aggregates` every 125 ms, so every push round has changes, as in a live run.
 Latency = a client's receive time − the `server_time` the server stamped when it encoded the round (one
 machine, one clock). Delivered = delta rounds received / (rounds pushed in the window × clients): a client
 that fell behind and got a fresh snapshot instead of its backlog counts the skipped rounds as not delivered.
-Clients run in `--client-procs` processes of their own so the measuring side is not the bottleneck."""
+Each wall process numbers its own rounds, so a round is (process, push), the process from the handshake.
+Clients run in `--client-procs` processes of their own so the measuring side is not the bottleneck (each
+raises its open-files limit to the hard limit: 5,000 clients need a descriptor each). The wall's CPU share
+is that of all its processes (1.0 = one CPU busy)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import resource
 import secrets
 import sys
 import tempfile
@@ -44,12 +50,13 @@ from ioc.signing import load_keys
 from ioc.topics import Topics
 
 FEED_INTERVAL_S = 0.125
+PROCESS_ROUNDS = 10_000_000  # round id = process id × this + push: every wall process numbers its own pushes
 
 
 @dataclass
 class Received:
     latencies_ms: np.ndarray  # of every message stamped inside the window
-    rounds: np.ndarray  # the delta round of each latency (-1 for a snapshot)
+    rounds: np.ndarray  # the delta round (process, push) of each latency (-1 for a snapshot)
     pushes: list[set[int]]  # per client: delta rounds received from the window
     snapshots: int
     bytes: int
@@ -58,6 +65,8 @@ class Received:
 
 # --- clients (run in worker processes) -----------------------------------------------------------------
 def run_clients(url: str, n: int, t_start: float, t_end: float) -> Received:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     with contextlib.suppress(ImportError):
         import uvloop
 
@@ -76,6 +85,7 @@ async def _clients(url: str, n: int, t_start: float, t_end: float) -> Received:
         async with handshakes:
             ws = await websockets.connect(url, max_size=None, compression=None, open_timeout=120)
         stats["connected"] += 1
+        served_by = int(ws.response.headers.get("x-wall-process", "0")) if ws.response is not None else 0
         try:
             async for text in ws:
                 now = time.time()
@@ -85,10 +95,11 @@ async def _clients(url: str, n: int, t_start: float, t_end: float) -> Received:
                     break
                 if stamped >= t_start:
                     latencies.append((now - stamped) * 1000)
-                    rounds.append(msg.get("push", -1))
+                    push = served_by * PROCESS_ROUNDS + msg["push"] if "push" in msg else -1
+                    rounds.append(push)
                     stats["bytes"] += len(text)
                     if msg["type"] == "delta":
-                        pushes[k].add(msg["push"])
+                        pushes[k].add(push)
                     else:
                         stats["snapshots"] += 1
         finally:
@@ -121,16 +132,15 @@ def measure(url: str, clients: int, client_procs: int, connect_s: float, seconds
 
 
 def summarise(name: str, clients: int, got: Received, seconds: float) -> dict[str, Any]:
-    rounds = set().union(*got.pushes)
-    expected = (max(rounds) - min(rounds) + 1) * clients if rounds else 0
+    expected, widest = expected_rounds(got.pushes, clients)
     delivered = sum(len(s) for s in got.pushes)
     lat = got.latencies_ms
     row = {
         "server": name,
         "clients": clients,
         "connected": got.connected,
-        "rounds": (max(rounds) - min(rounds) + 1) if rounds else 0,
-        "rate_hz": ((max(rounds) - min(rounds) + 1) / seconds) if rounds else 0.0,
+        "rounds": widest,
+        "rate_hz": widest / seconds,
         "p50_ms": float(np.percentile(lat, 50)) if len(lat) else float("nan"),
         "p99_ms": float(np.percentile(lat, 99)) if len(lat) else float("nan"),
         "max_ms": float(lat.max()) if len(lat) else float("nan"),
@@ -147,6 +157,23 @@ def summarise(name: str, clients: int, got: Received, seconds: float) -> dict[st
     )
     print(f"        slowest rounds (last client's latency, ms): {row['slowest_rounds_ms']}")
     return row
+
+
+def expected_rounds(pushes: list[set[int]], clients: int) -> tuple[int, int]:
+    """Rounds the clients should have had, summed, and the most rounds one process pushed in the window:
+    each client is owed every round its process pushed; a client that got none, the most any pushed."""
+    spans: dict[int, tuple[int, int]] = {}
+    members: Counter[int] = Counter()
+    for got in pushes:
+        if got:
+            process = min(got) // PROCESS_ROUNDS
+            members[process] += 1
+            low, high = spans.get(process, (min(got), max(got)))
+            spans[process] = (min(low, min(got)), max(high, max(got)))
+    width = {p: high - low + 1 for p, (low, high) in spans.items()}
+    widest = max(width.values(), default=0)
+    silent = clients - sum(members.values())
+    return sum(width[p] * members[p] for p in width) + silent * widest, widest
 
 
 def slowest_rounds(got: Received, k: int = 5) -> list[float]:
@@ -228,19 +255,38 @@ def direct_share(port: int) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of a process and its descendants (the wall's processes under `ioc web --processes`)."""
+    total = 0.0
+    for p in [pid, *procs.descendants(pid)]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
-def main(clients: list[int], seconds: float, client_procs: int, push_hz: float) -> None:
-    print(f"websocket fan-out, one server process, {push_hz:g} Hz, {seconds:g} s per run, "
-          f"clients in {client_procs} processes, {os.cpu_count()} CPUs")  # fmt: skip
+def wait_processes(port: int, n: int, timeout: float = 120) -> None:
+    """Until /health has answered from `n` distinct wall processes (each listens once it has started)."""
+    seen: set[int] = set()
+
+    def all_up() -> bool:
+        with contextlib.suppress(OSError, ValueError):
+            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
+            seen.add(int(orjson.loads(body)["process"]))
+        return len(seen) >= n
+
+    procs.wait_for(all_up, timeout, 0.05, f"{n} wall server process(es)")
+
+
+def main(clients: list[int], seconds: float, client_procs: int, push_hz: float, web_processes: int) -> None:
+    print(f"websocket fan-out, {web_processes} wall server process(es), {push_hz:g} Hz, {seconds:g} s per "
+          f"run, clients in {client_procs} processes, {os.cpu_count()} CPUs")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         broker = EmbeddedBroker("127.0.0.1", procs.free_port(), Path(tmp) / "broker.log").start()
+        run = (seconds, client_procs, push_hz, web_processes, Path(tmp))
         try:
             rows = []
             for n in clients:
-                rows += run_pair(broker.bootstrap, n, seconds, client_procs, push_hz, Path(tmp))
+                rows += run_pair(broker.bootstrap, n, *run)
         finally:
             broker.stop()
     print("\nsummary (ratio = IOC wall p99 / raw websockets broadcast p99, same N, same message size)")
@@ -254,7 +300,7 @@ def main(clients: list[int], seconds: float, client_procs: int, push_hz: float) 
 
 
 def run_pair(
-    bootstrap: str, n: int, seconds: float, client_procs: int, push_hz: float, tmp: Path
+    bootstrap: str, n: int, seconds: float, client_procs: int, push_hz: float, web_processes: int, tmp: Path
 ) -> list[dict[str, Any]]:
     document_key, control_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     settings = Settings(
@@ -266,17 +312,19 @@ def run_pair(
     env = procs.children_env(
         {"IOC_BOOTSTRAP": bootstrap, "IOC_NAMESPACE": settings.namespace, "IOC_WEB_PORT": str(port),
          "IOC_PUSH_HZ": str(push_hz), "IOC_TOKENS": tokens, "IOC_LOG_LEVEL": "warning",
-         "IOC_DOCUMENT_KEY": document_key, "IOC_CONTROL_KEY": control_key}
+         "IOC_DOCUMENT_KEY": document_key, "IOC_CONTROL_KEY": control_key,
+         "IOC_WEB_PROCESSES": str(web_processes)}
     )  # fmt: skip
     server = procs.spawn([sys.executable, "-m", "ioc", "web"], tmp / f"web{n}.log", env)
     rows = []
     try:
-        procs.wait_for(lambda: procs.port_open("127.0.0.1", port), 30, 0.1, "the wall server")
+        wait_processes(port, web_processes)
         connect_s = 5 + n / 100
         url = f"ws://127.0.0.1:{port}/ws?token={auth.token_of(tokens, 'viewer')}"
         got, cpu = with_feed(settings, lambda: measure(url, n, client_procs, connect_s, seconds), server.pid,
                              connect_s, seconds)  # fmt: skip
         rows.append({**summarise("wall", n, got, seconds), "cpu": cpu})
+        # /metrics answers from one process: its own share, like the others' under the same load.
         print(f"        {direct_share(port):.0%} of deltas written straight onto the socket")
         size = int(rows[0]["msg_bytes"])
     finally:
@@ -322,10 +370,11 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=15.0, help="measurement window per run")
     parser.add_argument("--client-procs", type=int, default=2, help="processes the clients are spread over")
     parser.add_argument("--push-hz", type=float, default=4.0)
+    parser.add_argument("--web-processes", type=int, default=1, help="wall server processes (SO_REUSEPORT)")
     parser.add_argument("--raw-server", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bytes", type=int, default=2000, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_server:
         raw_server(args.raw_server, args.push_hz, args.bytes)
     else:
-        main(args.clients, args.seconds, args.client_procs, args.push_hz)
+        main(args.clients, args.seconds, args.client_procs, args.push_hz, args.web_processes)

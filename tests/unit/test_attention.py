@@ -50,6 +50,18 @@ def test_levels_rise_with_the_wall_clock_while_unacknowledged_and_stop_at_the_to
     assert book.of("never seen") == NOTHING
 
 
+def test_the_count_starts_when_the_raising_document_was_published_so_every_wall_process_agrees() -> None:
+    published = 40_000
+    walls = [WallState(load_city(), AttentionBook(AFTER, Clock(now))) for now in (50_000, 50_000 + AFTER)]
+    for wall in walls:  # two processes, or a wall started again later, reading the same record
+        wall.apply(alert("raised"), published)
+    assert [w.attention.since for w in walls] == [{"flood-level:WL-VIN-NVC:1000": published}] * 2
+    assert [w.alerts["flood-level:WL-VIN-NVC:1000"]["attention"]["level"] for w in walls] == [0, 1]
+    book = AttentionBook(AFTER, Clock(50_000))
+    book.seen("a", "raised", published_ms=90_000)  # a publisher's clock ahead of the wall's: counted from now
+    assert book.of("a")["since"] == 50_000
+
+
 def test_the_wall_pushes_an_alert_again_when_its_level_rises_and_never_changes_the_document() -> None:
     clock = Clock(10_000)
     state = WallState(load_city(), AttentionBook(AFTER, clock))

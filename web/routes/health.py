@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -41,6 +43,7 @@ async def health(wall: Wall, response: Response) -> WallHealth:
             "clients": len(wall.hub.clients),
             "sim_time": wall.state.sim_time_ms,
             "mode": wall.mode(),
+            "process": os.getpid(),
         }
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
@@ -26,7 +27,8 @@ async def live(websocket: WebSocket, areas: str | None = None, domains: str | No
     except AuthError:
         await websocket.close(code=1008)  # before accept: the handshake is answered 403
         return
-    await websocket.accept()
+    # Which of the IOC_WEB_PROCESSES took the connection: for operators and tests, not the page.
+    await websocket.accept(headers=[(b"x-wall-process", str(os.getpid()).encode())])
     # A server that has just started holds a partial state: the first snapshot waits for the catch-up.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(wall.feed.caught_up.wait(), CATCH_UP_WAIT_S)

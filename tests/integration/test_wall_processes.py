@@ -1,0 +1,163 @@
+"""`ioc web` as several processes on one port (IOC_WEB_PROCESSES), on the real broker with a real worker: the
+kernel spreads connections over every process, each reads the topics itself, and the same records give every
+process the same snapshot, before and after an operator acts through one of them; SIGTERM to the server stops
+them all and frees the port; a process that dies is started again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from typing import Any
+
+import orjson
+import pytest
+import websockets
+
+from ioc.clock import parse_start
+from ioc.contract.documents import Kind
+from ioc.ops import procs
+from ioc.topics import Topics
+from tests.support.frames import street_levels
+from tests.support.keys import token
+from tests.support.records import produce
+from tests.support.stack import Services, StartServices, unique_namespace
+from tests.support.wall import http_call, http_json
+
+pytestmark = pytest.mark.integration
+T0 = parse_start("2025-10-14T06:00")
+GAUGE = "WL-VIN-NVC"
+PROCESSES = 2
+TRIES = 200  # connections made to meet every process: the kernel picks one per connection by its addresses
+
+
+def snapshots_by_process(port: int) -> dict[int, dict[str, Any]]:
+    """A snapshot from every wall process, told apart by the handshake's x-wall-process header."""
+
+    async def one() -> tuple[int, dict[str, Any]]:
+        url = f"ws://127.0.0.1:{port}/ws?token={token('viewer')}"
+        async with websockets.connect(url, max_size=None) as ws:
+            assert ws.response is not None
+            snapshot = orjson.loads(await asyncio.wait_for(ws.recv(), 20))
+            return int(ws.response.headers["x-wall-process"]), snapshot
+
+    async def every() -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        for _ in range(TRIES):
+            pid, snapshot = await one()
+            found.setdefault(pid, snapshot)
+            if len(found) == PROCESSES:
+                break
+        return found
+
+    return asyncio.run(every())
+
+
+def comparable(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """What the records decide. Left out: when the message was encoded and how many changes this process
+    counted (its own health verdicts among them), its own liveness verdict (judged on its own second), and
+    an alert's unacknowledged seconds, which are as of the moment the process last pushed it."""
+    items = []
+    for item in snapshot["items"]:
+        if item["kind"] == Kind.HEALTH:
+            continue
+        if "attention" in item:
+            item = {
+                **item,
+                "attention": {k: v for k, v in item["attention"].items() if k != "unacknowledged_s"},
+            }
+        items.append(item)
+    rest = {k: v for k, v in snapshot.items() if k not in ("server_time", "version", "items")}
+    return {**rest, "items": sorted(items, key=lambda i: i["key"])}
+
+
+def same_everywhere(port: int, want: Any, what: str, timeout: float = 40) -> dict[str, Any]:
+    """Wait until every process serves the same snapshot and `want(snapshot)` holds; that snapshot."""
+    seen: dict[int, dict[str, Any]] = {}
+
+    def agree() -> bool:
+        seen.clear()
+        seen.update({pid: comparable(s) for pid, s in snapshots_by_process(port).items()})
+        first = next(iter(seen.values()))
+        return len(seen) == PROCESSES and all(s == first for s in seen.values()) and want(first)
+
+    try:
+        procs.wait_for(agree, timeout, 0.5, what)
+    except TimeoutError:
+        pytest.fail(f"{what}: the processes {sorted(seen)} serve {_differences(list(seen.values()))}")
+    return next(iter(seen.values()))
+
+
+def _differences(snapshots: list[dict[str, Any]]) -> str:
+    if len(snapshots) < PROCESSES:
+        return f"only {len(snapshots)} process(es) answered"
+    a, b = ({i["key"]: i for i in s["items"]} for s in snapshots[:2])
+    keys = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+    rest = [k for k in snapshots[0] if k != "items" and snapshots[0][k] != snapshots[1].get(k)]
+    return f"different items {[(k, a.get(k), b.get(k)) for k in keys[:3]]}, different fields {rest}"
+
+
+def flood_alert(snapshot: dict[str, Any], status: str) -> bool:
+    return any(
+        i["kind"] == Kind.ALERT and i["entity"] == GAUGE and i["status"] == status for i in snapshot["items"]
+    )
+
+
+def children(services: Services) -> list[int]:
+    return procs.descendants(services.procs["web"].pid)
+
+
+def test_every_process_serves_and_the_same_records_give_the_same_snapshot(
+    start_services: StartServices,
+) -> None:
+    services = start_services(unique_namespace("webprocs"), "worker", "web", web_processes=PROCESSES)
+    port = services.port("web")
+    assert len(children(services)) == PROCESSES
+    raw = Topics(services.settings.namespace).raw("environment")
+    asyncio.run(produce(services.settings, raw, [street_levels(1, T0, 0.45)]))  # a high flood alert
+
+    raised = same_everywhere(port, lambda s: flood_alert(s, "raised"), "the raised flood alert everywhere")
+    assert set(snapshots_by_process(port)) == set(children(services))  # one snapshot from each process
+    gauge = next(i for i in raised["items"] if i["key"] == f"{Kind.WATER}:{GAUGE}")
+    assert gauge["currentLevel"] == 0.45 and raised["trends"]  # the worker's aggregates and KPIs too
+    alert = next(i for i in raised["items"] if i["kind"] == Kind.ALERT)
+    assert alert["attention"]["since"] is not None  # the same start of the count in every process
+
+    # An operator acts through whichever process the request lands on; every process shows the result.
+    url = services.url("web")
+    assert http_call("POST", f"{url}/api/alerts/{alert['id']}/acknowledge", "operator", {})[0] == 202
+    same_everywhere(port, lambda s: flood_alert(s, "acknowledged"), "the acknowledgement everywhere")
+    services.assert_running()
+
+
+def test_sigterm_stops_every_process_and_a_dead_one_is_started_again(start_services: StartServices) -> None:
+    services = start_services(unique_namespace("webstop"), "web", web_processes=PROCESSES)
+    port, server = services.port("web"), services.procs["web"]
+    first = children(services)
+    assert len(first) == PROCESSES
+    pids = {http_json(f"{services.url('web')}/health")["process"] for _ in range(TRIES // 4)}
+    assert pids == set(first)  # /health says which process answered
+
+    os.kill(first[0], signal.SIGKILL)  # the server's child, not ours to reap: it notices and starts another
+
+    def replaced() -> bool:
+        now = children(services)
+        return len(now) == PROCESSES and first[0] not in now and first[1] in now
+
+    procs.wait_for(replaced, 30, 0.2, "a new wall process in place of the killed one")
+    assert "exited with code -9" in services.log("web")
+
+    running = children(services)
+    server.send_signal(signal.SIGTERM)
+    server.wait(30)
+    assert all(not alive(pid) for pid in running), services.log("web")[-2000:]
+    assert not procs.port_open("127.0.0.1", port) and procs.port_free("127.0.0.1", port)
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
