@@ -205,6 +205,18 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+async def settle(pending: list[asyncio.Future[Any]], limit: int) -> list[asyncio.Future[Any]]:
+    """Bound the batches awaiting acks to `limit`: past it, wait for the oldest until half are left, and
+    return those. Waiting for all of them instead would leave the broker idle while the next batches are
+    made, and this process idle while the broker catches up."""
+    pending = [f for f in pending if not f.done()]
+    if len(pending) <= limit:
+        return pending
+    keep = limit // 2
+    await asyncio.gather(*pending[:-keep])
+    return [f for f in pending[-keep:] if not f.done()]
+
+
 class BatchProducer:
     """Sends many keyed records as one batch per partition: several times the rate of a send() per record."""
 

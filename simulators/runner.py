@@ -13,7 +13,7 @@ from typing import IO, Any, Protocol
 
 from ioc.clock import SimClock
 from ioc.contract import Frame, encode
-from ioc.kafka import BatchProducer, BrokerLost, BrokerWatch, make_producer
+from ioc.kafka import BatchProducer, BrokerLost, BrokerWatch, make_producer, settle
 from ioc.latency import Histogram, merged
 from ioc.rate import RatePlan
 from ioc.settings import Settings
@@ -270,9 +270,7 @@ class KafkaSink:
             for fut in futures:
                 fut.add_done_callback(functools.partial(self._acked, sent))
             self._pending += futures
-        if len(self._pending) > MAX_IN_FLIGHT:
-            await asyncio.gather(*self._pending)
-            self._pending.clear()
+        self._pending = await settle(self._pending, MAX_IN_FLIGHT)
         return size
 
     def _acked(self, sent: float, _: object) -> None:
@@ -282,10 +280,15 @@ class KafkaSink:
         taken, self._latencies = self._latencies, []
         return taken
 
+    async def flush(self) -> None:
+        """Wait until the broker has acknowledged every batch sent."""
+        if self._pending:
+            await asyncio.gather(*self._pending)
+            self._pending.clear()
+
     async def close(self) -> None:
         try:
-            if self._pending:
-                await asyncio.gather(*self._pending)
+            await self.flush()
         finally:
             await self.producer.stop()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ioc.city import load_city
 from ioc.clock import HOUR_MS, SimClock, parse_start
-from ioc.kafka import BatchProducer, ensure_topics, make_producer
+from ioc.kafka import BatchProducer, ensure_topics, make_producer, settle
 from ioc.ops import procs
 from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
@@ -49,9 +49,7 @@ async def raw_ceiling(settings: Settings, topics: Topics, records: list[Record])
         for topic, recs in by_topic.items():
             for i in range(0, len(recs), chunk):
                 pending += await batches.send_many(topic, recs[i : i + chunk])
-                if len(pending) > runner.MAX_IN_FLIGHT:
-                    await asyncio.gather(*pending)
-                    pending.clear()
+                pending = await settle(pending, runner.MAX_IN_FLIGHT)
         await asyncio.gather(*pending)
         return time.perf_counter() - t0
     finally:
@@ -59,16 +57,22 @@ async def raw_ceiling(settings: Settings, topics: Topics, records: list[Record])
 
 
 async def produced(settings: Settings, start_ms: int, hours: float) -> float:
-    """Readings/s simulated and delivered, counting until the broker has acknowledged the last batch."""
+    """Readings/s simulated and delivered, from the first step until the broker has acknowledged the last
+    batch. Building the models and starting the producer come before, as the raw ceiling's start does."""
     topics = Topics(settings.namespace)
     sink = runner.KafkaSink(settings, topics)
     await sink.start()
-    t0 = time.perf_counter()
     try:
-        stats = await simulate(settings, sink, start_ms, hours)
+        for topic in topics.all_raw():  # partition metadata before the clock starts, as for the ceiling
+            await sink.batches.send_many(topic, [])
+        sim = domains.build(DOMAINS, load_city(), settings.seed, settings)
+        end = start_ms + int(hours * HOUR_MS) - 1
+        t0 = time.perf_counter()
+        stats = await runner.run(sim, sink, SimClock(start_ms, None), start_ms, end)
+        await sink.flush()
+        return stats.readings / (time.perf_counter() - t0)
     finally:
         await sink.close()
-    return stats.readings / (time.perf_counter() - t0)
 
 
 async def main(hours: float, start: str) -> None:
