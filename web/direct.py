@@ -35,12 +35,37 @@ def direct_writer(scope: Scope) -> WriteNow | None:
     if not callable(getattr(protocol, "write_frame_sync", None)) or transport is None:
         return None
 
+    plain = not protocol.extensions and not protocol.is_client  # a server's frame, nothing negotiated
+
     def write(data: bytes) -> bool:
         if getattr(protocol.state, "name", "") != "OPEN" or protocol._fragmented_message_waiter is not None:
             return False
         if transport.get_write_buffer_size() > BUFFER_LIMIT:
             return False
-        protocol.write_frame_sync(True, TEXT, data)
+        if plain:
+            transport.write(_framed(data))
+        else:
+            protocol.write_frame_sync(True, TEXT, data)
         return True
 
     return write
+
+
+_last: tuple[bytes, bytes] | None = None  # (message, its frame): one round's message goes to every client
+
+
+def _framed(data: bytes) -> bytes:
+    """An unmasked final text frame of `data` (RFC 6455 5.2), made once per round however many clients get
+    it: building a frame object per client was most of a round's work after the socket writes."""
+    global _last
+    if _last is not None and _last[0] is data:
+        return _last[1]
+    n = len(data)
+    if n < 126:
+        head = bytes((0x80 | TEXT, n))
+    elif n < 1 << 16:
+        head = bytes((0x80 | TEXT, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | TEXT, 127)) + n.to_bytes(8, "big")
+    _last = (data, head + data)
+    return _last[1]

@@ -6,9 +6,12 @@ import asyncio
 from typing import Any
 
 import orjson
+import pytest
+from websockets.frames import Frame, Opcode
 
 from ioc.city import load_city
 from tests.unit.test_wall_state import alert
+from web.direct import _framed
 from web.hub import Hub
 from web.state import Subscription, WallState
 
@@ -184,3 +187,10 @@ def test_the_hub_pushes_on_change_at_most_push_hz_and_a_critical_alert_at_once()
     assert [[i["kind"] for i in m["items"]] for _, m in deltas] == [["aqi"], ["aqi", "alert"]]
     assert deltas[0][0] < 0.05 and deltas[1][0] < 0.2  # both before the first slot's end
     assert deltas[1][1]["items"][0]["aqi"] == 61  # coalesced with the critical alert's push
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65_535, 65_536, 300_000])
+def test_a_rounds_frame_is_the_frame_websockets_writes(size: int) -> None:
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    assert _framed(data) == Frame(Opcode.TEXT, data).serialize(mask=False)
+    assert _framed(data) is _framed(data)  # made once for every client of the round
