@@ -10,13 +10,13 @@ import ctypes
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
 from ioc import auth
+from ioc.net import port_free
 from ioc.settings import Settings
 from web.serve import STARTUP_FAILURE
 
@@ -41,7 +41,7 @@ class Child:
 def run_processes(s: Settings, port: int, n: int) -> int:
     """Serve with `n` processes until SIGTERM or SIGINT; the exit code of a process that could not start."""
     logging.basicConfig(level=s.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if not _port_free(s.web_host, port):  # else the children would share it with another server
+    if not port_free(s.web_host, port):  # else the children would share it with another server
         log.error("port %s:%d is in use", s.web_host, port)
         return STARTUP_FAILURE
     argv = [sys.executable, "-m", "ioc", "web", "--port", str(port), "--reuse-port"]
@@ -72,17 +72,6 @@ def _shared_env(s: Settings, n: int) -> dict[str, str]:
     spec = auth.dev_tokens()
     log.warning("IOC_TOKENS not set; development tokens for this run: %s", spec)
     return {"IOC_WEB_PROCESSES": str(n), "IOC_TOKENS": spec}
-
-
-def _port_free(host: str, port: int) -> bool:
-    """Bound as a lone server binds (no SO_REUSEPORT): fails while any other server listens there."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _die_with_parent() -> None:

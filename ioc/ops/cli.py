@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from ioc import auth
 from ioc.city import load_city
 from ioc.kafka import ensure_topics
-from ioc.ops import procs
+from ioc.net import port_free
 from ioc.ops.broker import BrokerError
 from ioc.ops.stack import Part, Stack, StackError
 from ioc.settings import SECRETS, Settings, describe, get_settings, problems
@@ -198,7 +198,7 @@ def _preflight(s: Settings, start: str | None, no_sim: bool) -> None:
     found = [
         f"{name}={port}: port {port} on {host} is in use (another `ioc up`?); stop it or choose another"
         for name, host, port in wanted
-        if not procs.port_free(host, port)
+        if not port_free(host, port)
     ]
     for check in [] if no_sim else entry_points(group="ioc.checks"):
         try:

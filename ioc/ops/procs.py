@@ -75,18 +75,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def port_free(host: str, port: int) -> bool:
-    """Whether a server could listen on host:port now (bound as servers bind, with SO_REUSEADDR, so a port
-    in TIME_WAIT counts as free and one another process listens on does not)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 # What an error reads like in a child's log: a traceback's last line, a logged error, a refusal.
 _ERROR_LINE = re.compile(r"error|exception|fatal|critical|failed|refused|denied|cannot|could not|panic", re.I)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

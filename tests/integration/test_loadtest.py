@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from ioc.net import port_free
 from ioc.ops import procs
 
 pytestmark = pytest.mark.integration
@@ -156,7 +157,7 @@ def test_sigterm_while_starting_still_reports_and_leaves_nothing_running(tmp_pat
     assert report["status"]["interrupted"]["phase"] == "start-up" and report["summary"]["readings_sent"] == 0
     ports = [int(env[name]) for name in ("IOC_BROKER_PORT", "IOC_WEB_PORT", "IOC_WORKER_WEB_PORT")]
     # Broker, wall and worker are gone: their ports are free again.
-    procs.wait_for(lambda: all(procs.port_free("127.0.0.1", p) for p in ports), 10, 0.2, "the ports freed")
+    procs.wait_for(lambda: all(port_free("127.0.0.1", p) for p in ports), 10, 0.2, "the ports freed")
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import websockets
 
 from ioc.clock import parse_start
 from ioc.contract.documents import Kind
+from ioc.net import port_free
 from ioc.ops import procs
 from ioc.topics import Topics
 from tests.support.frames import street_levels
@@ -151,7 +152,7 @@ def test_sigterm_stops_every_process_and_a_dead_one_is_started_again(start_servi
     server.send_signal(signal.SIGTERM)
     server.wait(30)
     assert all(not alive(pid) for pid in running), services.log("web")[-2000:]
-    assert not procs.port_open("127.0.0.1", port) and procs.port_free("127.0.0.1", port)
+    assert not procs.port_open("127.0.0.1", port) and port_free("127.0.0.1", port)
 
 
 def alive(pid: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from ioc.net import port_free
 from ioc.ops import procs
 
 
@@ -30,8 +31,8 @@ def test_the_last_error_line_is_a_tracebacks_last_line_not_the_noise_after_it(tm
 
 def test_a_port_a_server_listens_on_is_not_free() -> None:
     port = procs.free_port()
-    assert procs.port_free("127.0.0.1", port)
+    assert port_free("127.0.0.1", port)
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))
         s.listen()
-        assert not procs.port_free("127.0.0.1", port)
+        assert not port_free("127.0.0.1", port)

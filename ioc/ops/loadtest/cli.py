@@ -13,7 +13,7 @@ import orjson
 from pydantic import ValidationError
 
 from ioc.clock import parse_duration
-from ioc.ops import procs
+from ioc.net import port_free
 from ioc.ops.broker import api_versions_ok
 from ioc.rate import RatePlan, constant, parse_ramp, parse_rate
 from ioc.settings import Settings, get_settings
@@ -242,7 +242,7 @@ def _ports_free(s: Settings, external: bool) -> None:
         if not number.isdigit() or not api_versions_ok(host, int(number)):
             raise click.UsageError(f"--external: no Kafka broker answers at IOC_BOOTSTRAP={s.bootstrap}")
     for variable, what, host, port in ports:
-        if not procs.port_free(host, port):
+        if not port_free(host, port):
             raise click.UsageError(
                 f"port {port} on {host} for {what} is in use (another `ioc up`, broker or load test?); "
                 f"stop it or set {variable} to a free port"
