@@ -5,8 +5,6 @@ SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -16,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from ioc import auth
+from ioc.children import die_with_parent
 from ioc.net import port_free
 from ioc.settings import Settings
 from web.serve import STARTUP_FAILURE
@@ -26,7 +25,6 @@ STOP_TIMEOUT_S = 15.0
 STARTING_S = 10.0  # a process that dies this soon after its first start never got going
 STABLE_S = 60.0  # one that ran this long before dying starts again after the shortest back-off
 BACKOFF_MAX_S = 30.0
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -74,17 +72,11 @@ def _shared_env(s: Settings, n: int) -> dict[str, str]:
     return {"IOC_WEB_PROCESSES": str(n), "IOC_TOKENS": spec}
 
 
-def _die_with_parent() -> None:
-    # Linux only: a killed `ioc web` must not leave its processes holding the port.
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def _start(child: Child, argv: list[str], env: dict[str, str]) -> None:
     # Their output goes where this server's goes (its log); their own session keeps a terminal's Ctrl-C
     # to this process, which stops them all.
     env = {**os.environ, **env}
-    child.proc = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    child.proc = subprocess.Popen(argv, env=env, start_new_session=True, preexec_fn=die_with_parent)
     child.started = time.monotonic()
     child.restart_at = None
     log.info("wall process %d started (pid %d)", child.index, child.proc.pid)

@@ -1,8 +1,14 @@
-"""Process plumbing the tools share: which line of a dead child's log to show, whether a port is free."""
+"""Process plumbing the tools share: which line of a dead child's log to show, whether a port is free,
+that children die with their parent."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from ioc.net import port_free
@@ -36,3 +42,37 @@ def test_a_port_a_server_listens_on_is_not_free() -> None:
         s.bind(("127.0.0.1", port))
         s.listen()
         assert not port_free("127.0.0.1", port)
+
+
+def test_a_child_started_with_die_with_parent_ends_when_its_parent_is_killed() -> None:
+    # The parent starts a sleeping child as `ioc up` and `ioc web --processes` do, says its pid, and waits.
+    parent_code = (
+        "import subprocess, sys, time\n"
+        "from ioc.children import die_with_parent\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
+        " start_new_session=True, preexec_fn=die_with_parent)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True) as parent:
+        assert parent.stdout is not None
+        child_pid = int(parent.stdout.readline())
+        assert _alive(child_pid)
+        parent.kill()  # SIGKILL: the parent can clean nothing up itself
+        parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _alive(child_pid)
+    if alive:
+        os.kill(child_pid, signal.SIGKILL)
+    assert not alive, "the child outlived its killed parent"
+
+
+def _alive(pid: int) -> bool:
+    """Whether pid runs (not a zombie: the killed parent's child is reaped by init, or lingers as one)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
