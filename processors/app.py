@@ -21,7 +21,8 @@ class IocApp(faust.App):
         return LowLatencyTransport(self.conf.broker_consumer, self)
 
 
-def create_app(s: Settings) -> IocApp:
+def create_app(s: Settings, role: str = "processors") -> IocApp:
+    """The app (and consumer group) `<namespace>-<role>`; benchmarks give another role to read alongside."""
     session = s.session_timeout_ms / 1000
     credentials = None
     if s.kafka_username:  # a secured cluster: the processors' own principal (deploy/kafka, "Security")
@@ -32,7 +33,7 @@ def create_app(s: Settings) -> IocApp:
             ssl_context=ssl.create_default_context() if s.kafka_tls else None,
         )
     app = IocApp(
-        f"{s.namespace}-processors",
+        f"{s.namespace}-{role}",
         broker=[f"kafka://{host}" for host in s.bootstrap_servers],
         broker_credentials=credentials,
         store="memory://",

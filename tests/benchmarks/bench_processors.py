@@ -9,6 +9,9 @@ The workload is the simulator's own stream (all four domains, a weekday from 16:
 embedded broker before anything reads it. Raw = one AIOKafkaConsumer, no group, fetching every raw
 partition from the start, decoding nothing. Worker = `ioc worker` as its own process; its rate is taken
 between the first and the last accepted reading in /metrics, so Faust's start-up and group join do not count.
+Faust agents that only take records = the worker's app and transport, its own group, agents that do nothing
+with a record (tests.benchmarks.faust_floor), timed from its first record to its last: what Faust's fetching
+and per-record path cost before any of the project's work.
 Alert latency = produce of a flood reading (alternating above/below the alert level) to the alert update
 arriving on the alerts topic, with the worker idle after the catch-up; IOC_EMIT_INTERVAL_S is printed."""
 
@@ -95,6 +98,27 @@ async def raw_consume(settings: Settings, records: int, work: Callable[[bytes], 
         return time.perf_counter() - t0
     finally:
         await consumer.stop()
+
+
+def faust_floor(env: dict[str, str], records: int, log: Path) -> tuple[float, float]:
+    """(seconds, CPU seconds) from the first to the last raw record through Faust agents that do nothing
+    else (tests.benchmarks.faust_floor, a process of its own with its own consumer group)."""
+    argv = [sys.executable, "-m", "tests.benchmarks.faust_floor", str(records)]
+    with open(log, "wb") as err, subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err) as proc:
+        try:
+            out, _ = proc.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    # Faust writes terminal codes to stdout too: the figure is on the line it starts with `faust-floor`.
+    lines = [x for x in out.decode(errors="replace").splitlines() if x.startswith("faust-floor ")]
+    if not lines:
+        raise RuntimeError(
+            f"the Faust floor worker gave no figure (exit {proc.returncode}):\n"
+            + log.read_text(errors="replace")[-3000:]
+        )
+    first, last, cpu = map(float, lines[0].split()[1:])
+    return last - first, cpu
 
 
 def accepted_by_domain(url: str) -> dict[str, float]:
@@ -219,6 +243,12 @@ def main(hours: float, alerts: int) -> None:
             for name, work in (("JSON floor", json_floor), ("own parse", own_parse)):
                 floors[name] = filled.readings / asyncio.run(raw_consume(settings, filled.frames, work))
                 print(f"{'consumer + ' + name + ':':<40}{floors[name]:>12,.0f} readings/s")
+            faust_s, faust_cpu = faust_floor(env, filled.frames, Path(tmp) / "faust-floor.log")
+            faust_rate = filled.readings / faust_s
+            print(
+                f"Faust agents that only take records:    {faust_rate:>12,.0f} readings/s "
+                f"(CPU {faust_cpu / faust_s:.0%} of the time)"
+            )
             log = Path(tmp) / "worker.log"
             worker = procs.spawn([sys.executable, "-m", "ioc", "worker"], log, env)
             url = f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics"
@@ -230,6 +260,7 @@ def main(hours: float, alerts: int) -> None:
             print(f"worker / raw consumer:                  {rate / raw_rate:>12.2f}")
             for name, floor in floors.items():
                 print(f"{'worker / consumer + ' + name + ':':<40}{rate / floor:>12.2f}")
+            print(f"worker / Faust agents taking records:   {rate / faust_rate:>12.2f}")
             by_domain = ", ".join(f"{d} {n:,.0f}" for d, n in sorted(accepted_by_domain(url).items()))
             print(f"readings accepted by domain: {by_domain}")
             print(f"target ≥250,000 readings/s per worker: {'meets' if rate >= 250_000 else 'misses'}")
@@ -242,7 +273,8 @@ def main(hours: float, alerts: int) -> None:
                 f"alert latency, {alerts} injections (IOC_EMIT_INTERVAL_S={Settings().emit_interval_s:g}): "
                 f"{figures}; unanswered within 10 s: {missed}"
             )
-            print(f"target p99 ≤ 1 s: {'meets' if not missed and p99 <= 1000 else 'misses'}")
+            if alerts:
+                print(f"target p99 ≤ 1 s: {'meets' if not missed and p99 <= 1000 else 'misses'}")
         finally:
             if worker is not None:
                 procs.stop(worker, timeout=15)
