@@ -1,10 +1,11 @@
 """Websocket fan-out benchmark: N clients on `ioc web` (one process, or `--web-processes` sharing the port,
 IOC_WEB_PROCESSES) receiving coalesced deltas at IOC_PUSH_HZ, with delivery latency p50/p99 and the delivered
-fraction, next to a raw `websockets` broadcast server (one process) sending messages of the same size at the
-same rate to the same number of clients.
+fraction, next to a raw `websockets` broadcast server (one process) sending the wall's own delta bytes (the
+one captured in the wall's run nearest its mean size, its `server_time` and `push` set anew each round) at
+the same rate to the same number of clients.
 
     python -m tests.benchmarks.bench_wall [--clients 100 500 1000] [--seconds 15] [--client-procs 2]
-                                          [--web-processes 1]
+                                          [--web-processes 1] [--client-parse head|full]
 
 Feed: a fresh embedded broker; traffic aggregate documents (one sensor group, 8 lanes, new values each time)
 are produced to `<ns>.aggregates` every 125 ms, so every push round has changes, as in a live run.
@@ -13,8 +14,12 @@ machine, one clock). Delivered = delta rounds received / (rounds pushed in the w
 that fell behind and got a fresh snapshot instead of its backlog counts the skipped rounds as not delivered.
 Each wall process numbers its own rounds, so a round is (process, push), the process from the handshake.
 Clients run in `--client-procs` processes of their own so the measuring side is not the bottleneck (each
-raises its open-files limit to the hard limit: 5,000 clients need a descriptor each). The wall's CPU share
-is that of all its processes (1.0 = one CPU busy)."""
+raises its open-files limit to the hard limit: 5,000 clients need a descriptor each). By default a client
+reads only a message's type, `server_time` and `push` from its head and tail (`--client-parse full` parses
+it whole with orjson, as a browser would on its own machine): with 5,000 clients the measuring processes
+share this machine's CPUs with the servers, and parsing every message whole kept both CPUs busy. The CPU
+shares printed are of the window: the wall's (all its processes; 1.0 = one CPU busy), the clients' and
+the whole machine's."""
 
 from __future__ import annotations
 
@@ -29,8 +34,8 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +55,9 @@ from ioc.signing import load_keys
 from ioc.topics import Topics
 
 FEED_INTERVAL_S = 0.125
+PARSES = {"head": "type, server_time and push only", "full": "whole messages (orjson)"}
 PROCESS_ROUNDS = 10_000_000  # round id = process id × this + push: every wall process numbers its own pushes
+SAMPLES = 100  # deltas each client process keeps, for the raw server's message
 
 
 @dataclass
@@ -61,24 +68,48 @@ class Received:
     snapshots: int
     bytes: int
     connected: int
+    clients_cpu: float = 0.0  # CPUs the client processes kept busy in the window (1.0 = one CPU)
+    machine_cpu: float = 0.0  # CPUs the whole machine kept busy in the window
+    samples: list[str] = field(default_factory=list)  # deltas as received: the raw server sends one
 
 
 # --- clients (run in worker processes) -----------------------------------------------------------------
-def run_clients(url: str, n: int, t_start: float, t_end: float) -> Received:
+def run_clients(url: str, n: int, t_start: float, t_end: float, parse: str) -> Received:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     with contextlib.suppress(ImportError):
         import uvloop
 
-        return uvloop.run(_clients(url, n, t_start, t_end))
-    return asyncio.run(_clients(url, n, t_start, t_end))
+        return uvloop.run(_clients(url, n, t_start, t_end, parse))
+    return asyncio.run(_clients(url, n, t_start, t_end, parse))
 
 
-async def _clients(url: str, n: int, t_start: float, t_end: float) -> Received:
+def head_of(text: str) -> tuple[str, int, int | None]:
+    """(type, server_time, push) of a wall message read from its head and tail, not parsed whole: the hub
+    writes `{"type":..,"version":..,"sim_time":..,"server_time":..,"mode":{..},"items":[..],..extra}`
+    and a delta's last key is `push`."""
+    kind = "delta" if text.startswith('{"type":"delta"') else "snapshot"
+    at = text.index('"server_time":') + 14
+    stamped = int(text[at : text.index(",", at)])
+    push = None
+    if kind == "delta":
+        at = text.rindex('"push":') + 7
+        push = int(text[at:-1])
+    return kind, stamped, push
+
+
+def head_parsed(text: str) -> tuple[str, int, int | None]:
+    msg = orjson.loads(text)
+    return msg["type"], msg["server_time"], msg.get("push")
+
+
+async def _clients(url: str, n: int, t_start: float, t_end: float, parse: str) -> Received:
+    read = head_parsed if parse == "full" else head_of
     latencies: list[float] = []
     rounds: list[int] = []
     pushes: list[set[int]] = [set() for _ in range(n)]
     stats: Counter[str] = Counter()
+    samples: dict[int, str] = {}
     handshakes = asyncio.Semaphore(50)  # connect in waves, as walls come up, not 1000 handshakes at once
 
     async def one(k: int) -> None:
@@ -87,40 +118,54 @@ async def _clients(url: str, n: int, t_start: float, t_end: float) -> Received:
         stats["connected"] += 1
         served_by = int(ws.response.headers.get("x-wall-process", "0")) if ws.response is not None else 0
         try:
-            async for text in ws:
+            async for message in ws:
                 now = time.time()
-                msg = orjson.loads(text)
-                stamped = msg["server_time"] / 1000
+                text = message if isinstance(message, str) else message.decode()
+                kind, stamped_ms, number = read(text)
+                stamped = stamped_ms / 1000
                 if stamped > t_end:
                     break
                 if stamped >= t_start:
                     latencies.append((now - stamped) * 1000)
-                    push = served_by * PROCESS_ROUNDS + msg["push"] if "push" in msg else -1
+                    push = served_by * PROCESS_ROUNDS + number if number is not None else -1
                     rounds.append(push)
                     stats["bytes"] += len(text)
-                    if msg["type"] == "delta":
+                    if kind == "delta":
                         pushes[k].add(push)
+                        if len(samples) < SAMPLES:
+                            samples.setdefault(push, text)  # one per round: every client gets each
                     else:
                         stats["snapshots"] += 1
         finally:
             await ws.close()
 
+    async def cpu_in_window() -> float:
+        await asyncio.sleep(max(0.0, t_start - time.time()))
+        cpu0 = time.process_time()
+        await asyncio.sleep(max(0.0, t_end - time.time()))
+        return (time.process_time() - cpu0) / (t_end - t_start)
+
+    cpu = asyncio.create_task(cpu_in_window())
     results = await asyncio.gather(*(one(k) for k in range(n)), return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         print(f"  {len(failures)} client(s) failed: {failures[0]!r}", file=sys.stderr)
     return Received(
-        np.array(latencies), np.array(rounds), pushes, stats["snapshots"], stats["bytes"], stats["connected"]
-    )
+        np.array(latencies), np.array(rounds), pushes, stats["snapshots"], stats["bytes"], stats["connected"],
+        clients_cpu=await cpu, samples=list(samples.values()),
+    )  # fmt: skip
 
 
-def measure(url: str, clients: int, client_procs: int, connect_s: float, seconds: float) -> Received:
+def measure(
+    url: str, clients: int, client_procs: int, connect_s: float, seconds: float, parse: str
+) -> Received:
     t_start = time.time() + connect_s
     t_end = t_start + seconds
     shares = [clients // client_procs + (k < clients % client_procs) for k in range(client_procs)]
-    with ProcessPoolExecutor(client_procs) as pool:
+    with ProcessPoolExecutor(client_procs) as pool, ThreadPoolExecutor(1) as clock:
+        machine = clock.submit(machine_cpu, t_start, t_end)
         parts = list(pool.map(run_clients, [url] * client_procs, shares, [t_start] * client_procs,
-                              [t_end] * client_procs))  # fmt: skip
+                              [t_end] * client_procs, [parse] * client_procs))  # fmt: skip
     return Received(
         np.concatenate([p.latencies_ms for p in parts]),
         np.concatenate([p.rounds for p in parts]),
@@ -128,7 +173,24 @@ def measure(url: str, clients: int, client_procs: int, connect_s: float, seconds
         sum(p.snapshots for p in parts),
         sum(p.bytes for p in parts),
         sum(p.connected for p in parts),
+        sum(p.clients_cpu for p in parts),
+        machine.result(),
+        [text for p in parts for text in p.samples],
     )
+
+
+def machine_cpu(t_start: float, t_end: float) -> float:
+    """CPUs kept busy (all processes) between two wall-clock times, from /proc/stat."""
+
+    def busy_and_all() -> tuple[int, int]:
+        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # idle and iowait are not busy
+
+    time.sleep(max(0.0, t_start - time.time()))
+    busy0, all0 = busy_and_all()
+    time.sleep(max(0.0, t_end - time.time()))
+    busy1, all1 = busy_and_all()
+    return (os.cpu_count() or 1) * (busy1 - busy0) / max(1, all1 - all0)
 
 
 def summarise(name: str, clients: int, got: Received, seconds: float) -> dict[str, Any]:
@@ -155,7 +217,9 @@ def summarise(name: str, clients: int, got: Received, seconds: float) -> dict[st
         f"delivered {row['delivered']:.4f}  resnapshots {got.snapshots}  ~{row['msg_bytes']:.0f} B/msg",
         flush=True,
     )
-    print(f"        slowest rounds (last client's latency, ms): {row['slowest_rounds_ms']}")
+    busy = f"clients {got.clients_cpu:.2f}, whole machine {got.machine_cpu:.2f} of {os.cpu_count()}"
+    print(f"        CPUs busy in the window: {busy}")
+    print(f"        slowest rounds (first, median, last client's latency, ms): {row['slowest_rounds_ms']}")
     return row
 
 
@@ -176,10 +240,18 @@ def expected_rounds(pushes: list[set[int]], clients: int) -> tuple[int, int]:
     return sum(width[p] * members[p] for p in width) + silent * widest, widest
 
 
-def slowest_rounds(got: Received, k: int = 5) -> list[float]:
-    """The last delivery of each round, worst k: tells a slow round (a pause) from a slow client."""
-    last = {int(r): float(got.latencies_ms[got.rounds == r].max()) for r in np.unique(got.rounds) if r >= 0}
-    return sorted((round(v, 1) for v in last.values()), reverse=True)[:k]
+def slowest_rounds(got: Received, k: int = 5) -> list[tuple[float, float, float]]:
+    """The worst k rounds by last delivery, each as (first, median, last) latency: a round whose first
+    client is late was late leaving the server (a pause there); one whose first client is on time but whose
+    last is late was slow to reach or be read by the clients."""
+    rows = []
+    for r in np.unique(got.rounds):
+        if r >= 0:
+            lat = got.latencies_ms[got.rounds == r]
+            rows.append(
+                (round(float(lat.min()), 1), round(float(np.median(lat)), 1), round(float(lat.max()), 1))
+            )
+    return sorted(rows, key=lambda row: row[2], reverse=True)[:k]
 
 
 # --- the feed: aggregates with changing values ------------------------------------------------------------
@@ -217,7 +289,13 @@ async def feed(settings: Settings, stop: asyncio.Event) -> None:
 
 
 # --- the baseline: a bare websockets broadcast server ------------------------------------------------------
-def raw_server(port: int, hz: float, size: int) -> None:
+def raw_server(port: int, hz: float, template: Path) -> None:
+    """Broadcast the wall's own delta bytes (its `server_time` and `push` set anew each round) with
+    `websockets.broadcast`, at the wall's cadence."""
+    text = template.read_text()
+    at = text.index('"server_time":') + 14
+    head, middle = text[:at], text[text.index(",", at) : text.rindex('"push":') + 7]
+
     async def main() -> None:
         conns: set[Any] = set()
 
@@ -236,9 +314,7 @@ def raw_server(port: int, hz: float, size: int) -> None:
                 due = max(due + 1 / hz, loop.time())
                 await asyncio.sleep(due - loop.time())
                 push += 1
-                head = {"type": "delta", "push": push, "server_time": int(time.time() * 1000)}
-                body = orjson.dumps({**head, "pad": "x" * max(0, size - 80)}).decode()
-                broadcast(conns, body)
+                broadcast(conns, f"{head}{int(time.time() * 1000)}{middle}{push}}}")
 
     with contextlib.suppress(ImportError):
         import uvloop
@@ -277,19 +353,22 @@ def wait_processes(port: int, n: int, timeout: float = 120) -> None:
     procs.wait_for(all_up, timeout, 0.05, f"{n} wall server process(es)")
 
 
-def main(clients: list[int], seconds: float, client_procs: int, push_hz: float, web_processes: int) -> None:
+def main(
+    clients: list[int], seconds: float, client_procs: int, push_hz: float, web_processes: int, parse: str
+) -> None:
     print(f"websocket fan-out, {web_processes} wall server process(es), {push_hz:g} Hz, {seconds:g} s per "
-          f"run, clients in {client_procs} processes, {os.cpu_count()} CPUs")  # fmt: skip
+          f"run, clients in {client_procs} processes reading {PARSES[parse]}, "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         broker = EmbeddedBroker("127.0.0.1", procs.free_port(), Path(tmp) / "broker.log").start()
-        run = (seconds, client_procs, push_hz, web_processes, Path(tmp))
+        run = (seconds, client_procs, push_hz, web_processes, parse, Path(tmp))
         try:
             rows = []
             for n in clients:
                 rows += run_pair(broker.bootstrap, n, *run)
         finally:
             broker.stop()
-    print("\nsummary (ratio = IOC wall p99 / raw websockets broadcast p99, same N, same message size)")
+    print("\nsummary (ratio = IOC wall p99 / raw websockets broadcast p99 of the same bytes, same N)")
     for ioc_row, raw_row in zip(rows[::2], rows[1::2], strict=True):
         print(
             f"  N={ioc_row['clients']:<5} wall p50 {ioc_row['p50_ms']:.1f} ms p99 {ioc_row['p99_ms']:.1f} ms "
@@ -300,7 +379,14 @@ def main(clients: list[int], seconds: float, client_procs: int, push_hz: float, 
 
 
 def run_pair(
-    bootstrap: str, n: int, seconds: float, client_procs: int, push_hz: float, web_processes: int, tmp: Path
+    bootstrap: str,
+    n: int,
+    seconds: float,
+    client_procs: int,
+    push_hz: float,
+    web_processes: int,
+    parse: str,
+    tmp: Path,
 ) -> list[dict[str, Any]]:
     document_key, control_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     settings = Settings(
@@ -321,22 +407,26 @@ def run_pair(
         wait_processes(port, web_processes)
         connect_s = 5 + n / 100
         url = f"ws://127.0.0.1:{port}/ws?token={auth.token_of(tokens, 'viewer')}"
-        got, cpu = with_feed(settings, lambda: measure(url, n, client_procs, connect_s, seconds), server.pid,
-                             connect_s, seconds)  # fmt: skip
+        clients = (url, n, client_procs, connect_s, seconds, parse)
+        got, cpu = with_feed(settings, lambda: measure(*clients), server.pid, connect_s, seconds)
         rows.append({**summarise("wall", n, got, seconds), "cpu": cpu})
         # /metrics answers from one process: its own share, like the others' under the same load.
         print(f"        {direct_share(port):.0%} of deltas written straight onto the socket")
-        size = int(rows[0]["msg_bytes"])
+        if not got.samples:
+            raise RuntimeError(f"no delta reached the clients; see {tmp / f'web{n}.log'}")
+        template = tmp / f"delta{n}.json"
+        # Deltas differ in size round to round: the raw server sends the one nearest the wall's mean.
+        template.write_text(min(got.samples, key=lambda text: abs(len(text) - rows[0]["msg_bytes"])))
     finally:
         procs.stop(server)
     raw_port = procs.free_port()
     raw = procs.spawn(
         [sys.executable, "-m", "tests.benchmarks.bench_wall", "--raw-server", str(raw_port),
-         "--push-hz", str(push_hz), "--bytes", str(size)], tmp / f"raw{n}.log", procs.children_env({}),
+         "--push-hz", str(push_hz), "--template", str(template)], tmp / f"raw{n}.log", procs.children_env({}),
     )  # fmt: skip
     try:
         procs.wait_for(lambda: procs.port_open("127.0.0.1", raw_port), 30, 0.1, "the raw server")
-        got = measure(f"ws://127.0.0.1:{raw_port}/", n, client_procs, 5 + n / 100, seconds)
+        got = measure(f"ws://127.0.0.1:{raw_port}/", n, client_procs, 5 + n / 100, seconds, parse)
         rows.append(summarise("raw", n, got, seconds))
     finally:
         procs.stop(raw)
@@ -372,9 +462,15 @@ if __name__ == "__main__":
     parser.add_argument("--push-hz", type=float, default=4.0)
     parser.add_argument("--web-processes", type=int, default=1, help="wall server processes (SO_REUSEPORT)")
     parser.add_argument("--raw-server", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--bytes", type=int, default=2000, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--client-parse", choices=sorted(PARSES), default="head",
+        help="what a measuring client reads of each message (default head: the least CPU taken from servers)",
+    )  # fmt: skip
+    parser.add_argument("--template", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_server:
-        raw_server(args.raw_server, args.push_hz, args.bytes)
+        raw_server(args.raw_server, args.push_hz, args.template)
     else:
-        main(args.clients, args.seconds, args.client_procs, args.push_hz, args.web_processes)
+        main(
+            args.clients, args.seconds, args.client_procs, args.push_hz, args.web_processes, args.client_parse
+        )
