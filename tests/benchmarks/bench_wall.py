@@ -70,6 +70,7 @@ class Received:
     connected: int
     clients_cpu: float = 0.0  # CPUs the client processes kept busy in the window (1.0 = one CPU)
     machine_cpu: float = 0.0  # CPUs the whole machine kept busy in the window
+    stolen_cpu: float = 0.0  # CPUs the hypervisor took in the window (a shared virtual machine)
     samples: list[str] = field(default_factory=list)  # deltas as received: the raw server sends one
 
 
@@ -174,23 +175,26 @@ def measure(
         sum(p.bytes for p in parts),
         sum(p.connected for p in parts),
         sum(p.clients_cpu for p in parts),
-        machine.result(),
+        *machine.result(),
         [text for p in parts for text in p.samples],
     )
 
 
-def machine_cpu(t_start: float, t_end: float) -> float:
-    """CPUs kept busy (all processes) between two wall-clock times, from /proc/stat."""
+def machine_cpu(t_start: float, t_end: float) -> tuple[float, float]:
+    """(CPUs kept busy by all processes, CPUs taken by the hypervisor) between two wall-clock times, from
+    /proc/stat: on a shared virtual machine stolen time slows every process without showing in their own."""
 
-    def busy_and_all() -> tuple[int, int]:
-        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # idle and iowait are not busy
+    def ticks() -> np.ndarray:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+        return np.array([int(x) for x in fields])  # user nice system idle iowait irq softirq steal
 
     time.sleep(max(0.0, t_start - time.time()))
-    busy0, all0 = busy_and_all()
+    before = ticks()
     time.sleep(max(0.0, t_end - time.time()))
-    busy1, all1 = busy_and_all()
-    return (os.cpu_count() or 1) * (busy1 - busy0) / max(1, all1 - all0)
+    spent = ticks() - before
+    cpus, total = os.cpu_count() or 1, max(1, int(spent.sum()))
+    busy = int(spent.sum() - spent[3] - spent[4] - spent[7])
+    return cpus * busy / total, cpus * int(spent[7]) / total
 
 
 def summarise(name: str, clients: int, got: Received, seconds: float) -> dict[str, Any]:
@@ -218,6 +222,7 @@ def summarise(name: str, clients: int, got: Received, seconds: float) -> dict[st
         flush=True,
     )
     busy = f"clients {got.clients_cpu:.2f}, whole machine {got.machine_cpu:.2f} of {os.cpu_count()}"
+    busy += f" (and {got.stolen_cpu:.2f} stolen by the hypervisor)"
     print(f"        CPUs busy in the window: {busy}")
     print(f"        slowest rounds (first, median, last client's latency, ms): {row['slowest_rounds_ms']}")
     return row
