@@ -33,6 +33,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from ioc import contract
+from ioc.children import die_with_parent
 from ioc.city import load_city
 from ioc.clock import parse_start
 from ioc.contract import Frame, encode
@@ -104,7 +105,12 @@ def faust_floor(env: dict[str, str], records: int, log: Path) -> tuple[float, fl
     """(seconds, CPU seconds) from the first to the last raw record through Faust agents that do nothing
     else (tests.benchmarks.faust_floor, a process of its own with its own consumer group)."""
     argv = [sys.executable, "-m", "tests.benchmarks.faust_floor", str(records)]
-    with open(log, "wb") as err, subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err) as proc:
+    with (
+        open(log, "wb") as err,
+        subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=err, preexec_fn=die_with_parent
+        ) as proc,
+    ):
         try:
             out, _ = proc.communicate(timeout=300)
         except subprocess.TimeoutExpired:
