@@ -25,7 +25,7 @@ from ioc.topics import Topics
 from tests.support.frames import street_levels
 from tests.support.records import produce
 from tests.support.stack import up_children, up_env
-from tests.support.wall import http_call, http_json
+from tests.support.wall import http_call, http_json, live_workers
 
 pytestmark = pytest.mark.integration
 T0 = parse_start("2025-10-14T06:00")
@@ -38,18 +38,10 @@ def stack_up(env: dict[str, str], log: Path) -> Iterator[tuple[str, int]]:
     up = procs.spawn([sys.executable, "-m", "ioc", "up", "--no-sim"], log, env)
     web = f"http://127.0.0.1:{env['IOC_WEB_PORT']}"
     try:
-        procs.wait_for(lambda: _workers(web, up) >= 1, 90, 0.3, "ioc up with a live worker")
+        procs.wait_for(lambda: live_workers(web, up) >= 1, 90, 0.3, "ioc up with a live worker")
         yield web, up.pid
     finally:
         assert procs.stop(up, timeout=30) is not None
-
-
-def _workers(web: str, up: Any) -> int:
-    assert up.poll() is None, f"ioc up exited with {up.returncode}"
-    try:
-        return int(http_call("GET", f"{web}/health")[1].get("workers", 0))
-    except OSError:
-        return 0
 
 
 def flood_alerts(web: str) -> list[dict[str, Any]]:

@@ -1,13 +1,16 @@
 """`ioc web` as several processes on one port (IOC_WEB_PROCESSES), on the real broker with a real worker: the
 kernel spreads connections over every process, each reads the topics itself, and the same records give every
 process the same snapshot, before and after an operator acts through one of them; SIGTERM to the server stops
-them all and frees the port; a process that dies is started again."""
+them all and frees the port; a process that dies is started again; `ioc up` runs the wall on the processes
+IOC_WEB_PROCESSES asks for and stops them with the rest."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import sys
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,12 +21,13 @@ from ioc.clock import parse_start
 from ioc.contract.documents import Kind
 from ioc.net import port_free
 from ioc.ops import procs
+from ioc.settings import Settings
 from ioc.topics import Topics
 from tests.support.frames import street_levels
 from tests.support.keys import token
 from tests.support.records import produce
-from tests.support.stack import Services, StartServices, unique_namespace
-from tests.support.wall import http_call, http_json
+from tests.support.stack import Services, StartServices, unique_namespace, up_children, up_env
+from tests.support.wall import http_call, http_json, live_workers
 
 pytestmark = pytest.mark.integration
 T0 = parse_start("2025-10-14T06:00")
@@ -162,3 +166,24 @@ def alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_ioc_up_runs_the_wall_on_the_processes_asked_for_and_stops_them(tmp_path: Path) -> None:
+    env = up_env(tmp_path / "data", "upwebprocs", IOC_WEB_PROCESSES=str(PROCESSES), IOC_EMIT_INTERVAL_S="0.2")
+    port = int(env["IOC_WEB_PORT"])
+    up = procs.spawn([sys.executable, "-m", "ioc", "up", "--no-sim"], tmp_path / "up.log", env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        procs.wait_for(lambda: live_workers(url, up) >= 1, 90, 0.3, "ioc up with a live worker")
+        wall = up_children(up.pid)["web"]
+        processes = procs.descendants(wall)
+        assert len(processes) == PROCESSES
+        settings = Settings(bootstrap=env["IOC_BOOTSTRAP"], namespace=env["IOC_NAMESPACE"])
+        raw = Topics(settings.namespace).raw("environment")
+        asyncio.run(produce(settings, raw, [street_levels(1, T0, 0.45)]))
+        same_everywhere(port, lambda s: flood_alert(s, "raised"), "the raised flood alert in every process")
+        assert set(snapshots_by_process(port)) == set(processes)
+    finally:
+        assert procs.stop(up, timeout=30) is not None
+    assert not any(alive(pid) for pid in [wall, *processes]), (tmp_path / "up.log").read_text()[-2000:]
+    assert port_free("127.0.0.1", port)

@@ -81,3 +81,13 @@ def metric(port: int | str, name: str, **labels: str) -> float:
             if sample.name == name and labels.items() <= sample.labels.items():
                 total += sample.value
     return total
+
+
+def live_workers(url: str, up: Any) -> int:
+    """Workers the wall at `url` counts alive (0 while it does not answer); fails at once if the `ioc up`
+    process `up` has exited."""
+    assert up.poll() is None, f"ioc up exited with {up.returncode}"
+    try:
+        return int(http_call("GET", f"{url}/health")[1].get("workers", 0))
+    except OSError:
+        return 0
