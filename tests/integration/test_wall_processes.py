@@ -26,7 +26,7 @@ from ioc.topics import Topics
 from tests.support.frames import street_levels
 from tests.support.keys import token
 from tests.support.records import produce
-from tests.support.stack import Services, StartServices, unique_namespace, up_children, up_env
+from tests.support.stack import Services, StartServices, alive, unique_namespace, up_children, up_env
 from tests.support.wall import http_call, http_json, live_workers
 
 pytestmark = pytest.mark.integration
@@ -157,15 +157,6 @@ def test_sigterm_stops_every_process_and_a_dead_one_is_started_again(start_servi
     server.wait(30)
     assert all(not alive(pid) for pid in running), services.log("web")[-2000:]
     assert not procs.port_open("127.0.0.1", port) and port_free("127.0.0.1", port)
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie waiting to be reaped."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_ioc_up_runs_the_wall_on_the_processes_asked_for_and_stops_them(tmp_path: Path) -> None:

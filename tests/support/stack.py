@@ -184,3 +184,12 @@ def up_children(pid: int) -> dict[str, int]:
         role = next((r for r in ("historian", "worker", "web") if r in words), None)
         found[role or ("broker" if any("tansu" in w for w in words) else " ".join(words))] = child
     return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

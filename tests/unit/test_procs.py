@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ioc.net import port_free
 from ioc.ops import procs
+from tests.support.stack import alive
 
 
 def test_the_last_error_line_is_a_tracebacks_last_line_not_the_noise_after_it(tmp_path: Path) -> None:
@@ -57,22 +58,13 @@ def test_a_child_started_with_die_with_parent_ends_when_its_parent_is_killed() -
     with subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True) as parent:
         assert parent.stdout is not None
         child_pid = int(parent.stdout.readline())
-        assert _alive(child_pid)
+        assert alive(child_pid)
         parent.kill()  # SIGKILL: the parent can clean nothing up itself
         parent.wait(timeout=10)
     deadline = time.monotonic() + 10
-    while _alive(child_pid) and time.monotonic() < deadline:
+    while alive(child_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    alive = _alive(child_pid)
-    if alive:
+    outlived = alive(child_pid)
+    if outlived:
         os.kill(child_pid, signal.SIGKILL)
-    assert not alive, "the child outlived its killed parent"
-
-
-def _alive(pid: int) -> bool:
-    """Whether pid runs (not a zombie: the killed parent's child is reaped by init, or lingers as one)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not outlived, "the child outlived its killed parent"
