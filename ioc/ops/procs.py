@@ -125,6 +125,17 @@ def tree_rss_mb(pid: int) -> float:
     return sum(rss_mb(p) for p in descendants(pid)) + rss_mb(pid)
 
 
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process and its descendants have used so far (Linux /proc; a process
+    gone in between counts 0): benchmarks take the difference over a window."""
+    total = 0.0
+    for p in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def descendants(pid: int) -> list[int]:
     """Every process below `pid` (Linux /proc), children first; [] if it is gone."""
     found: list[int] = []

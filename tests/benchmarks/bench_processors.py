@@ -140,17 +140,19 @@ def accepted(url: str) -> float:
     return sum(accepted_by_domain(url).values())
 
 
-def worker_rate(proc: subprocess.Popen[bytes], url: str, total: int, log: Path) -> tuple[float, float]:
-    """(readings/s between the first and last accepted reading, seconds until done) for one worker."""
+def worker_rate(proc: subprocess.Popen[bytes], url: str, total: int, log: Path) -> tuple[float, float, float]:
+    """(readings/s between the first and last accepted reading, seconds until done, CPUs the worker kept
+    busy between them) for one worker."""
     started = time.perf_counter()
-    first_t, first_n = None, 0.0
+    first_t, first_n, first_cpu = None, 0.0, 0.0
     while True:
         n = accepted(url)
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), procs.tree_cpu_s(proc.pid)
         if n > 0 and first_t is None:
-            first_t, first_n = now, n
+            first_t, first_n, first_cpu = now, n, cpu
         if n >= total and first_t is not None:
-            return (n - first_n) / max(now - first_t, 1e-9), now - started
+            span = max(now - first_t, 1e-9)
+            return (n - first_n) / span, now - started, (cpu - first_cpu) / span
         if proc.poll() is not None or now - started > 600:
             raise RuntimeError(f"worker stopped or stalled at {n:,.0f}/{total:,} readings; see {log}")
         time.sleep(0.25)  # every scrape costs the worker: Prometheus text for all counters
@@ -258,10 +260,10 @@ def main(hours: float, alerts: int) -> None:
             log = Path(tmp) / "worker.log"
             worker = procs.spawn([sys.executable, "-m", "ioc", "worker"], log, env)
             url = f"http://127.0.0.1:{env['IOC_WORKER_WEB_PORT']}/metrics"
-            rate, done_s = worker_rate(worker, url, filled.readings, log)
+            rate, done_s, busy = worker_rate(worker, url, filled.readings, log)
             print(
                 f"one Faust worker (intake, indicators):  {rate:>12,.0f} readings/s  "
-                f"(all done {done_s:.1f} s after spawn)"
+                f"(CPU {busy:.0%} of the time; all done {done_s:.1f} s after spawn)"
             )
             print(f"worker / raw consumer:                  {rate / raw_rate:>12.2f}")
             for name, floor in floors.items():

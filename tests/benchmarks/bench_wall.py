@@ -336,16 +336,6 @@ def direct_share(port: int) -> float:
     return values.get("ioc_web_direct_writes", 0.0) / max(1.0, values.get("ioc_web_messages", 0.0))
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its descendants (the wall's processes under `ioc web --processes`)."""
-    total = 0.0
-    for p in [pid, *procs.descendants(pid)]:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 def wait_processes(port: int, n: int, timeout: float = 120) -> None:
     """Until /health has answered from `n` distinct wall processes (each listens once it has started)."""
     seen: set[int] = set()
@@ -448,9 +438,9 @@ def with_feed(settings: Settings, run: Any, pid: int, connect_s: float, seconds:
         loop = asyncio.get_running_loop()
         measuring = loop.run_in_executor(None, run)
         await asyncio.sleep(connect_s)
-        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        cpu0, t0 = procs.tree_cpu_s(pid), time.monotonic()
         await asyncio.sleep(seconds)
-        cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+        cpu = (procs.tree_cpu_s(pid) - cpu0) / (time.monotonic() - t0)
         result = await measuring
         stop.set()
         await producing

@@ -68,3 +68,21 @@ def test_a_child_started_with_die_with_parent_ends_when_its_parent_is_killed() -
     if outlived:
         os.kill(child_pid, signal.SIGKILL)
     assert not outlived, "the child outlived its killed parent"
+
+
+def test_cpu_seconds_count_a_process_and_its_descendants_and_a_gone_one_counts_nothing() -> None:
+    # A parent that sleeps, and its child that spins ~0.4 s of CPU, then sleeps so both can be measured.
+    spin = "import time; t = time.process_time()\nwhile time.process_time() - t < 0.4: pass\ntime.sleep(30)"
+    code = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {spin!r}]); time.sleep(30)"
+    with subprocess.Popen([sys.executable, "-c", code]) as parent:
+        try:
+            procs.wait_for(lambda: procs.tree_cpu_s(parent.pid) >= 0.4, 20, 0.05, "the child's spin")
+            own = procs.tree_cpu_s(parent.pid) - sum(
+                procs.tree_cpu_s(c) for c in procs.descendants(parent.pid)
+            )
+            assert own < 0.3  # the parent only started Python and slept: the 0.4 s are its child's
+        finally:
+            for child in procs.descendants(parent.pid):
+                os.kill(child, signal.SIGKILL)
+            parent.kill()
+    assert procs.tree_cpu_s(parent.pid) == 0.0
