@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from ioc.clock import parse_start
 from ioc.settings import Settings
@@ -150,6 +150,29 @@ def test_english_toggle_relabels_the_wall(wall: Wall, browser: Browser) -> None:
     expect(page.locator(".title strong")).to_have_text("Nghệ An Intelligent Operations Centre")
     page.locator("#lang").click()
     expect(page.locator(".title strong")).to_have_text("Trung tâm điều hành thông minh Nghệ An")
+    assert errors == []
+
+
+def test_language_switched_before_the_city_arrives_draws_it_in_that_language(
+    wall: Wall, browser: Browser
+) -> None:
+    # A tired operator clicks EN while the page still loads: /api/city is held back until after the click.
+    page = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    held: list[Route] = []
+    page.route("**/api/city", lambda route: held.append(route))
+    page.goto(f"{wall.url}/?token={token('viewer')}")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page never asked for /api/city"
+    page.locator("#lang").click()
+    expect(page.locator(".title strong")).to_have_text("Nghệ An Intelligent Operations Centre")
+    held[0].continue_()
+    page.wait_for_function("window.__wall.snapshots >= 1 && window.__wall.items.has('water:WL-VIN-NVC')")
+    expect(page.locator('[data-area="vinh"] [data-kpi="flood"] .label')).to_have_text("Flood")
     assert errors == []
 
 

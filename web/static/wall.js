@@ -406,6 +406,7 @@ async function start() {
   applyStaticLabels();
   document.getElementById("lang").onclick = () => {
     setLang(LANG === "vi" ? "en" : "vi");
+    if (!wall.city) return; // switched before /api/city answered: the city is drawn in the new language then
     dirty.all = true;
     drawNames();
     History.relabel();
@@ -439,7 +440,6 @@ async function start() {
 }
 
 function drawNames() {
-  if (!wall.city) return; // the language switched before /api/city answered: drawn in the language later
   for (const area of wall.city.areas) {
     document.querySelector(`[data-area="${area.id}"] [data-role="name"]`).textContent = areaName(area);
   }
