@@ -156,7 +156,8 @@ def test_english_toggle_relabels_the_wall(wall: Wall, browser: Browser) -> None:
 def test_language_switched_before_the_city_arrives_draws_it_in_that_language(
     wall: Wall, browser: Browser
 ) -> None:
-    # A tired operator clicks EN while the page still loads: /api/city is held back until after the click.
+    # A tired operator clicks EN and the alerts' history tab while the page still loads: /api/city is
+    # held back until after the clicks.
     page = browser.new_context(viewport={"width": 1920, "height": 1080}, bypass_csp=True).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -169,6 +170,7 @@ def test_language_switched_before_the_city_arrives_draws_it_in_that_language(
         page.wait_for_timeout(50)
     assert held, "the page never asked for /api/city"
     page.locator("#lang").click()
+    page.locator("#alert-tab-history").click()
     expect(page.locator(".title strong")).to_have_text("Nghệ An Intelligent Operations Centre")
     held[0].continue_()
     page.wait_for_function("window.__wall.snapshots >= 1 && window.__wall.items.has('water:WL-VIN-NVC')")

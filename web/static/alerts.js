@@ -274,6 +274,10 @@ export const Alerts = {
     Sound.wire();
     Actions.changed = () => this.render();
     Notices.wire((id) => this.showDetails(id));
+  },
+
+  // Called by wall.js once the city is drawn: the history tab's form lists the city's areas.
+  wireTabs() {
     document.getElementById("alert-tab-open").onclick = () => { History.close(); this.renderTabs(); };
     document.getElementById("alert-tab-history").onclick = () => { History.openWith({ status: CLOSED }); this.renderTabs(); };
     for (const id of ["history-open", "history-close"]) {

@@ -428,6 +428,7 @@ async function start() {
   AreaMaps.draw(wall.city);
   Trends.build(wall.city);
   History.wire();
+  Alerts.wireTabs();
   render();
   let resized = 0;
   window.addEventListener("resize", () => {
