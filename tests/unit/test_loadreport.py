@@ -278,6 +278,20 @@ def test_the_page_leads_with_the_verdict_charts_first_and_speaks_plainly() -> No
     assert "the run's mean frame size" in visible and "×0.02 of that" in visible  # the baseline, explained
 
 
+@pytest.mark.parametrize(("emit", "hz", "waiting"), [(0.1, 10.0, "0.2 s"), (0.5, 4.0, "0.75 s")])
+def test_the_latency_caption_states_the_waiting_of_the_runs_own_emit_and_push(
+    emit: float, hz: float, waiting: str
+) -> None:
+    # The caption once said "0.5 s emits, 4 pushes a second" long after both had changed.
+    raw = synthetic_run(lag_s=0.1)
+    raw["wall"]["per_second"] = {"1": _hist(300, 200.0)}
+    raw["meta"] = {**raw["meta"], "settings": {"emit_interval_s": emit, "push_hz": hz}}
+    visible = " ".join(" ".join(_visible(page.render(build(raw)))).split())
+    said = f"up to {waiting} of it is waiting by design (the worker emits what changed every {emit:g} s"
+    assert visible.count(said) == 2  # under the chart and over the figures
+    assert f"at most {hz:g} times a second" in visible
+
+
 def _visible(html: str) -> list[str]:
     parser = _Visible()
     parser.feed(html)

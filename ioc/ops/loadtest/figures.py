@@ -65,10 +65,19 @@ def _latency(report: dict[str, Any], which: str) -> dict[str, Any]:
     return dict(report["summary"]["e2e_latency_ms" if which == "e2e" else "produce_latency_ms"])
 
 
-E2E_SENTENCE = (
-    "From a reading's sensor time to the moment a viewer on the wall received it over the websocket; up "
-    "to 0.75 s of it is waiting by design (the worker emits every 0.5 s, the wall pushes 4 times a second)."
-)
+def e2e_sentence(report: dict[str, Any]) -> str:
+    """What sensor → screen is, with the waiting the run's own settings put into it."""
+    settings = report.get("run", {}).get("settings", {})
+    emit, hz = settings.get("emit_interval_s"), settings.get("push_hz")
+    sentence = "From a reading's sensor time to the moment a viewer on the wall had it over the websocket"
+    if not emit or not hz:
+        return sentence + "."
+    return (
+        f"{sentence}; up to {emit + 1 / hz:.2g} s of it is waiting by design (the worker emits what changed "
+        f"every {emit:g} s, the wall pushes what changed at most {hz:g} times a second)."
+    )
+
+
 PRODUCE_SENTENCE = (
     "From the simulators handing a batch to their Kafka client to the broker's acknowledgement, per batch."
 )
@@ -78,7 +87,13 @@ DOMAIN_LABEL = {
     "traffic": "Traffic",
     "health": "Health (hospital cards)",
 }
-GROUPS = {"e2e": ("Sensor → screen", E2E_SENTENCE), "produce": ("Producer acknowledgement", PRODUCE_SENTENCE)}
+GROUPS = {"e2e": "Sensor → screen", "produce": "Producer acknowledgement"}
+
+
+def group_sentence(group: str, report: dict[str, Any]) -> str:
+    """The sentence heading a group of figures in the report."""
+    return e2e_sentence(report) if group == "e2e" else PRODUCE_SENTENCE
+
 
 FIXED = (
     Figure("target", "Target rate (mean)", "rate", "",
@@ -134,7 +149,7 @@ _EXTREME = re.compile(r"(?P<which>e2e|produce)_max")
 
 def latency_figure(which: str, p: float | None) -> Figure:
     """e2e_p99, produce_p50 ... (p None: the largest seen)."""
-    label = GROUPS[which][0]
+    label = GROUPS[which]
     if p is None:
         return Figure(f"{which}_max", f"{label}, slowest", "time", "lower", "The slowest sample.",
                       lambda r: _latency(r, which)["max"], which)  # fmt: skip

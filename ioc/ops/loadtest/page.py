@@ -182,7 +182,7 @@ def _charts(report: dict[str, Any]) -> str:
     if not report["series"] or not report["series"].get("second"):
         return "<h2>Charts</h2><p>No charts: the load never started.</p>"
     p = ", ".join(figures.pkey(float(x)) for x in report["plan"].get("percentiles", ()))
-    e2e = LATENCY_CAPTION.format(sentence=figures.E2E_SENTENCE, percentiles=p, p99=figures.needed(99))
+    e2e = LATENCY_CAPTION.format(sentence=figures.e2e_sentence(report), percentiles=p, p99=figures.needed(99))
     produce = LATENCY_CAPTION.format(sentence=figures.PRODUCE_SENTENCE, percentiles=p, p99=figures.needed(99))
     return "<h2>Charts</h2>" + "".join([
         _figure("Readings per second", charts.rate(report), RATE_CAPTION),
@@ -201,7 +201,7 @@ def _figures(report: dict[str, Any]) -> str:
     group = ""
     for f in figures.for_report(report):
         if f.group != group and f.group:
-            label, sentence = figures.GROUPS[f.group]
+            label, sentence = figures.GROUPS[f.group], figures.group_sentence(f.group, report)
             rows.append([(f"<strong>{escape(label)}</strong>: {escape(sentence)}", "group")])
         group = f.group
         value = f.value(report)
