@@ -2,7 +2,7 @@
 worker's Pipeline in this process (parse, admit into state, drain every emit), profiled by stage, next to the
 JSON floor (`orjson.loads` + `numpy.asarray` of every column) on the same records in the same run.
 
-    python -m tests.benchmarks.profile_processors [--hours 1] [--emit-every 50] [--top 25]
+    python -m tests.benchmarks.profile_processors [--hours 1] [--start 2025-10-15T05:00] [--emit-every 50]
 
 Pipeline-only readings/s ÷ the floor says how much of the gap to the floor is the pipeline's own work; the
 rest of a worker's gap (bench_processors) is Faust's per-record path and Kafka. --emit-every N drains the
@@ -42,10 +42,10 @@ STAGES = [
 ]
 
 
-def workload(hours: float) -> list[runner.Record]:
+def workload(hours: float, start: str = WORKLOAD_START) -> list[runner.Record]:
     sink = runner.MemorySink()
     settings = Settings(namespace="prof")
-    asyncio.run(simulate(settings, sink, parse_start(WORKLOAD_START), hours))
+    asyncio.run(simulate(settings, sink, parse_start(start), hours))
     return sink.records
 
 
@@ -70,10 +70,10 @@ def stage_of(path: str, name: str) -> str:
     return next((stage for stage, marks in STAGES if any(m in where for m in marks)), "other")
 
 
-def main(hours: float, emit_every: int, top: int) -> None:
-    records = workload(hours)
+def main(hours: float, start: str, emit_every: int, top: int) -> None:
+    records = workload(hours, start)
     total = sum(len(r.value) for r in records)
-    print(f"workload: {hours:g} h from {WORKLOAD_START}: {len(records):,} frames, {total / 1e6:.0f} MB")
+    print(f"workload: {hours:g} h from {start} UTC: {len(records):,} frames, {total / 1e6:.0f} MB")
     baselines = {}
     for name, work in (("JSON floor", json_floor), ("own parse", own_parse)):
         t0 = time.perf_counter()
@@ -106,7 +106,12 @@ def main(hours: float, emit_every: int, top: int) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=1.0, help="simulated hours of workload (default 1)")
+    ap.add_argument(
+        "--start",
+        default=WORKLOAD_START,
+        help=f"UTC start of the workload (default {WORKLOAD_START}: lamps on)",
+    )
     ap.add_argument("--emit-every", type=int, default=160, help="records between state drains")
     ap.add_argument("--top", type=int, default=25, help="functions listed by own time")
     args = ap.parse_args()
-    main(args.hours, args.emit_every, args.top)
+    main(args.hours, args.start, args.emit_every, args.top)
