@@ -1,22 +1,28 @@
 """`ioc web --processes N`: N wall server processes on one port, each binding it with SO_REUSEPORT (the kernel
 spreads new connections over them) and reading the topics itself, with no consumer group, so each holds the
 whole wall state. This parent starts them, starts again one that dies (with back-off), and stops them all on
-SIGTERM or SIGINT."""
+SIGTERM or SIGINT. They write their metrics into one directory of this run, so `/metrics` from any of them
+counts them all."""
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+
+from prometheus_client import multiprocess
 
 from ioc import auth
 from ioc.children import die_with_parent
 from ioc.net import port_free
 from ioc.settings import Settings
+from web.metrics import SHARED_DIR
 from web.serve import STARTUP_FAILURE
 
 log = logging.getLogger("ioc.web.processes")
@@ -43,7 +49,9 @@ def run_processes(s: Settings, port: int, n: int) -> int:
         log.error("port %s:%d is in use", s.web_host, port)
         return STARTUP_FAILURE
     argv = [sys.executable, "-m", "ioc", "web", "--port", str(port), "--reuse-port"]
-    env = _shared_env(s, n)
+    # Fresh for each run: prometheus_client would add up files an earlier run left.
+    metrics_dir = tempfile.mkdtemp(prefix=f"ioc-wall-metrics-{port}-")
+    env = {**_shared_env(s, n), SHARED_DIR: metrics_dir}
     signals: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda got, _frame: signals.append(got))
@@ -59,6 +67,7 @@ def run_processes(s: Settings, port: int, n: int) -> int:
                     return STARTUP_FAILURE
     finally:
         _stop_all(children)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     _end_by(signals[0])
     return 0
 
@@ -93,6 +102,7 @@ def _tend(child: Child, argv: list[str], env: dict[str, str]) -> bool:
     code = child.proc.poll()
     if code is None:
         return True
+    multiprocess.mark_process_dead(child.proc.pid, env[SHARED_DIR])  # its clients gone; its counts kept
     if code == STARTUP_FAILURE or (code > 0 and child.restarts == 0 and now - child.started < STARTING_S):
         # A setting or the port: starting it again would end the same way. Not logged as an error, so that
         # `ioc up` quotes the process's own last error line (its log is this one).

@@ -1,8 +1,9 @@
 """`ioc web` as several processes on one port (IOC_WEB_PROCESSES), on the real broker with a real worker: the
 kernel spreads connections over every process, each reads the topics itself, and the same records give every
 process the same snapshot, before and after an operator acts through one of them; SIGTERM to the server stops
-them all and frees the port; a process that dies is started again; `ioc up` runs the wall on the processes
-IOC_WEB_PROCESSES asks for and stops them with the rest."""
+them all and frees the port; a process that dies is started again; `/metrics` from any process counts the
+clients and messages of them all; `ioc up` runs the wall on the processes IOC_WEB_PROCESSES asks for and
+stops them with the rest."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import asyncio
 import os
 import signal
 import sys
+import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +160,63 @@ def test_sigterm_stops_every_process_and_a_dead_one_is_started_again(start_servi
     server.wait(30)
     assert all(not alive(pid) for pid in running), services.log("web")[-2000:]
     assert not procs.port_open("127.0.0.1", port) and port_free("127.0.0.1", port)
+
+
+def scrape(url: str) -> dict[str, float]:
+    """The samples of one /metrics answer, by name with labels."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return {
+        name: float(value)
+        for name, _, value in (line.rpartition(" ") for line in text.splitlines() if not line.startswith("#"))
+    }
+
+
+SNAPSHOTS_SENT = 'ioc_web_messages_total{type="snapshot"}'
+
+
+def test_metrics_from_any_process_count_the_clients_of_every_process(start_services: StartServices) -> None:
+    services = start_services(unique_namespace("webmetrics"), "web", web_processes=PROCESSES)
+    port, url = services.port("web"), services.url("web")
+
+    async def scenario() -> None:
+        clients: list[tuple[int, websockets.ClientConnection]] = []
+        try:
+            for _ in range(TRIES):
+                ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws?token={token('viewer')}")
+                await asyncio.wait_for(ws.recv(), 20)  # its snapshot: the process counts the client by now
+                assert ws.response is not None
+                clients.append((int(ws.response.headers["x-wall-process"]), ws))
+                if len(clients) >= 6 and len({pid for pid, _ in clients}) == PROCESSES:
+                    break
+            held = Counter(pid for pid, _ in clients)
+            assert len(held) == PROCESSES, held
+            # The kernel picks the process of each scrape by its address: 50 scrapes reach both.
+            for sample in [await asyncio.to_thread(scrape, url) for _ in range(TRIES // 4)]:
+                assert sample["ioc_web_clients"] == len(clients), (sample["ioc_web_clients"], held)
+                assert sample[SNAPSHOTS_SENT] >= len(clients)
+
+            # A process killed with its clients: they leave the count, what it sent stays in the totals.
+            killed, survivor = list(held)
+            os.kill(killed, signal.SIGKILL)
+            await asyncio.to_thread(
+                procs.wait_for, lambda: killed not in children(services), 30, 0.2, "the killed process gone"
+            )
+            await asyncio.to_thread(
+                procs.wait_for,
+                lambda: scrape(url)["ioc_web_clients"] == held[survivor],
+                10,
+                0.2,
+                f"ioc_web_clients back to the survivor's {held[survivor]}",
+            )
+            for sample in [await asyncio.to_thread(scrape, url) for _ in range(TRIES // 4)]:
+                assert sample["ioc_web_clients"] == held[survivor]
+                assert sample[SNAPSHOTS_SENT] >= len(clients)
+        finally:
+            for _, ws in clients:
+                await ws.close()
+
+    asyncio.run(scenario())
 
 
 def test_ioc_up_runs_the_wall_on_the_processes_asked_for_and_stops_them(tmp_path: Path) -> None:

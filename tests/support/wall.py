@@ -58,6 +58,17 @@ def answers(url: str) -> bool:
     return True
 
 
+def health_process(url: str) -> int | None:
+    """Which wall process answered `url` (/health, whose 503 carries it too); None if none answered."""
+    try:
+        body = http_text(url, 1.0)
+    except urllib.error.HTTPError as refused:
+        body = refused.read().decode()
+    except OSError:
+        return None
+    return int(orjson.loads(body)["process"])
+
+
 def wait_http(url: str, timeout: float, services: Running | None = None) -> None:
     """Wait until `url` answers 2xx; stop early with the logs if one of `services` has died."""
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from ioc.contract.documents import FeedState, WallHealth
+from web import metrics as wall_metrics
 from web.deps import Reader, Wall
 from web.models import READ_REFUSALS
 
@@ -50,8 +51,8 @@ async def health(wall: Wall, response: Response) -> WallHealth:
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 async def metrics() -> Response:
-    """Prometheus exposition of the wall server's counters."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus exposition of the wall server's counters (of every wall process, whichever answers)."""
+    return Response(wall_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 class Me(BaseModel):
