@@ -38,7 +38,7 @@ class AreaStage:
             self.area_operator_actions
         )
         self.app.agent(self.outlet.aggregates, name="ioc.area-indicators")(self.area_indicators)
-        interval = self.pipeline.settings.emit_interval_s
+        interval = self.pipeline.settings.kpi_interval_s
         self.app.timer(interval=interval, name="ioc.emit-kpis")(self.emit)
 
     async def _document(self, msg: Any, value: bytes | None, domain: str) -> dict[str, Any] | None:

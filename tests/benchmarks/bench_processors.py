@@ -13,7 +13,7 @@ Faust agents that only take records = the worker's app and transport, its own gr
 with a record (tests.benchmarks.faust_floor), timed from its first record to its last: what Faust's fetching
 and per-record path cost before any of the project's work.
 Alert latency = produce of a flood reading (alternating above/below the alert level) to the alert update
-arriving on the alerts topic, with the worker idle after the catch-up; IOC_EMIT_INTERVAL_S is printed."""
+arriving on the alerts topic, with the worker idle after the catch-up; IOC_KPI_INTERVAL_S is printed."""
 
 from __future__ import annotations
 
@@ -278,7 +278,7 @@ def main(hours: float, alerts: int) -> None:
             if len(lat):
                 figures = f"p50 {np.percentile(lat, 50):.0f} ms, p99 {p99:.0f} ms, max {lat.max():.0f} ms"
             print(
-                f"alert latency, {alerts} injections (IOC_EMIT_INTERVAL_S={Settings().emit_interval_s:g}): "
+                f"alert latency, {alerts} injections (IOC_KPI_INTERVAL_S={Settings().kpi_interval_s:g}): "
                 f"{figures}; unanswered within 10 s: {missed}"
             )
             if alerts:

@@ -9,7 +9,7 @@ record grows per simulated day, and the wall's first answers with 90 days in the
    simulated minute (as a worker at real time does, the KPI minutes follow the simulated clock). What the
    historian would read: the alert documents, the KPI documents and the dead letters. "At full speed" = those
    per second of this run's processing (an upper bound on one `ioc worker`, which is slower), KPI documents
-   counted as a worker emits them (each area every IOC_EMIT_INTERVAL_S). With --loadtest-rate, a real
+   counted as a worker emits them (each area every IOC_KPI_INTERVAL_S). With --loadtest-rate, a real
    `ioc loadtest --rate R --duration 20s --external` on an embedded broker is run and the same topics counted
    per second of the run.
 2. Ingest. The historian's own code (signature check, parse, rows, upsert with positions in one transaction,
@@ -207,7 +207,7 @@ def report_demand(label: str, settings: Settings, d: Demand) -> tuple[float, flo
     """Print the volume; return (records/s, rows/s) the historian must keep up with at full speed."""
     t = Topics(settings.namespace)
     alerts_n, dl_n = d.count(t.alerts), d.count(t.deadletter)
-    kpi_docs_per_s = len(load_city().areas) / settings.emit_interval_s
+    kpi_docs_per_s = len(load_city().areas) / settings.kpi_interval_s
     sim_h = d.sim_ms / HOUR_MS
     print(f"{label}: {d.readings:,} readings over {sim_h:g} simulated h, processed in {d.seconds:.1f} s "
           f"({d.readings / d.seconds:,.0f} readings/s in this process)")  # fmt: skip

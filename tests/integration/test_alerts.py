@@ -71,7 +71,7 @@ def test_flood_alert_is_raised_acknowledged_survives_a_worker_kill_and_is_cleare
     # The heir joins once the dead worker's session expires; reading 2 must be judged on its own.
     port = services.port("heir")
     procs.wait_for(lambda: metric(port, "ioc_readings_accepted_total") >= 5, 30, 0.1, "the heir's intake")
-    time.sleep(10 * settings.emit_interval_s)
+    time.sleep(10 * max(settings.emit_interval_s, settings.kpi_interval_s))
     drained = [street_levels(3, T0 + 600_000, 0.05), street_levels(4, T0 + 1_200_000, 0.05)]
     asyncio.run(produce(settings, topics.raw("environment"), drained))  # clears after 10 min below
     docs = alert_docs(lambda d: d["status"] == "cleared")

@@ -78,7 +78,7 @@ def through_worker(
         return done >= readings
 
     procs.wait_for(taken_in, 60, 0.2, f"worker {name} taking in {readings} readings")
-    time.sleep(10 * services.settings.emit_interval_s)  # the last windows, KPIs and alerts go out
+    time.sleep(10 * services.settings.kpi_interval_s)  # the last windows, KPIs and alerts go out
     path = tmp / f"{name}.ioc"
     ioc(env, "record", "--out", str(path), "--topics", topics, "--from-beginning")
     services.assert_running()
@@ -186,7 +186,7 @@ def test_a_live_recording_started_mid_stream_matches_its_replay(
             return done >= readings
 
         procs.wait_for(taken_in, 60, 0.2, f"the live worker taking in {readings} readings")
-        time.sleep(10 * services.settings.emit_interval_s)  # the last windows, KPIs and alerts go out
+        time.sleep(10 * services.settings.kpi_interval_s)  # the last windows, KPIs and alerts go out
 
     before = readings_in(ioc(env, "simulate", *surge).stdout)  # 10:00-10:20
     processed(before)

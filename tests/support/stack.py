@@ -37,6 +37,7 @@ def service_settings(bootstrap: str, namespace: str, **settings: Any) -> Setting
         "namespace": namespace,
         "session_timeout_ms": 2000,  # Tansu joins after half of it
         "emit_interval_s": 0.2,
+        "kpi_interval_s": 0.2,
         "push_hz": 10,
         "worker_web_port": procs.free_port(),
         "web_port": procs.free_port(),
