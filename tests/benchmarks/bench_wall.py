@@ -54,6 +54,7 @@ from ioc.ops.broker import EmbeddedBroker
 from ioc.settings import Settings
 from ioc.signing import load_keys
 from ioc.topics import Topics
+from tests.support.wall import wait_wall_processes
 
 FEED_INTERVAL_S = 0.125
 PARSES = {"head": "type, server_time and push only", "full": "whole messages (orjson)"}
@@ -336,19 +337,6 @@ def direct_share(port: int) -> float:
     return values.get("ioc_web_direct_writes", 0.0) / max(1.0, values.get("ioc_web_messages", 0.0))
 
 
-def wait_processes(port: int, n: int, timeout: float = 120) -> None:
-    """Until /health has answered from `n` distinct wall processes (each listens once it has started)."""
-    seen: set[int] = set()
-
-    def all_up() -> bool:
-        with contextlib.suppress(OSError, ValueError):
-            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
-            seen.add(int(orjson.loads(body)["process"]))
-        return len(seen) >= n
-
-    procs.wait_for(all_up, timeout, 0.05, f"{n} wall server process(es)")
-
-
 def main(
     clients: list[int], seconds: float, client_procs: int, push_hz: float, web_processes: int, parse: str
 ) -> None:
@@ -400,7 +388,7 @@ def run_pair(
     server = procs.spawn([sys.executable, "-m", "ioc", "web"], tmp / f"web{n}.log", env)
     rows = []
     try:
-        wait_processes(port, web_processes)
+        wait_wall_processes(f"http://127.0.0.1:{port}/health", web_processes, 120)
         connect_s = 5 + n / 100
         url = f"ws://127.0.0.1:{port}/ws?token={auth.token_of(tokens, 'viewer')}"
         clients = (url, n, client_procs, connect_s, seconds, parse)

@@ -11,7 +11,6 @@ import asyncio
 import os
 import signal
 import sys
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from tests.support.frames import street_levels
 from tests.support.keys import token
 from tests.support.records import produce
 from tests.support.stack import Services, StartServices, alive, unique_namespace, up_children, up_env
-from tests.support.wall import http_call, http_json, live_workers
+from tests.support.wall import http_call, http_json, live_workers, metric
 
 pytestmark = pytest.mark.integration
 T0 = parse_start("2025-10-14T06:00")
@@ -162,22 +161,17 @@ def test_sigterm_stops_every_process_and_a_dead_one_is_started_again(start_servi
     assert not procs.port_open("127.0.0.1", port) and port_free("127.0.0.1", port)
 
 
-def scrape(url: str) -> dict[str, float]:
-    """The samples of one /metrics answer, by name with labels."""
-    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    return {
-        name: float(value)
-        for name, _, value in (line.rpartition(" ") for line in text.splitlines() if not line.startswith("#"))
-    }
-
-
-SNAPSHOTS_SENT = 'ioc_web_messages_total{type="snapshot"}'
+async def clients_and_snapshots(port: int) -> tuple[float, float]:
+    """ioc_web_clients and the snapshots sent, each from one /metrics answer."""
+    return (
+        await asyncio.to_thread(metric, port, "ioc_web_clients"),
+        await asyncio.to_thread(metric, port, "ioc_web_messages_total", type="snapshot"),
+    )
 
 
 def test_metrics_from_any_process_count_the_clients_of_every_process(start_services: StartServices) -> None:
     services = start_services(unique_namespace("webmetrics"), "web", web_processes=PROCESSES)
-    port, url = services.port("web"), services.url("web")
+    port = services.port("web")
 
     async def scenario() -> None:
         clients: list[tuple[int, websockets.ClientConnection]] = []
@@ -192,9 +186,9 @@ def test_metrics_from_any_process_count_the_clients_of_every_process(start_servi
             held = Counter(pid for pid, _ in clients)
             assert len(held) == PROCESSES, held
             # The kernel picks the process of each scrape by its address: 50 scrapes reach both.
-            for sample in [await asyncio.to_thread(scrape, url) for _ in range(TRIES // 4)]:
-                assert sample["ioc_web_clients"] == len(clients), (sample["ioc_web_clients"], held)
-                assert sample[SNAPSHOTS_SENT] >= len(clients)
+            for connected, snapshots in [await clients_and_snapshots(port) for _ in range(TRIES // 4)]:
+                assert connected == len(clients), (connected, held)
+                assert snapshots >= len(clients)
 
             # A process killed with its clients: they leave the count, what it sent stays in the totals.
             killed, survivor = list(held)
@@ -204,14 +198,14 @@ def test_metrics_from_any_process_count_the_clients_of_every_process(start_servi
             )
             await asyncio.to_thread(
                 procs.wait_for,
-                lambda: scrape(url)["ioc_web_clients"] == held[survivor],
+                lambda: metric(port, "ioc_web_clients") == held[survivor],
                 10,
                 0.2,
                 f"ioc_web_clients back to the survivor's {held[survivor]}",
             )
-            for sample in [await asyncio.to_thread(scrape, url) for _ in range(TRIES // 4)]:
-                assert sample["ioc_web_clients"] == held[survivor]
-                assert sample[SNAPSHOTS_SENT] >= len(clients)
+            for connected, snapshots in [await clients_and_snapshots(port) for _ in range(TRIES // 4)]:
+                assert connected == held[survivor]
+                assert snapshots >= len(clients)
         finally:
             for _, ws in clients:
                 await ws.close()

@@ -19,7 +19,7 @@ from ioc.ops.broker import EmbeddedBroker
 from ioc.ops.stack import Part, Stack
 from ioc.settings import Settings
 from tests.support.keys import CONTROL_KEY, DOCUMENT_KEY, TOKENS
-from tests.support.wall import answers, health_process
+from tests.support.wall import answers, wait_wall_processes
 
 READY = {"worker": "/metrics", "web": "/health"}  # what answers once each command is up
 _counter = itertools.count()
@@ -103,19 +103,7 @@ class Services:
             url = self.url(name) + READY[self.commands[name]]
             procs.wait_for(functools.partial(self._answers, url), timeout, 0.1, url)
             if self.commands[name] == "web" and self.settings_of(name).web_processes > 1:
-                self._wait_every_wall_process(url, self.settings_of(name).web_processes, timeout)
-
-    def _wait_every_wall_process(self, url: str, n: int, timeout: float) -> None:
-        # One answer is one process: the kernel would send some connections to those still starting.
-        seen: set[int] = set()
-
-        def every() -> bool:
-            pid = health_process(url)
-            if pid is not None:
-                seen.add(pid)
-            return len(seen) >= n
-
-        procs.wait_for(every, timeout, 0.05, f"each of the {n} wall processes answering {url}")
+                wait_wall_processes(url, self.settings_of(name).web_processes, timeout)
 
     def _answers(self, url: str) -> bool:
         self.assert_running()

@@ -69,6 +69,20 @@ def health_process(url: str) -> int | None:
     return int(orjson.loads(body)["process"])
 
 
+def wait_wall_processes(url: str, n: int, timeout: float) -> None:
+    """Until /health at `url` has answered from `n` distinct wall processes: one answer is one process, and
+    the kernel would send some connections to those still starting."""
+    seen: set[int] = set()
+
+    def every() -> bool:
+        pid = health_process(url)
+        if pid is not None:
+            seen.add(pid)
+        return len(seen) >= n
+
+    procs.wait_for(every, timeout, 0.05, f"each of the {n} wall processes answering {url}")
+
+
 def wait_http(url: str, timeout: float, services: Running | None = None) -> None:
     """Wait until `url` answers 2xx; stop early with the logs if one of `services` has died."""
 
