@@ -7,15 +7,17 @@ import ssl
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from ioc.kafka import PARTITION_FETCH_BYTES
 from ioc.settings import Settings
 from processors.checkpoint import Ledger
-from processors.transport import LowLatencyTransport
+from processors.transport import LowLatencyTransport, RawSink
 
 
 class IocApp(faust.App):
     """faust.App with the low-latency, checkpoint-aware consumer transport."""
 
     ledger: Ledger | None = None
+    raw_sink: RawSink | None = None  # takes the raw topics' records of each fetch (the worker's raw stage)
 
     def _new_transport(self) -> LowLatencyTransport:
         return LowLatencyTransport(self.conf.broker_consumer, self)
@@ -43,6 +45,7 @@ def create_app(s: Settings, role: str = "processors") -> IocApp:
         broker_heartbeat_interval=session / 4,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=PARTITION_FETCH_BYTES,  # Faust's 1 MB: the raw stage waited on fetches
         producer_linger=s.linger_ms / 1000,
         web_host=s.web_host,
         web_port=s.worker_web_port,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import faust
@@ -27,6 +29,11 @@ from processors.pipeline import Pipeline
 
 log = logging.getLogger("ioc.raw")
 CHECKPOINT_TAIL = 2 * checkpoint.MAX_PARTS  # records read back to find the last complete signed checkpoint
+SLICE_S = 0.005  # longest run of records taken in without giving the event loop a turn
+
+
+def _always() -> bool:
+    return True
 
 
 class RawStage:
@@ -54,36 +61,89 @@ class RawStage:
         self.app.timer(interval=emit_interval, name="ioc.emit-indicators")(self.emit)
 
     def _agent(self, domain: str) -> Callable[[faust.StreamT[bytes]], Any]:
-        p = self.pipeline
-        frames_read, skipped = metrics.FRAMES.labels(domain), metrics.SKIPPED.labels(domain)
-        accepted = metrics.READINGS.labels(domain)
+        # The agent subscribes the worker to the topic; its records come to take_records straight from the
+        # consumer's fetch (processors.transport), so one reaches this loop only on a transport without it.
+        counters = self._counters(domain)
 
         async def consume(stream: faust.StreamT[bytes]) -> None:
             async for event in stream.events():
                 msg = event.message
-                tp = (msg.topic, msg.partition)
-                if tp not in p.restored:
-                    await self._restore(msg.topic)
-                if msg.offset < p.ledger.processed.get(tp, 0):
-                    skipped.inc()  # in the restored checkpoint already (re-read after a restart or failover)
-                    continue
-                frames_read.inc()
                 source = Source(msg.topic, msg.partition, msg.offset, msg.key)
-                key, letters = await self._take_in(domain, accepted, event.value, msg.headers, source)
-                # _take_in does not await after admitting the frame: intake, state and ledger move together,
-                # so a checkpoint never sees one without the others.
-                p.ledger.record(tp, msg.offset, key)
-                if letters:
-                    await self.outlet.dead_letters(letters, domain)
+                await self._take(domain, counters, source, event.value, msg.headers, _always)
 
         consume.__name__ = f"{domain}_intake"
         consume.__qualname__ = consume.__name__
         return consume
 
+    @staticmethod
+    def _counters(domain: str) -> tuple[Any, Any, Any]:
+        return metrics.FRAMES.labels(domain), metrics.SKIPPED.labels(domain), metrics.READINGS.labels(domain)
+
+    @property
+    def topics(self) -> frozenset[str]:
+        """The raw topics, whose records take_records takes."""
+        return self.pipeline.ledger.topics
+
+    async def take_records(self, records: Mapping[Any, Sequence[Any]], live: Callable[[Any], bool]) -> None:
+        """A fetch's records of raw partitions (aiokafka records by partition), in bulk: Faust's per-record
+        path (a message object, two tasks and a queue hop each) cost about as much as parsing a frame.
+        `live(tp)` says whether a partition is still this worker's in this generation; it is asked before
+        every record, as a rebalance can come in at any await, and the rest of a partition it refuses is
+        dropped (the consumer seeks back to the committed offsets and the ledger skips what was taken)."""
+        counters = {domain: self._counters(domain) for domain in DOMAINS}
+        slice_end = time.perf_counter() + SLICE_S
+        for tp, batch in records.items():
+            domain, still = self.pipeline.domain_of(tp.topic), partial(live, tp)
+            for record in batch:
+                if time.perf_counter() > slice_end:
+                    await asyncio.sleep(0)  # the timers (emit, heartbeat) and a rebalance get their turn
+                    slice_end = time.perf_counter() + SLICE_S
+                if not still():
+                    break
+                source = Source(tp.topic, tp.partition, record.offset, record.key)
+                await self._take(domain, counters[domain], source, record.value, record.headers, still)
+
+    async def _take(
+        self,
+        domain: str,
+        counters: tuple[Any, Any, Any],
+        source: Source,
+        value: bytes | None,
+        headers: Any,
+        live: Callable[[], bool],
+    ) -> None:
+        """One record of a raw partition: skipped if its checkpoint has it, else taken in and recorded."""
+        p, tp, offset = self.pipeline, (source.topic, source.partition), source.offset
+        frames_read, skipped, accepted = counters
+        if tp not in p.restored:
+            await self._restore(tp[0])
+            if not live():
+                return
+        if offset < p.ledger.processed.get(tp, 0):
+            skipped.inc()  # in the restored checkpoint already (re-read after a restart or failover)
+            return
+        frames_read.inc()
+        taken = await self._take_in(domain, accepted, value, headers, source, live)
+        if taken is None:
+            return  # revoked while the clock was read: the next owner takes this record
+        group, letters = taken
+        # _take_in does not await after admitting the frame: intake, state and ledger move together, so a
+        # checkpoint never sees one without the others.
+        p.ledger.record(tp, offset, group)
+        if letters:
+            await self.outlet.dead_letters(letters, domain)
+
     async def _take_in(
-        self, domain: str, accepted: Any, raw: bytes | None, headers: Any, source: Source
-    ) -> tuple[GroupKey | None, list[DeadLetter]]:
-        """Intake of one record; (the group it fed, if any, and its dead letters). Never raises."""
+        self,
+        domain: str,
+        accepted: Any,
+        raw: bytes | None,
+        headers: Any,
+        source: Source,
+        live: Callable[[], bool],
+    ) -> tuple[GroupKey | None, list[DeadLetter]] | None:
+        """Intake of one record; (the group it fed, if any, and its dead letters), or None if the partition
+        was revoked while it waited (nothing moved). Never raises."""
         p, key = self.pipeline, None
         try:
             parsed, letters, home = p.parse(raw or b"", source)
@@ -94,6 +154,8 @@ class RawStage:
                 return None, []  # the owner of the group's partition judges it (and reports its refusals)
             if parsed.newest > p.trusted.limit_ms() and self.clock_watch.may_sync():
                 await self.clock_watch.sync()  # a declaration sent before this frame may not be read yet
+                if not live():
+                    return None
             frame, more = p.admit(domain, parsed, source)
             letters += more
             if frame is not None:

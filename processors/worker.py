@@ -155,6 +155,7 @@ def build(settings: Settings) -> IocApp:
     area = AreaStage(app, pipeline, outlet)
     raw.register()
     area.register()
+    app.raw_sink = raw
 
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         # One handler, in a fixed order: the areas are let go at once, then the raw partitions are
