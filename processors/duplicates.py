@@ -55,6 +55,9 @@ class ReadingRing:
         self.times: np.ndarray = times if times is not None else np.full((n, size), -1, dtype=np.int64)
         self.tags: np.ndarray = tags if tags is not None else np.zeros((n, size), dtype=np.int64)
         self.pos: np.ndarray = pos if pos is not None else np.zeros(n, dtype=np.int64)
+        # Each sensor's latest remembered time (derived, not checkpointed): a frame whose every reading is
+        # newer, as a live stream's are, holds nothing seen without a look through the rings.
+        self.latest: np.ndarray = self.times.max(axis=1, initial=-1)
         # A group's frames nearly always list the same ids in the same order: their rows are kept.
         self._last: tuple[np.ndarray, np.ndarray, bool] | None = None
 
@@ -81,12 +84,15 @@ class ReadingRing:
         times = np.full((len(merged), self.size), -1, dtype=np.int64)
         tags = np.zeros((len(merged), self.size), dtype=np.int64)
         pos = np.zeros(len(merged), dtype=np.int64)
-        times[old], tags[old], pos[old] = self.times, self.tags, self.pos
-        self.ids, self.times, self.tags, self.pos = merged, times, tags, pos
+        latest = np.full(len(merged), -1, dtype=np.int64)
+        times[old], tags[old], pos[old], latest[old] = self.times, self.tags, self.pos, self.latest
+        self.ids, self.times, self.tags, self.pos, self.latest = merged, times, tags, pos, latest
         self._last = None
 
     def seen(self, rows: np.ndarray, t: np.ndarray, tag: np.ndarray) -> np.ndarray:
         """Readings accepted before, or repeated earlier in the same frame."""
+        if self._unique(rows) and (t > self.latest[rows]).all() and not tag.any():
+            return np.zeros(len(rows), dtype=bool)  # one reading per sensor, each newer than all it sent
         same = self.times[rows] == t[:, None]
         if tag.any():  # card taps: the same reader and millisecond, another card, is another reading
             same &= self.tags[rows] == tag[:, None]
@@ -107,11 +113,13 @@ class ReadingRing:
             slot = self.pos[rows]
             self.times[rows, slot], self.tags[rows, slot] = t, tag
             self.pos[rows] = (slot + 1) % self.size
+            self.latest[rows] = np.maximum(self.latest[rows], t)
             return
         for r, ti, g in zip(rows.tolist(), t.tolist(), tag.tolist(), strict=True):  # taps of one reader
             slot = self.pos[r]
             self.times[r, slot], self.tags[r, slot] = ti, g
             self.pos[r] = (slot + 1) % self.size
+            self.latest[r] = max(self.latest[r], ti)
 
     def snapshot(self) -> dict[str, Any]:
         return {

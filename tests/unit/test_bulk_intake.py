@@ -64,7 +64,9 @@ def taken_one_by_one(fetched: Fetch, upto: dict[TopicPartition, int]) -> tuple[d
     pipeline = Pipeline(SETTINGS, city())
     for tp, batch in fetched.items():
         for record in batch[: upto[tp]]:
-            pipeline.take_in("traffic", record.value or b"", Source(tp.topic, tp.partition, record.offset, record.key))
+            pipeline.take_in(
+                "traffic", record.value or b"", Source(tp.topic, tp.partition, record.offset, record.key)
+            )
     return dict(pipeline.ledger.processed), pipeline.states["traffic"].drain()
 
 

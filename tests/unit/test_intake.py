@@ -297,3 +297,18 @@ def test_junk_groups_create_no_state() -> None:
         frame, letters = intake.accept(raw, SRC)
         assert frame is None and reasons(letters) == [Reason.UNKNOWN_SENSOR]
     assert intake.clocks == {} and intake.origin == {}
+
+
+def test_a_resent_reading_is_seen_after_new_sensors_moved_every_row() -> None:
+    # A live frame (every reading newer than its sensor's latest) skips the look through the rings: each
+    # sensor's latest time must follow it when new sensors sort in before and between the known ones.
+    ring, none = ReadingRing(), np.zeros(2, dtype=np.int64)
+    first = ring.rows(np.array(["S5", "S7"]))
+    ring.remember(first, np.array([T0, T0 + 5]), none)
+    grown = ring.rows(np.array(["S1", "S5", "S6", "S7"]))
+    t = np.array([T0, T0, T0, T0 + 5])
+    assert ring.seen(grown, t, np.zeros(4, dtype=np.int64)).tolist() == [False, True, False, True]
+    fresh = np.array([T0 + 60_000] * 4)
+    assert not ring.seen(grown, fresh, np.zeros(4, dtype=np.int64)).any()
+    restored = ReadingRing.restore(ring.snapshot())  # the latest times are derived again from the rings
+    assert restored.seen(restored.rows(np.array(["S5", "S7"])), np.array([T0, T0 + 5]), none).all()
