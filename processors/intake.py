@@ -4,6 +4,7 @@ everything refused. Pure code (no Faust), so every rule is unit-tested on its ow
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -67,9 +68,10 @@ class Parsed:
     valid: Frame
     rejections: list[Rejection]
 
-    @property
+    @cached_property
     def newest(self) -> int | None:
-        """The latest event time among the valid readings, None if there is none."""
+        """The latest event time among the valid readings, None if there is none (asked of every frame
+        several times on its way: reckoned once)."""
         t = self.valid.cols["dateObserved"]
         return int(t.max()) if len(t) else None
 
@@ -103,9 +105,10 @@ class Intake:
         """Refuse readings from the future (later than `limit_ms`, the trusted clock plus its tolerance),
         duplicate frames and late readings; return what is left for the state, and the refusals."""
         letters: list[DeadLetter] = []
-        valid = parsed.valid
-        if limit_ms is not None and valid.n:
+        valid, newest = parsed.valid, parsed.newest
+        if limit_ms is not None and newest is not None and newest > limit_ms:
             valid, future = _split(valid, valid.cols["dateObserved"] > limit_ms)
+            newest = None
             if future is not None:
                 ahead = (int(future.cols["dateObserved"].max()) - limit_ms) / 1000
                 detail = f"{future.n} readings up to {ahead:,.0f} s later than the trusted clock allows"
@@ -123,23 +126,26 @@ class Intake:
         t = valid.cols["dateObserved"]
         rows, tags = clock.ring.rows(valid.cols["id"]), tags_of(valid.type, valid.cols)
         seen = clock.ring.seen(rows, t, tags)
-        late = ~seen & (t < clock.watermark - self.allowed_lateness_ms)
-        for mask, reason in ((seen, Reason.DUPLICATE), (late, Reason.LATE)):
-            if mask.any():
-                refused = valid.select(mask)
-                letters.append(
-                    DeadLetter(reason, self._detail(reason, refused, clock), source, refused, NO_ROWS)
-                )
-        keep = ~(seen | late)
-        if not keep.any():
-            return None, letters
-        if not keep.all():
-            valid, rows, tags, t = valid.select(keep), rows[keep], tags[keep], t[keep]
+        horizon = clock.watermark - self.allowed_lateness_ms
+        if seen.any() or int(t.min()) < horizon:  # else a live frame: nothing seen, nothing late, all kept
+            late = ~seen & (t < horizon)
+            for mask, reason in ((seen, Reason.DUPLICATE), (late, Reason.LATE)):
+                if mask.any():
+                    refused = valid.select(mask)
+                    letters.append(
+                        DeadLetter(reason, self._detail(reason, refused, clock), source, refused, NO_ROWS)
+                    )
+            keep = ~(seen | late)
+            if not keep.any():
+                return None, letters
+            if not keep.all():
+                valid, rows, tags, t, newest = valid.select(keep), rows[keep], tags[keep], t[keep], None
         if key not in self.clocks:
             self.clocks[key] = clock
             self.origin[key] = (source.topic, source.partition)
         clock.ring.remember(rows, t, tags)
-        clock.admit(valid.boot, valid.seq, int(t.max()), self.allowed_lateness_ms)
+        newest = int(t.max()) if newest is None else newest
+        clock.admit(valid.boot, valid.seq, newest, self.allowed_lateness_ms)
         return valid, letters
 
     def accept(
