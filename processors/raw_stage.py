@@ -91,6 +91,10 @@ class RawStage:
         every record, as a rebalance can come in at any await, and the rest of a partition it refuses is
         dropped (the consumer seeks back to the committed offsets and the ledger skips what was taken)."""
         counters = {domain: self._counters(domain) for domain in DOMAINS}
+        # The checkpoints of every raw topic first met here, read at once: one at a time, each partition's
+        # first record would hold the whole fetch up for a read of the checkpoint topic.
+        fresh = sorted({tp.topic for tp in records if (tp.topic, tp.partition) not in self.pipeline.restored})
+        await asyncio.gather(*(self._restore(topic) for topic in fresh))
         slice_end = time.perf_counter() + SLICE_S
         for tp, batch in records.items():
             domain, still = self.pipeline.domain_of(tp.topic), partial(live, tp)
