@@ -29,5 +29,10 @@ REFUSED = Counter(
     "Records read outside an agent (checkpoints, alerts) and refused",
     ["topic", "reason"],
 )
+READ_AGAIN = Counter(
+    "ioc_partitions_read_again_total",
+    "Raw partitions whose records failed to be taken (a broker error) and are read again",
+    ["domain"],
+)
 STATE = Gauge("ioc_state_entries", "Entries the worker holds, per part of its state", ["part"])
 CHECKPOINT_BYTES = Gauge("ioc_checkpoint_bytes", "Size of the last checkpoint written per domain", ["domain"])

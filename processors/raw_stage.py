@@ -1,10 +1,11 @@
-"""The raw stage: one Faust agent per domain takes frames in through the intake into the domain's state;
-checkpoints of each raw partition (restored before a partition's first frame, written on a timer and when
-the partition is revoked); frames on another partition than their group's are sent on to it.
+"""The raw stage: the consumer hands it the raw topics' records of each fetch in bulk, which it takes in
+through the intake into each domain's state; checkpoints of each raw partition (restored before a
+partition's first frame, written on a timer and when the partition is revoked); frames on another partition
+than their group's are sent on to it.
 
 Nothing from outside is trusted: every record is processed or dead-lettered with a reason (an exception in
-processing included, so no input can stop an agent), and readings from beyond the trusted clock are refused
-before they move any state."""
+processing included, so no input can stop the intake), and readings from beyond the trusted clock are
+refused before they move any state."""
 
 from __future__ import annotations
 
@@ -51,6 +52,10 @@ class RawStage:
         self.confirm_broker = confirm_broker  # exits when another broker answers: never write old state
         self.rerouted_groups: set[str] = set()
         self._checkpointing = asyncio.Lock()
+        # Set while no fetch is being taken in. Faust waits for its agents before a rebalance's revocation,
+        # not for a batch its consumer handed over here: revoked() waits for this instead.
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def register(self) -> None:
         for domain in DOMAINS:
@@ -84,28 +89,58 @@ class RawStage:
         """The raw topics, whose records take_records takes."""
         return self.pipeline.ledger.topics
 
-    async def take_records(self, records: Mapping[Any, Sequence[Any]], live: Callable[[Any], bool]) -> None:
+    async def take_records(
+        self, records: Mapping[Any, Sequence[Any]], live: Callable[[Any], bool]
+    ) -> dict[Any, int]:
         """A fetch's records of raw partitions (aiokafka records by partition), in bulk: Faust's per-record
         path (a message object, two tasks and a queue hop each) cost about as much as parsing a frame.
+
         `live(tp)` says whether a partition is still this worker's in this generation; it is asked before
-        every record, as a rebalance can come in at any await, and the rest of a partition it refuses is
-        dropped (the consumer seeks back to the committed offsets and the ledger skips what was taken)."""
-        counters = {domain: self._counters(domain) for domain in DOMAINS}
-        # The checkpoints of every raw topic first met here, read at once: one at a time, each partition's
-        # first record would hold the whole fetch up for a read of the checkpoint topic.
-        fresh = sorted({tp.topic for tp in records if (tp.topic, tp.partition) not in self.pipeline.restored})
-        await asyncio.gather(*(self._restore(topic) for topic in fresh))
-        slice_end = time.perf_counter() + SLICE_S
-        for tp, batch in records.items():
-            domain, still = self.pipeline.domain_of(tp.topic), partial(live, tp)
+        every record, and the rest of a partition it refuses is left (the consumer seeks back to the
+        committed offsets, and the ledger skips what was taken). A revocation waits until this returns, so
+        it never runs while a record is half taken. Returns the partitions whose records could not be taken
+        (a broker error reading a checkpoint or sending dead letters), each with the offset to read again."""
+        self._idle.clear()
+        try:
+            restored = self.pipeline.restored
+            fresh = sorted({tp.topic for tp in records if (tp.topic, tp.partition) not in restored})
+            # Every raw topic's checkpoints read at once: one at a time, each would hold the fetch up. One
+            # that fails is tried again at its partition's first record, whose failure is handled there.
+            for failed in await asyncio.gather(*map(self._restore, fresh), return_exceptions=True):
+                if isinstance(failed, Exception):
+                    log.warning("reading checkpoints failed (%s); tried again per partition", failed)
+            slice_end, again = time.perf_counter() + SLICE_S, {}
+            for tp, batch in records.items():
+                retry, slice_end = await self._take_partition(tp, batch, partial(live, tp), slice_end)
+                if retry is not None:
+                    again[tp] = retry
+            return again
+        finally:
+            self._idle.set()
+
+    async def _take_partition(
+        self, tp: Any, batch: Sequence[Any], live: Callable[[], bool], slice_end: float
+    ) -> tuple[int | None, float]:
+        """One partition's records of a fetch; (the offset to read again from if taking failed, or None;
+        when the event loop is next due a turn)."""
+        domain, offset = self.pipeline.domain_of(tp.topic), None
+        counters = self._counters(domain)
+        try:
             for record in batch:
                 if time.perf_counter() > slice_end:
                     await asyncio.sleep(0)  # the timers (emit, heartbeat) and a rebalance get their turn
                     slice_end = time.perf_counter() + SLICE_S
-                if not still():
+                if not live():
                     break
-                source = Source(tp.topic, tp.partition, record.offset, record.key)
-                await self._take(domain, counters[domain], source, record.value, record.headers, still)
+                offset = record.offset
+                source = Source(tp.topic, tp.partition, offset, record.key)
+                await self._take(domain, counters, source, record.value, record.headers, live)
+        except Exception:  # not the input's fault (processing errors are dead-lettered): read it again
+            retry = max(offset or 0, self.pipeline.ledger.processed.get((tp.topic, tp.partition), 0))
+            log.exception("taking %s:%d failed at offset %s; reading again from %d", *tp, offset, retry)
+            metrics.READ_AGAIN.labels(domain).inc()
+            return retry, slice_end
+        return None, slice_end
 
     async def _take(
         self,
@@ -264,6 +299,7 @@ class RawStage:
 
     async def revoked(self, revoked: set[Any]) -> None:
         """Raw partitions gone to another worker: leave a checkpoint for the next owner, then forget them."""
+        await self._idle.wait()  # a fetch being taken in stops at its next record (live() is now false)
         p = self.pipeline
         mine = [(tp.topic, tp.partition) for tp in revoked if tp.topic in p.ledger.topics]
         await self.confirm_broker()

@@ -26,7 +26,7 @@ class RawSink(Protocol):
 
     def take_records(
         self, records: Mapping[Any, Sequence[Any]], live: Callable[[Any], bool]
-    ) -> Awaitable[None]: ...
+    ) -> Awaitable[dict[Any, int]]: ...
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -69,11 +69,16 @@ class _Consumer(faust_aiokafka.Consumer):
         if not raw:
             return records, active
         if self.flow_active and not self.should_stop:
-            await sink.take_records(raw, self._live_check(active))
+            live = self._live_check(active)
+            again = await sink.take_records(raw, live)
+            for tp, offset in again.items():
+                if live(tp):
+                    await self.seek(tp, offset)
             monitor, now = self.app.monitor, time.monotonic()
             for tp in raw:  # Faust's monitor wants each partition's stream alive, or it warns "stream idle"
-                monitor.stream_inbound_time[tp] = now
-                monitor.track_tp_end_offset(tp, self.highwater(tp))
+                if live(tp):  # (aiokafka's highwater asserts the partition is still assigned)
+                    monitor.stream_inbound_time[tp] = now
+                    monitor.track_tp_end_offset(tp, self.highwater(tp))
         # With the flow stopped (a rebalance) the records are dropped, as Faust's getmany drops them: the
         # partitions are sought back to their committed offsets.
         return {tp: batch for tp, batch in records.items() if tp not in raw}, active

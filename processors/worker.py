@@ -159,7 +159,8 @@ def build(settings: Settings) -> IocApp:
 
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         # One handler, in a fixed order: the areas are let go at once, then the raw partitions are
-        # checkpointed for their next owner (agents are idle here: Faust waited for them).
+        # checkpointed for their next owner (the area agents are idle here: Faust waited for them; the raw
+        # stage waits for a fetch it is taking in).
         revoked: set[Any] = args[0] if args else kwargs.get("revoked", set())
         area.revoked(revoked)
         await raw.revoked(revoked)

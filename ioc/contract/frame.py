@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -380,12 +381,14 @@ def _plain_short(f: Field, values: list[Any]) -> np.ndarray | None:
     hi = hi if f.hi is None else min(hi, f.hi)
     if not (lo <= min(values) and max(values) <= hi):
         return None
+    if f.kind == "f" and not all(map(math.isfinite, values)):
+        return None  # a NaN slips past min and max (orjson never makes one; a caller's list might)
     return np.array(values, dtype=_DTYPES[f.kind])
 
 
 SHORT_COLUMN = 32  # up to this many values a column is checked by _plain_short
 _INT_ONLY, _NUMBERS = {int}, {int, float}  # type(True) is bool: booleans are neither
-# Bounds the numpy path gets from its dtypes: int64, and floats _value_ok accepts.
+# Where a field has no bound of its own: what int64 holds, and about what _value_ok accepts as a number.
 _SHORT_RANGE = {"i": (-_INT64, _INT64 - 1), "f": (-1e300, 1e300)}
 
 

@@ -11,7 +11,8 @@ partition from the start, decoding nothing. Worker = `ioc worker` as its own pro
 between the first and the last accepted reading in /metrics, so Faust's start-up and group join do not count.
 Faust agents that only take records = the worker's app and transport, its own group, agents that do nothing
 with a record (tests.benchmarks.faust_floor), timed from its first record to its last: what Faust's fetching
-and per-record path cost before any of the project's work.
+and per-record path cost before any of the project's work. The worker no longer takes raw records that way
+(its consumer hands each fetch's raw records to the raw stage in bulk), so this is the path it left.
 Alert latency = produce of a flood reading (alternating above/below the alert level) to the alert update
 arriving on the alerts topic, with the worker idle after the catch-up; IOC_KPI_INTERVAL_S is printed."""
 

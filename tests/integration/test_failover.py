@@ -54,12 +54,12 @@ def test_killed_worker_partitions_are_taken_over_with_exact_counts(
     assert_exact_windows(services, file, port_b)
 
 
-def test_a_joining_worker_takes_partitions_over_mid_batch_with_exact_counts(
+def test_a_joining_worker_takes_partitions_over_mid_stream_with_exact_counts(
     start_services: StartServices, tmp_path: Path
 ) -> None:
-    # A takes the raw records of each fetch in bulk (hundreds of frames a partition while behind), so the
-    # rebalance of B joining lands in the middle of a batch: A must stop taking a revoked partition's records
-    # there and leave them, through its checkpoint, to B.
+    # A takes the raw records of each fetch in bulk; B joins while A is busy, so A gives partitions away with
+    # records in hand (where in a batch the rebalance lands is the unit tests' to pin: test_bulk_intake).
+    # A must leave a revoked partition's rest, through its checkpoint, to B.
     services = start_services(unique_namespace("jo"), checkpoint_interval_s=0.5)
     settings, env = services.settings, services.env
     port_a, port_b = settings.worker_web_port, procs.free_port()

@@ -1,11 +1,14 @@
 """The raw stage's bulk intake (RawStage.take_records, fed a fetch's records by the consumer): it takes
-records as one at a time would, and stops taking a partition the moment the consumer says it is no longer
-this worker's (a rebalance landing inside a batch), leaving the rest of it untouched for the next owner."""
+records as one at a time would; stops taking a partition the moment the consumer says it is no longer
+this worker's (a rebalance landing inside a batch), leaving the rest untouched for the next owner; makes a
+revocation wait for a record it is in the middle of; and hands a partition it failed to take (a broker
+error) back to be read again from the right offset, taking the other partitions all the same."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from dataclasses import replace
 from functools import cache
 from typing import Any, cast
 
@@ -24,13 +27,29 @@ Fetch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 
 
 class Letters:
-    """Where the raw stage sends dead letters: kept to be read by the test."""
+    """The raw stage's outlet: dead letters and checkpoints kept to be read by the test; a send of a frame
+    to another partition held until `gate` is set; dead letters fail `failures` times (a broker error)."""
 
     def __init__(self) -> None:
         self.sent: list[DeadLetter] = []
+        self.checkpoints: dict[int, list[bytes]] = {}
+        self.gate = asyncio.Event()
+        self.failures = 0
 
     async def dead_letters(self, letters: list[DeadLetter], domain: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("the broker did not answer")
         self.sent += letters
+
+    async def checkpoint(self, name: str, key: bytes, parts: list[bytes], partition: int) -> None:
+        self.checkpoints[partition] = parts
+
+    def raw(self, domain: str) -> Letters:
+        return self
+
+    async def send(self, **_: Any) -> None:  # a frame sent on to its group's partition
+        await self.gate.wait()
 
 
 @cache
@@ -54,9 +73,13 @@ def stage() -> tuple[RawStage, Letters]:
     pipeline, letters = Pipeline(SETTINGS, city()), Letters()
     # Neither the Faust app nor the clock watch is reached by records on their own partitions with readings
     # before the trusted clock's limit; the checkpoints count as looked up already.
-    raw = RawStage(cast(Any, None), pipeline, cast(Any, letters), cast(Any, None), cast(Any, None))
+    raw = RawStage(cast(Any, None), pipeline, cast(Any, letters), cast(Any, None), _broker_unchanged)
     pipeline.restored.update((tp.topic, tp.partition) for tp in fetch(pipeline, traffic_records()))
     return raw, letters
+
+
+async def _broker_unchanged() -> None:
+    return None
 
 
 def taken_one_by_one(fetched: Fetch, upto: dict[TopicPartition, int]) -> tuple[dict[Any, int], Any]:
@@ -103,3 +126,49 @@ def test_a_partition_revoked_inside_a_batch_is_not_taken_past_that_point() -> No
     assert raw.pipeline.ledger.processed[(revoked.topic, revoked.partition)] == cut  # the next offset to take
     assert dict(raw.pipeline.ledger.processed) == ledger
     assert raw.pipeline.states["traffic"].drain() == state
+
+
+def test_a_revocation_waits_for_the_record_being_taken_and_checkpoints_it() -> None:
+    # A frame that arrived on another partition than its group's is being sent on when the rebalance comes:
+    # the revocation must not checkpoint and forget the partition under it (the record would then be
+    # recorded into a partition already given away, and a stale checkpoint written for it later).
+    raw, letters = stage()
+    fetched = fetch(raw.pipeline, traffic_records())
+    home, batch = next(iter(fetched.items()))
+    elsewhere = TopicPartition(home.topic, (home.partition + 1) % SETTINGS.partitions)
+    first = batch[0]
+    stray = ConsumerRecord(*elsewhere, 7, 0, 0, first.key, first.value, None, 0, len(first.value or b""), ())
+    owned = {elsewhere}
+
+    async def rebalance() -> tuple[bool, set[Any]]:
+        taking = asyncio.create_task(raw.take_records({elsewhere: [stray]}, lambda tp: tp in owned))
+        await asyncio.sleep(0.01)  # the frame is being sent on to its group's partition
+        owned.clear()  # Faust stops the flow, then signals the revocation
+        revoking = asyncio.create_task(raw.revoked({elsewhere}))
+        await asyncio.sleep(0.01)
+        waited = not revoking.done()
+        letters.gate.set()
+        await asyncio.gather(taking, revoking)
+        return waited, raw.pipeline.ledger.owned()
+
+    waited, owned_after = asyncio.run(rebalance())
+    assert waited, "the revocation ran while a record was half taken"
+    assert owned_after == set()  # forgotten once the record was recorded, not brought back after
+    assert elsewhere.partition in letters.checkpoints  # the next owner starts after the sent-on frame
+
+
+def test_a_partition_that_failed_is_read_again_and_the_others_are_taken() -> None:
+    raw, letters = stage()
+    fetched = fetch(raw.pipeline, traffic_records())
+    broken, whole = list(fetched)[:2]
+    junk = ConsumerRecord(*broken, len(fetched[broken]), 0, 0, b"x", b"{", None, 0, 1, ())
+    batch = [*fetched[broken][:3], junk, *fetched[broken][3:]]
+    batch = [replace(r, offset=i) for i, r in enumerate(batch)]
+    letters.failures = 1  # the dead letter of the malformed record meets a broker error
+
+    again = asyncio.run(raw.take_records({broken: batch, whole: fetched[whole]}, lambda tp: True))
+
+    assert again == {broken: 4}  # the malformed record (offset 3) was recorded; its letter is lost
+    processed = raw.pipeline.ledger.processed
+    assert processed[(broken.topic, broken.partition)] == 4  # nothing past the failure taken
+    assert processed[(whole.topic, whole.partition)] == len(fetched[whole])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ioc.contract import Frame, Reason, Rejection, TextMemo, decode, encode, parse, single, validate
@@ -282,25 +284,27 @@ short_cells = st.one_of(
     st.booleans(),
     st.integers(min_value=-(2**65), max_value=2**65),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.sampled_from([0, 1, 0.0, 1.0, -1, 2**63 - 1, 2**63, T0, 100.0, 1e300, -1e300]),
+    st.sampled_from([0, 1, 0.0, 1.0, -1, 2**63 - 1, 2**63, T0, 100.0, 1e300, -1e300, math.nan, math.inf]),
     st.text(max_size=3),
 )
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(short_cells, min_size=1, max_size=SHORT_COLUMN), st.sampled_from(NUMBER_FIELDS))
+@example([1.0, math.nan], ("Streetlight", "illuminanceLevel"))  # min and max of it are 1.0: a NaN hides
+@example([0.5, True], ("Streetlight", "illuminanceLevel"))
 def test_a_short_column_is_judged_as_the_general_conversion_judges_it(
     cells: list[object], where: tuple[str, str]
 ) -> None:
     # Up to SHORT_COLUMN values a number column is settled by Python's own loops: it must keep a column
     # exactly when the general per-value conversion finds nothing wrong in it, with the same values (a
-    # null, where allowed, is the general conversion's to turn into NaN).
+    # null or a NaN, where allowed, is the general conversion's to keep as NaN).
     type_, name = where
     field = next(f for f in SCHEMAS[type_].columns if f.name == name)
     short = _plain_short(field, cells)
     values, bad_type = _column(field, cells)
     wrong = bad_type is not None or _out_of_range(field, values, cells) is not None
-    nulls = field.nullable and any(c is None for c in cells)
+    nulls = field.nullable and any(c is None or c != c for c in cells)  # NaN, too, is a null there
     assert (short is None) == (wrong or nulls)
     if short is not None:
         assert short.dtype == values.dtype and short.tolist() == values.tolist()

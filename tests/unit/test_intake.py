@@ -310,5 +310,7 @@ def test_a_resent_reading_is_seen_after_new_sensors_moved_every_row() -> None:
     assert ring.seen(grown, t, np.zeros(4, dtype=np.int64)).tolist() == [False, True, False, True]
     fresh = np.array([T0 + 60_000] * 4)
     assert not ring.seen(grown, fresh, np.zeros(4, dtype=np.int64)).any()
+    # Asked alone, so that no other reading of the frame keeps it off the shortcut.
+    assert ring.seen(ring.rows(np.array(["S7"])), np.array([T0 + 5]), np.zeros(1, dtype=np.int64)).all()
     restored = ReadingRing.restore(ring.snapshot())  # the latest times are derived again from the rings
     assert restored.seen(restored.rows(np.array(["S5", "S7"])), np.array([T0, T0 + 5]), none).all()
