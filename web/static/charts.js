@@ -264,6 +264,7 @@ export const Trends = {
       note.textContent = unplaced ? t("chart.alertsUnplaced") : "";
       note.title = unplaced ? t("chart.alertsUnplacedWhy") : "";
     }
+    for (const kpi of KPI_ORDER) this.fit(kpi);
   },
 
   // 1 h follows the feed; 24 h and 7 d come from the operations record, fetched now and every minute.
@@ -414,6 +415,20 @@ export const Trends = {
     // On the wall one line says so when no area has data yet (a chart's foot has room for one or two).
     const none = wall.kiosk && wall.snapshots > 0 && this.areas.every((a) => !states[a.id] || states[a.id].state === "nodata");
     box.replaceChildren(...(none ? [el("span", { class: "key", "data-state": "nodata" }, el("em", {}, t("chart.noData")))] : keys), band);
+    this.fit(kpi);
+  },
+
+  // The plot takes the height the chart's title, legend and note leave it: a legend that wraps to another
+  // line (some areas without data or stale, on the wall's larger type) must not push the foot out of view.
+  fit(kpi) {
+    const u = this.charts.get(kpi);
+    const box = document.querySelector(`.chart[data-kpi="${kpi}"]`);
+    if (!u || !box) return;
+    const style = getComputedStyle(box);
+    const pad = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+    const others = [...box.children].filter((c) => c !== u.root).reduce((h, c) => h + c.offsetHeight, 0);
+    const height = Math.max(60, Math.floor(box.clientHeight - pad - others));
+    if (height !== u.height) u.setSize({ width: u.width, height });
   },
 
   drawBands(u) {

@@ -27,11 +27,19 @@ export function renderWatch() {
     const list = document.querySelector(`[data-area="${area.id}"] [data-role="watch"]`);
     const all = concerns(area.id);
     // The last row says how many more rather than hiding one: the list never grows past its rows.
-    const shown = all.length > WATCH_ROWS ? all.slice(0, WATCH_ROWS - 1) : all;
-    const rows = shown.map(row);
-    if (all.length > shown.length) rows.push(el("li", { class: "more" }, tf("watchMore", { n: all.length - shown.length })));
-    if (!all.length) rows.push(el("li", { class: "calm" }, t("watchCalm")));
-    list.replaceChildren(...rows);
+    let shown = all.length > WATCH_ROWS ? WATCH_ROWS - 1 : all.length;
+    fill(list, all, shown);
+    // A row whose name and reason wrap to a second line can push the column's foot out of view once the
+    // map is down to its least height: then the list gives rows up to its "+N more" until the column fits.
+    const column = list.closest(".area");
+    while (wall.kiosk && shown > 1 && column.scrollHeight > column.clientHeight + 1) fill(list, all, --shown);
     list.dataset.count = String(all.length);
   }
+}
+
+function fill(list, all, shown) {
+  const rows = all.slice(0, shown).map(row);
+  if (all.length > shown) rows.push(el("li", { class: "more" }, tf("watchMore", { n: all.length - shown })));
+  if (!all.length) rows.push(el("li", { class: "calm" }, t("watchCalm")));
+  list.replaceChildren(...rows);
 }
