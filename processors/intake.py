@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ioc.contract import ContractError, Frame, KnownSensors, Reason, Rejection, TextMemo, decode, validate
+from ioc.contract import ContractError, Frame, KnownSensors, Reason, Rejection, TextMemo, check
 from ioc.contract.deadletter import NO_ROWS, DeadLetter, Source, refusal
 from processors.duplicates import MAX_BOOTS, RING, RING_TAPS, TAG_COLUMN, ReadingRing, SeqSpace, tags_of
 
@@ -92,10 +92,9 @@ class Intake:
     def parse(self, raw: bytes, source: Source) -> tuple[Parsed | None, list[DeadLetter]]:
         """Decode and check a record against the contract and the city; pure, touches no clock."""
         try:
-            original = decode(raw)
+            original, valid, rejections = check(raw, self.known, self.texts)
         except ContractError as exc:
             return None, [refusal(exc.reason, exc.detail, source, raw)]
-        valid, rejections = validate(original, self.known, self.texts)
         letters = [DeadLetter(r.reason, r.detail, source, original, r.rows) for r in rejections]
         return Parsed(original, valid, rejections), letters
 

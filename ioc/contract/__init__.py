@@ -11,10 +11,10 @@ from ioc.contract.frame import (
     TextMemo,
     decode,
     encode,
-    parse,
     single,
     validate,
 )
+from ioc.contract.parsing import check, parse
 from ioc.contract.schemas import POLLUTANTS, SCHEMAS, Field, Schema
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Rejection",
     "Schema",
     "TextMemo",
+    "check",
     "decode",
     "encode",
     "parse",

@@ -137,12 +137,21 @@ def decode(raw: bytes | str) -> Frame:
 
     Values are converted to numpy columns; per-reading checks (ranges, unknown sensors) are `validate`'s job.
     """
+    return from_document(load(raw))
+
+
+def load(raw: bytes | str) -> Any:
+    """The JSON document of a record, not yet checked; ContractError if it is too big or not JSON."""
     if len(raw) > MAX_FRAME_BYTES:
         raise ContractError(Reason.BAD_FRAME, f"a frame is at most {MAX_FRAME_BYTES} bytes, got {len(raw)}")
     try:
-        doc = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ContractError(Reason.MALFORMED_JSON, f"not JSON: {exc}") from None
+
+
+def from_document(doc: Any) -> Frame:
+    """decode's checks on an already parsed document."""
     if not isinstance(doc, dict):
         raise ContractError(Reason.BAD_FRAME, f"a frame is a JSON object, got {type(doc).__name__}")
     version = doc.get("v")
@@ -302,15 +311,6 @@ def _detail(reason: Reason, f: Field | None, type_: str) -> str:
     if reason == Reason.BAD_VALUE_TYPE:
         return f"{f.name} must be {_KIND_NAMES[f.kind]}"
     return _range_text(f)
-
-
-def parse(raw: bytes | str, known: KnownSensors | None = None) -> tuple[Frame | None, list[Rejection]]:
-    """decode + validate; never raises. A whole-frame error comes back as one rejection with no rows."""
-    try:
-        frame = decode(raw)
-    except ContractError as exc:
-        return None, [Rejection(exc.reason, exc.detail, np.empty(0, dtype=np.int64))]
-    return validate(frame, known)
 
 
 _KIND_NAMES = {"f": "a number or null", "i": "an integer", "s": "a string", "b": "true or false"}
