@@ -372,3 +372,30 @@ def test_lamp_counts_follow_every_change_of_a_concentrators_columns() -> None:
         assert counts == expected, i
         shared += frame.cols["powerState"] is state._lamp_counts[group]._states
     assert shared == len(steps)  # the state saw the intake's arrays themselves
+
+
+def test_a_few_readings_one_by_one_sum_to_the_same_bits_as_the_column_path() -> None:
+    """A junction's frames take the per-reading path; the same frames by columns give identical windows."""
+    rng = np.random.default_rng(7)
+    detectors = [s.id for s in city().groups[("TrafficFlowObserved", SITE)]]
+    few, columns = TrafficState(city(), 300_000), TrafficState(city(), 300_000)
+    for seq in range(200):
+        picked = rng.choice(detectors, size=rng.integers(1, len(detectors) + 1), replace=False)
+        t = T0 + int(rng.integers(0, 3 * WINDOW_MS))
+        rows = {
+            d: (
+                int(rng.integers(0, 300)),
+                float("nan") if rng.random() < 0.2 else rng.uniform(0, 120),
+                rng.random(),
+            )
+            for d in picked
+        }
+        frame = traffic_frame(t, seq, rows, period=int(rng.integers(1, 3600)))
+        few.add(frame)
+        columns.groups.setdefault(SITE, columns._group(SITE))._add_columns(frame)
+    a, b = few.groups[SITE].windows, columns.groups[SITE].windows
+    assert sorted(a) == sorted(b) and len(a) >= 3
+    for start in a:
+        for name in ("count", "speed_sum", "occ_sum", "seconds", "periods"):
+            assert np.array_equal(getattr(a[start], name), getattr(b[start], name)), (start, name)
+    assert few.groups[SITE].windows[T0].speed_sum.sum() > 0
