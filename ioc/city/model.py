@@ -115,6 +115,7 @@ class Sensor:
         return TYPE_OF_KIND[self.kind]
 
 
+FEW_IDS = 32  # up to this many ids are looked up one by one
 KNOWN_CACHE = 4096  # id lists remembered by `known`; a sensor group sends the same list every tick
 
 
@@ -146,10 +147,14 @@ class City:
         self._ids = {t: np.array(sorted(s.id for s in v)) for t, v in self.by_type.items()}
         self._group_ids = {k: np.array(sorted(s.id for s in v)) for k, v in self.groups.items()}
         self._known: dict[tuple[str, bytes], np.ndarray] = {}  # devices repeat the same id lists
+        self._group_members = {k: frozenset(s.id for s in v) for k, v in self.groups.items()}
 
     def known(self, type_: str, group: str, ids: np.ndarray) -> np.ndarray:
         """Boolean mask: which ids are registered sensors of this entity type in this sensor group."""
         ids = np.asarray(ids)
+        if len(ids) <= FEW_IDS:  # a clinic's few taps: set lookups beat isin's and the cache key's fixed cost
+            members = self._group_members.get((type_, group), frozenset())
+            return np.fromiter((i in members for i in ids.tolist()), dtype=bool, count=len(ids))
         key = (f"{type_}|{group}", ids.dtype.str.encode() + ids.tobytes())
         mask = self._known.get(key)
         if mask is None:

@@ -88,6 +88,12 @@ def test_known_and_index_are_vectorised_lookups(city: City) -> None:
     assert city.known("AirQualityObserved", home, ids).tolist() == [True, False, home == group_of["AQ-HM-02"]]
     assert city.known("AirQualityObserved", "aq.elsewhere", ids).tolist() == [False, False, False]
     assert city.known("WeatherObserved", home, ids).tolist() == [False, False, False]
+    many = np.tile(ids, 12)  # past FEW_IDS: looked up by isin and remembered, with the same answer
+    for _ in range(2):
+        assert (
+            city.known("AirQualityObserved", home, many).tolist()
+            == [True, False, home == group_of["AQ-HM-02"]] * 12
+        )
     idx = city.index("AirQualityObserved", ids)
     assert city.ids_of("AirQualityObserved")[idx[[0, 2]]].tolist() == ["AQ-VIN-01", "AQ-HM-02"]
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import orjson
+import pytest
 
 from ioc.contract import Frame, Reason, encode
 from ioc.contract.deadletter import DeadLetter, Source
-from processors.duplicates import MAX_BOOTS, MAX_INTERVALS, RING, ReadingRing, SeqSpace
+from processors import duplicates
+from processors.duplicates import MAX_BOOTS, MAX_INTERVALS, RING, RING_TAPS, ReadingRing, SeqSpace
 from processors.intake import GroupClock, Intake
 
 T0 = 1_763_800_000_000
@@ -314,3 +316,23 @@ def test_a_resent_reading_is_seen_after_new_sensors_moved_every_row() -> None:
     assert ring.seen(ring.rows(np.array(["S7"])), np.array([T0 + 5]), np.zeros(1, dtype=np.int64)).all()
     restored = ReadingRing.restore(ring.snapshot())  # the latest times are derived again from the rings
     assert restored.seen(restored.rows(np.array(["S5", "S7"])), np.array([T0, T0 + 5]), none).all()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_repeats_within_a_short_frame_are_found_as_in_a_long_one(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to FEW_READINGS readings, repeats in a frame are found with a set; the numpy way, forced, agrees."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, duplicates.FEW_READINGS))
+    # n readings of three sensors over three milliseconds, then the first one again.
+    ids = np.append(picked := rng.choice(np.array(["S1", "S2", "S3"]), size=n), picked[0])
+    t = np.append(times := T0 + rng.integers(0, 3, size=n), times[0])
+    tags = np.append(cards := rng.integers(0, 2, size=n) * 77 * (seed % 2), cards[0])
+    ring = ReadingRing(RING_TAPS)
+    ring.remember(ring.rows(np.array(["S1"])), np.array([T0]), np.zeros(1, dtype=np.int64))  # one seen before
+    rows = ring.rows(ids)
+    quick = ring.seen(rows, t, tags)
+    monkeypatch.setattr(duplicates, "FEW_READINGS", 0)
+    assert quick.tolist() == ring.seen(rows, t, tags).tolist()
+    assert quick[-1]
