@@ -103,9 +103,13 @@ class RawStage:
         self._idle.clear()
         try:
             restored = self.pipeline.restored
-            fresh = sorted({tp.topic for tp in records if (tp.topic, tp.partition) not in restored})
-            # Every raw topic's checkpoints read at once: one at a time, each would hold the fetch up. One
-            # that fails is tried again at its partition's first record, whose failure is handled there.
+            assigned = [*records, *self.app.consumer.assignment()]
+            topics = self.topics
+            fresh = sorted({tp.topic for tp in assigned if tp.topic in topics and tp[:2] not in restored})
+            # The checkpoints of every raw topic this worker was given, read at once, whether or not this
+            # fetch brought its records: one at a time, each would hold a fetch up (a worker's first fetches
+            # bring some topics before others). One that fails is tried again at its partition's first
+            # record, whose failure is handled there.
             for failed in await asyncio.gather(*map(self._restore, fresh), return_exceptions=True):
                 if isinstance(failed, Exception):
                     log.warning("reading checkpoints failed (%s); tried again per partition", failed)
