@@ -59,8 +59,9 @@ class ReadingRing:
         # Each sensor's latest remembered time (derived, not checkpointed): a frame whose every reading is
         # newer, as a live stream's are, holds nothing seen without a look through the rings.
         self.latest: np.ndarray = self.times.max(axis=1, initial=-1)
-        # A group's frames nearly always list the same ids in the same order: their rows are kept.
-        self._last: tuple[np.ndarray, np.ndarray, bool] | None = None
+        # A group's frames nearly always list the same ids in the same order: their rows are kept, with
+        # whether they are unique and, when they are consecutive rows in order, as a slice.
+        self._last: tuple[np.ndarray, np.ndarray, bool, slice | None] | None = None
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """Row of each id, adding rows for ids not seen before (the city has vetted them)."""
@@ -70,7 +71,9 @@ class ReadingRing:
         if len(self.ids) == 0 or not (self.ids[found] == ids).all():
             self._grow(ids)
             found = np.searchsorted(self.ids, ids)
-        self._last = (ids, found, len(np.unique(found)) == len(found))
+        consecutive = len(found) > 0 and bool((np.diff(found) == 1).all())
+        span = slice(int(found[0]), int(found[0]) + len(found)) if consecutive else None
+        self._last = (ids, found, len(np.unique(found)) == len(found), span)
         return found
 
     def _unique(self, rows: np.ndarray) -> bool:
@@ -78,6 +81,13 @@ class ReadingRing:
         if self._last is not None and self._last[1] is rows:
             return self._last[2]
         return len(np.unique(rows)) == len(rows)
+
+    def _span(self, rows: np.ndarray) -> slice | np.ndarray:
+        """`rows` as a slice when they are consecutive (a concentrator lists its lamps in order): numpy
+        reads and writes a slice without gathering or scattering row by row."""
+        if self._last is not None and self._last[1] is rows and self._last[3] is not None:
+            return self._last[3]
+        return rows
 
     def _grow(self, ids: np.ndarray) -> None:
         merged = np.union1d(self.ids, ids)[:MAX_SENSORS]
@@ -92,7 +102,7 @@ class ReadingRing:
 
     def seen(self, rows: np.ndarray, t: np.ndarray, tag: np.ndarray) -> np.ndarray:
         """Readings accepted before, or repeated earlier in the same frame."""
-        if self._unique(rows) and (t > self.latest[rows]).all() and not tag.any():
+        if self._unique(rows) and (t > self.latest[self._span(rows)]).all() and not tag.any():
             return np.zeros(len(rows), dtype=bool)  # one reading per sensor, each newer than all it sent
         same = self.times[rows] == t[:, None]
         if tag.any():  # card taps: the same reader and millisecond, another card, is another reading
@@ -117,6 +127,13 @@ class ReadingRing:
         return before
 
     def remember(self, rows: np.ndarray, t: np.ndarray, tag: np.ndarray) -> None:
+        span = self._span(rows)
+        if isinstance(span, slice) and (level := self._level(span)) is not None:
+            # A group whose sensors all report together fills one slot of every ring: a column of it.
+            self.times[span, level], self.tags[span, level] = t, tag
+            self.pos[span] = (level + 1) % self.size
+            np.maximum(self.latest[span], t, out=self.latest[span])
+            return
         if self._unique(rows):  # one reading per sensor: the usual frame
             slot = self.pos[rows]
             self.times[rows, slot], self.tags[rows, slot] = t, tag
@@ -128,6 +145,12 @@ class ReadingRing:
             self.times[r, slot], self.tags[r, slot] = ti, g
             self.pos[r] = (slot + 1) % self.size
             self.latest[r] = max(self.latest[r], ti)
+
+    def _level(self, span: slice) -> int | None:
+        """The next slot of the sensors in `span`, if it is the same for all of them."""
+        pos = self.pos[span]
+        first = int(pos[0])
+        return first if (pos == first).all() else None
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -336,3 +336,37 @@ def test_repeats_within_a_short_frame_are_found_as_in_a_long_one(
     monkeypatch.setattr(duplicates, "FEW_READINGS", 0)
     assert quick.tolist() == ring.seen(rows, t, tags).tolist()
     assert quick[-1]
+
+
+def test_a_group_reporting_in_order_is_remembered_as_by_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Consecutive rows with one next slot are written as a slice; the row-by-row way, forced, agrees on
+    every ring, position and latest time, and on what is seen, through frames in order, subsets, reversed
+    lists and repeats."""
+    rng = np.random.default_rng(3)
+    ids = np.array([f"L{i:03d}" for i in range(40)])
+    frames = []
+    for k in range(300):
+        pick = (
+            ids[: rng.integers(1, 41)]
+            if k % 3
+            else np.sort(rng.choice(ids, rng.integers(1, 41), replace=False))
+        )
+        pick = pick[::-1] if k % 7 == 0 else pick
+        t = T0 + k * 1000 - rng.integers(0, 4000, len(pick)) * (k % 5 == 0)  # some re-sent, some late
+        frames.append((pick, t))
+    quick, rows_way = ReadingRing(), ReadingRing()
+    monkeypatch.setattr(rows_way, "_span", lambda rows: rows)
+    none = np.zeros(40, dtype=np.int64)
+    for pick, t in frames:
+        results = []
+        for ring in (quick, rows_way):
+            rows = ring.rows(pick)
+            seen = ring.seen(rows, t, none[: len(pick)])
+            keep = ~seen  # as the intake does: the rows themselves when all are kept
+            kept_rows, kept_t = (rows, t) if keep.all() else (rows[keep], t[keep])
+            ring.remember(kept_rows, kept_t, none[: keep.sum()])
+            results.append(seen.tolist())
+        assert results[0] == results[1]
+    for name in ("times", "tags", "pos", "latest"):
+        assert np.array_equal(getattr(quick, name), getattr(rows_way, name)), name
+    assert quick.times.min() >= 0  # every slot of every ring was written
