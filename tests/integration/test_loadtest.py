@@ -137,7 +137,9 @@ def test_ctrl_c_during_the_load_writes_a_partial_report(tmp_path: Path) -> None:
     report = orjson.loads((out / "report.json").read_bytes())
     assert report["status"]["interrupted"]["signal"] == "SIGINT" and report["verdict"]["exit_code"] == 130
     s = report["summary"]
-    assert s["readings_sent"] > 10_000 and s["readings_sent"] == sum(report["series"]["achieved_per_s"])
+    # What was sent by the interrupt, consistent with the per-second series (how much it is depends on the
+    # machine's pace: three console lines held 12,816 readings here, 5,879 in a CI run under CPU steal).
+    assert s["readings_sent"] > 0 and s["readings_sent"] == sum(report["series"]["achieved_per_s"])
     shards = orjson.loads((out / "simulators.json").read_bytes())["shards"]
     assert len(shards) == 2 and all(
         x["readings"] > 0 for x in shards
