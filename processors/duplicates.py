@@ -19,13 +19,15 @@ from typing import Any
 
 import numpy as np
 
+from ioc.contract.schemas import SHORT_FRAME
+
 RING = 8  # readings remembered per sensor
 RING_TAPS = 64  # a card reader takes many taps a minute
 TAG_COLUMN = {"HealthCardTap": "card"}  # readings of these types are also told apart by this column
 MAX_SENSORS = 20_000  # rows per group (a concentrator's lamps are ~800): a bound when no city vets the ids
 MAX_INTERVALS = 64  # runs of sequence numbers kept per boot; more (scattered seqs) join the closest runs
 MAX_BOOTS = 4  # sequence spaces kept per group: the current boot and a few before it, least recent dropped
-FEW_READINGS = 32  # up to this many, repeats within a frame are found with a set
+FEW_READINGS = SHORT_FRAME  # up to this many, repeats within a frame are found with a set
 _T_BITS = 43  # event times (epoch ms until 2100) fit 43 bits; row << 43 | t is one int64 per reading
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from ioc.city import City
 from ioc.contract import Frame
 from ioc.contract.documents import Kind
+from ioc.contract.schemas import SHORT_FRAME
 
 WINDOW_MS = 5 * 60_000
 HOP_MS = 15 * 60_000  # the hopping window: 15 minutes, advancing with every closed 5-minute window
@@ -19,7 +20,7 @@ LEVELS = ("free", "light", "moderate", "heavy", "severe", "jammed")
 RATIO_FLOORS = (0.85, 0.67, 0.50, 0.40, 0.30)  # ratio above floor k → level k; at or below the last → jammed
 STANDING_OCCUPANCY = 0.5  # a loop covered half the time with little flow: a standing queue
 LOW_FLOW_SHARE = 0.2  # of lane capacity
-FEW_READINGS = 32  # up to this many, a frame's readings are added one by one
+FEW_READINGS = SHORT_FRAME  # up to this many, a frame's readings are added one by one
 
 
 def congestion_level(ratio: float, occupancy: float, flow_share: float) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ioc.city import geo
 from ioc.city.geo import LatLon
-from ioc.contract.schemas import SCHEMAS
+from ioc.contract.schemas import SCHEMAS, SHORT_FRAME
 
 AREA_CODES = {"vinh": "VIN", "cua-lo": "CL", "hoang-mai": "HM"}
 # Cabinets reach the lighting management system through concentrators, each serving a run of cabinets; a
@@ -115,7 +115,7 @@ class Sensor:
         return TYPE_OF_KIND[self.kind]
 
 
-FEW_IDS = 32  # up to this many ids are looked up one by one
+FEW_IDS = SHORT_FRAME  # up to this many ids are looked up one by one
 KNOWN_CACHE = 4096  # id lists remembered by `known`; a sensor group sends the same list every tick
 
 

@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ioc.contract.schemas import EPOCH_MS_MAX, EPOCH_MS_MIN, MAX_TEXT_VALUE, SCHEMAS, Field, Schema
+from ioc.contract.schemas import (
+    EPOCH_MS_MAX,
+    EPOCH_MS_MIN,
+    MAX_TEXT_VALUE,
+    SCHEMAS,
+    SHORT_FRAME,
+    Field,
+    Schema,
+)
 
 SCHEMA_VERSION = 1
 MAX_READINGS = 100_000
@@ -386,7 +394,7 @@ def _plain_short(f: Field, values: list[Any]) -> np.ndarray | None:
     return np.array(values, dtype=_DTYPES[f.kind])
 
 
-SHORT_COLUMN = 32  # up to this many values a column is checked by _plain_short
+SHORT_COLUMN = SHORT_FRAME  # up to this many values a column is checked by _plain_short
 _INT_ONLY, _NUMBERS = {int}, {int, float}  # type(True) is bool: booleans are neither
 # Where a field has no bound of its own: what int64 holds, and about what _value_ok accepts as a number.
 _SHORT_RANGE = {"i": (-_INT64, _INT64 - 1), "f": (-1e300, 1e300)}

@@ -11,6 +11,9 @@ Kind = Literal["f", "i", "s", "b"]  # float, integer, string, boolean
 # Event times are epoch milliseconds (UTC); anything outside 2000..2100 is a broken clock.
 EPOCH_MS_MIN = 946_684_800_000
 EPOCH_MS_MAX = 4_102_444_800_000
+# Up to this many readings a frame is short: each numpy step costs ~1 us whatever its length, so short frames
+# are checked, looked up and folded value by value instead (contract, city, intake and traffic alike).
+SHORT_FRAME = 32
 MAX_TEXT_VALUE = 64  # characters of a text value (ids, card tokens, states): state keeps them, so bounded
 
 
