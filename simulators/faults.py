@@ -87,7 +87,7 @@ class FaultInjector:
         for sid in list(self._stuck):
             if not self._get((sid, *keys), "stuck", False) and sid in ids:
                 del self._stuck[sid]  # unstuck: the next stuck episode freezes a fresh value
-        g = Frame(f.type, f.group, f.seq, f.tick, cols, f.src, f.job)
+        g = Frame(f.type, f.group, f.seq, f.tick, cols, f.src, f.job, f.boot)
         return g if keep.all() else g.select(keep)
 
     def _spike(self, f: Frame) -> Frame:
@@ -102,14 +102,14 @@ class FaultInjector:
         )
         cols[field_.name] = values
         self._count("spikes")
-        return Frame(f.type, f.group, f.seq, f.tick, cols, f.src, f.job)
+        return Frame(f.type, f.group, f.seq, f.tick, cols, f.src, f.job, f.boot)
 
     def _ghost(self, f: Frame) -> Frame:
         cols = {k: list(np.asarray(v).tolist()) for k, v in f.cols.items()}
         for k, v in cols.items():
             v.append(f"{v[-1]}-GHOST" if k == "id" else v[-1])
         self._count("unknown_sensor")
-        return Frame(f.type, f.group, f.seq, f.tick, cols, f.src, f.job)
+        return Frame(f.type, f.group, f.seq, f.tick, cols, f.src, f.job, f.boot)
 
     # -- on encoded records ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from ioc.contract.column_json import runs_json
 from ioc.contract.schemas import (
     EPOCH_MS_MAX,
     EPOCH_MS_MIN,
@@ -81,6 +82,10 @@ class Frame:
     job: str = ""  # replay job id, empty for live data
     boot: str = ""  # the sender's boot (or epoch) id: its sequence numbers count within one boot
     raw_cols: dict[str, list[Any]] | None = field(default=None, repr=False, compare=False)
+    # Columns whose JSON the sender already has (a cabinet's lamp ids, its lamps' state codes): name →
+    # (that column object, its JSON). Used only while cols[name] is still that very object, so a column
+    # replaced by a fault or a selection is written anew.
+    json_cols: dict[str, tuple[Any, bytes]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -111,7 +116,7 @@ class Frame:
             "group": self.group,
             "seq": self.seq,
             "tick": self.tick,
-            "cols": {k: _wire_column(v) for k, v in self.cols.items()},
+            "cols": {k: self._wire_column(k, v) for k, v in self.cols.items()},
         }
         if self.src:
             out["src"] = self.src
@@ -121,12 +126,18 @@ class Frame:
             out["boot"] = self.boot
         return out
 
-
-def _wire_column(values: Any) -> Any:
-    # orjson serialises numeric numpy arrays natively (NaN becomes null) but not text or object arrays.
-    if isinstance(values, np.ndarray) and values.dtype.kind in "USO":
-        return values.tolist()
-    return values
+    def _wire_column(self, name: str, values: Any) -> Any:
+        """The column as orjson takes it: its JSON where that is known or quicker made here, else itself."""
+        known = self.json_cols.get(name)
+        if known is not None and known[0] is values:
+            return orjson.Fragment(known[1])
+        if isinstance(values, np.ndarray):
+            if values.dtype.kind in "USO":  # orjson writes numeric numpy arrays, not text or object ones
+                return values.tolist()
+            runs = runs_json(values)
+            if runs is not None:
+                return orjson.Fragment(runs)
+        return values
 
 
 def encode(frame: Frame) -> bytes:

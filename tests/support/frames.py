@@ -1,10 +1,28 @@
-"""Device frames a test sends itself: a Vinh street-gauge frame, an air-quality frame."""
+"""Device frames a test sends itself: a Vinh street-gauge frame, an air-quality frame; and the plain encoding
+that bulk-written frames must equal byte for byte."""
 
 from __future__ import annotations
 
 import numpy as np
+import orjson
 
 from ioc.contract import Frame, encode
+
+
+def plain_encode(frame: Frame) -> bytes:
+    """encode as it was before columns were written in bulk: the whole document to orjson, text as lists."""
+    text = {k for k, v in frame.cols.items() if isinstance(v, np.ndarray) and v.dtype.kind in "USO"}
+    cols = {k: v.tolist() if k in text else v for k, v in frame.cols.items()}
+    doc = {
+        "v": 1,
+        "type": frame.type,
+        "group": frame.group,
+        "seq": frame.seq,
+        "tick": frame.tick,
+        "cols": cols,
+    }
+    doc |= {k: v for k, v in (("src", frame.src), ("job", frame.job), ("boot", frame.boot)) if v}
+    return orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def street_levels(seq: int, t: int, level: float) -> tuple[bytes, bytes]:

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from ioc.clock import local_iso, parse_start
+from ioc.contract import Frame
 from simulators import scenario as scenarios
+from simulators.faults import FaultInjector
 from tests.unit.simkit import Run, cabinet_frames, city, column, local_hours, simulate
 
 
@@ -177,3 +179,21 @@ def test_winter_inversion_traps_pollution(name: str) -> None:
     _, pm = values(smog, "AirQualityObserved", "pm25", "AQ-VIN-04")
     _, pm0 = values(usual, "AirQualityObserved", "pm25", "AQ-VIN-04")
     assert np.nanmean(pm) > 1.3 * np.nanmean(pm0)
+
+
+def test_frames_changed_by_faults_keep_the_senders_boot() -> None:
+    """A stuck, thinned, spiked or ghosted frame still counts its sequence in its sender's boot: without it,
+    the processors would judge it in another sequence space than the same group's clean frames."""
+    faults = FaultInjector(np.random.default_rng(1))
+    faults.set_overrides(
+        {"AQ-2": {"stuck": True}, "AQ-3": {"offline": True}, "*": {"spike": 1.0, "unknown_sensor": 1.0}}
+    )
+    t = parse_start("2025-10-20T09:00")
+    cols = {
+        "id": np.array(["AQ-1", "AQ-2", "AQ-3"], dtype=object),
+        "dateObserved": np.full(3, t),
+        "pm25": np.ones(3),
+    }
+    out = faults.frames([Frame("AirQualityObserved", "aq.vinh", 7, t, cols, "sim", boot="b-42")])
+    assert [(f.boot, f.seq, f.n) for f in out] == [("b-42", 7, 3)]  # AQ-3 dropped, a ghost added
+    assert {"stuck_readings", "offline_readings", "spikes", "unknown_sensor"} <= set(faults.counts)
