@@ -145,18 +145,23 @@ class HealthModel:
 
     def _hospital_step(self, site: _Site, prev: int, t: int) -> list[tuple[int, str, int, str]]:
         self._new_day(site, t)
+        self._forget_done(site)
         self._arrivals(site, prev, t)
         if not (site.patients.state != DONE).any():
             return []  # nights and Sundays: nobody in the building
         taps: list[tuple[int, str, int, str]] = []  # (time, reader id, patient row, step)
         for _ in range(3):  # a patient may finish one step and start the next within a tick
             started = 0
+            counts = np.bincount(site.patients.state, minlength=DONE + 1)
             for stage in STAGES:
-                counts = np.bincount(site.patients.state, minlength=DONE + 1)
+                moved = 0  # the counts change only when a patient moves on
                 if counts[stage[1]]:
-                    self._complete(site, stage, t)
+                    moved += self._complete(site, stage, t)
                 if counts[stage[0]] and site.free_at[stage[2]].min() <= t:
-                    started += self._start(site, stage, t, taps)
+                    n = self._start(site, stage, t, taps)
+                    started, moved = started + n, moved + n
+                if moved:
+                    counts = np.bincount(site.patients.state, minlength=DONE + 1)
             self._results_ready(site, t)
             if not started:
                 break
@@ -172,6 +177,15 @@ class HealthModel:
         site.patients.keep(site.patients.state != DONE)
         base = site.hospital.outpatients_per_day * DAY_FACTOR[local.weekday()]
         site.day_volume = base * float(np.exp(DAILY_NOISE * self.rng.standard_normal()))
+
+    @staticmethod
+    def _forget_done(site: _Site) -> None:
+        """Drop patients who have gone home once they are half the day's rows: every step works on every row,
+        and by noon a large hospital's were mostly finished visits."""
+        p = site.patients
+        done = p.state == DONE
+        if np.count_nonzero(done) * 2 > len(done):
+            p.keep(~done)
 
     def _arrivals(self, site: _Site, prev: int, t: int) -> None:
         local = climate.local_time(t)
@@ -205,12 +219,13 @@ class HealthModel:
             )
         )
 
-    def _complete(self, site: _Site, stage: tuple[int, int, str, str, int | None], t: int) -> None:
+    def _complete(self, site: _Site, stage: tuple[int, int, str, str, int | None], t: int) -> int:
+        """Patients whose service is over move on; how many."""
         _, serving, _, step, after = stage
         p = site.patients
         done = (p.state == serving) & (p.end <= t)
         if not done.any():
-            return
+            return 0
         if step == "clinicCall":
             nxt = np.where(p.lab, WAIT_LAB, WAIT_PAY)
         elif step == "payment":
@@ -223,6 +238,7 @@ class HealthModel:
         else:
             p.entry[done] = p.end[done]
         p.state[done] = nxt[done]
+        return int(np.count_nonzero(done))
 
     def _results_ready(self, site: _Site, t: int) -> None:
         p = site.patients
