@@ -103,7 +103,8 @@ class LightingModel:
         self.forced_power_loss = per_entity(overrides, self._keys, "power_loss", False, bool)
         self.forced_offline = per_entity(overrides, self._keys, "offline", False, bool)
         self.forced_level = per_entity(overrides, self._keys, "dim_level", np.nan)
-        self.fault_rate_factor = float(lookup(overrides, (), "fault_rate_factor", 1.0))
+        factor = float(lookup(overrides, (), "fault_rate_factor", 1.0))
+        self.fault_rate_factor = factor if factor > 0 else 0.0  # negative or NaN: no faults, as ever
 
     def targets(self) -> set[str]:
         return {c.id for c in self.cabinets} | {c.props["road"] for c in self.cabinets} | set(self.city.areas)
@@ -124,7 +125,8 @@ class LightingModel:
         lamp_lit = lit[self.lamp_cab]
         ok = self.status == 0
         lamp_level = np.where(lamp_lit & ok, level[self.lamp_cab], 0.0)
-        # 1 % noise, uniform (as wide as the normal noise it replaced, at a fifth of the cost per lamp).
+        # 1 % noise: uniform, with the standard deviation of the normal noise it replaced (±1.7 % at most),
+        # at a fifth of the cost per lamp.
         noise = 1 + NOISE_WIDTH * (self.rng.random(len(self.watts)) - 0.5)
         watts = np.where(
             lamp_lit,
@@ -220,13 +222,13 @@ class LightingModel:
                     reporting = np.arange(c.cabs.start, c.cabs.stop)[~down]
                     cabs, rows, whole = reporting, self._rows(reporting), False
             key = c.group if whole else None
-            ids = c.lamp_ids if whole else self.lamp_ids[rows]
+            ids = c.lamp_ids if whole else _frozen(self.lamp_ids[rows])
             power_state, power_state_json = self.power_states.slice(rows, key)
             status, status_json = self.statuses.slice(rows, key)
             level, level_json = self.levels.slice(rows, key)
             lamp_cols = {
                 "id": ids,
-                "dateObserved": dates[rows],
+                "dateObserved": _frozen(dates[rows]),
                 "powerState": power_state,
                 "status": status,
                 "illuminanceLevel": level,
@@ -304,13 +306,13 @@ class StableColumn:
         if known is None:
             values = self.values[rows]
             json = column_json(values) if self.choices is None else coded_json(values, self.choices_json)
-            known = self.column[rows], json
+            known = _frozen(self.column[rows]), json
             if key is not None:
                 self._slices[key] = known
         return known
 
 
 def _frozen(values: np.ndarray) -> np.ndarray:
-    """Read-only: columns handed out as views of it must not change under their cached JSON."""
+    """Read-only: a column handed out with its JSON (or a view of it) must not change under that JSON."""
     values.flags.writeable = False
     return values

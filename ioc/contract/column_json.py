@@ -32,6 +32,8 @@ def runs_json(values: np.ndarray) -> bytes | None:
     """The JSON of a long numeric column made run by run; None if it is short or its runs are too short."""
     if values.ndim != 1 or len(values) < RUNS_FROM or values.dtype.kind not in "biuf":
         return None
+    if values.dtype.itemsize not in _BITS:  # long double: orjson refuses it, let it say so
+        return None
     starts = _run_starts(values.view(_BITS[values.dtype.itemsize]))
     if starts is None:
         return None

@@ -109,7 +109,8 @@ class Frame:
         cols = {k: np.asarray(v)[rows] for k, v in self.cols.items()}
         return Frame(self.type, self.group, self.seq, self.tick, cols, self.src, self.job, self.boot)
 
-    def wire(self) -> dict[str, Any]:
+    def _document(self) -> dict[str, Any]:
+        """The frame as orjson takes it (columns may be orjson fragments, so only for encode)."""
         out: dict[str, Any] = {
             "v": SCHEMA_VERSION,
             "type": self.type,
@@ -134,6 +135,8 @@ class Frame:
         if isinstance(values, np.ndarray):
             if values.dtype.kind in "USO":  # orjson writes numeric numpy arrays, not text or object ones
                 return values.tolist()
+            # C order whatever the values: orjson refuses other arrays, and runs_json takes any.
+            values = np.ascontiguousarray(values)
             runs = runs_json(values)
             if runs is not None:
                 return orjson.Fragment(runs)
@@ -142,7 +145,7 @@ class Frame:
 
 def encode(frame: Frame) -> bytes:
     """The frame as compact JSON bytes; the same frame always gives the same bytes."""
-    return orjson.dumps(frame.wire(), option=orjson.OPT_SERIALIZE_NUMPY)
+    return orjson.dumps(frame._document(), option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def single(type_: str, group: str, seq: int, reading: dict[str, Any], src: str = "") -> Frame:

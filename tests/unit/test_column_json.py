@@ -63,6 +63,11 @@ def test_a_column_by_runs_is_what_orjson_writes(values: np.ndarray, strided: boo
     assert column_json(values) == plain_json(values)
     runs = runs_json(values)
     assert runs is None or runs == plain_json(values)
+    # In a frame, any array is written as its C-ordered copy, whether or not its values repeat.
+    frame = Frame("Streetlight", "g", 1, 1_760_000_000_000, {"x": values})
+    assert encode(frame) == plain_encode(
+        Frame("Streetlight", "g", 1, 1_760_000_000_000, {"x": values.copy()})
+    )
 
 
 def test_runs_are_taken_where_they_pay_and_only_there() -> None:
@@ -70,6 +75,7 @@ def test_runs_are_taken_where_they_pay_and_only_there() -> None:
     assert runs_json(np.full(RUNS_FROM - 1, 7.5)) is None  # short: orjson at once
     assert runs_json(np.arange(1_000, dtype=np.float64)) is None  # every value a run
     assert runs_json(np.zeros((RUNS_FROM, 2))) is None  # not a column
+    assert runs_json(np.zeros(RUNS_FROM, dtype=np.longdouble)) is None  # orjson's to refuse
 
 
 @settings(max_examples=500, deadline=None)

@@ -156,7 +156,17 @@ def test_every_frame_encodes_as_its_columns_through_dusk_dimming_dawn_and_faults
         for f in frames:
             if f.type == "Streetlight":
                 assert set(f.json_cols) == {"id", "dateObserved", "powerState", "status", "illuminanceLevel"}
+                assert not any(col.flags.writeable for col, _ in f.json_cols.values())  # no edit in place
                 is_whole = any(f.cols["id"] is c.lamp_ids for c in keeping.concentrators)
                 whole, partial = whole + is_whole, partial + (not is_whole)
     assert whole and partial  # whole concentrators, and the one missing a cabinet
     assert (keeping.status != 0).any()  # lamps failed during the run
+
+
+@pytest.mark.parametrize("factor", [-1.0, float("nan"), 0.0])
+def test_a_fault_rate_below_zero_or_not_a_number_means_no_faults(factor: float) -> None:
+    model = LightingModel(city(), rng_for(6, "lighting"), tick_ms=60_000)
+    model.set_overrides({"*": {"fault_rate_factor": factor}})
+    for _, frames in run("2025-10-20T21:00", 5, model):
+        assert frames
+    assert not model.status.any() and not model.comms_down_until.any() and not model.power_down_until.any()
