@@ -75,7 +75,8 @@ class LightingModel:
         self.lamp_cab = np.array([cab_index[s.ref] for s in lamps], dtype=np.intp)
         self.lamp_ids = _frozen(np.array([s.id for s in lamps], dtype=object))
         self.cab_ids = _frozen(np.array([c.id for c in cabinets], dtype=object))
-        self.cab_lamps = np.searchsorted(self.lamp_cab, np.arange(len(cabinets) + 1))  # cabinet i: [i, i+1)
+        # Cabinet i's lamps are rows cab_lamps[i] up to cab_lamps[i + 1].
+        self.cab_lamps = np.searchsorted(self.lamp_cab, np.arange(len(cabinets) + 1))
         self.concentrators = [self._concentrator(g) for g in groups]
         self.power_states = StableColumn(POWER_STATE)
         self.statuses = StableColumn(STATUS)

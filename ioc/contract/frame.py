@@ -82,7 +82,7 @@ class Frame:
     job: str = ""  # replay job id, empty for live data
     boot: str = ""  # the sender's boot (or epoch) id: its sequence numbers count within one boot
     raw_cols: dict[str, list[Any]] | None = field(default=None, repr=False, compare=False)
-    # Columns whose JSON the sender already has (a cabinet's lamp ids, its lamps' state codes): name →
+    # Columns whose JSON the sender already has (a concentrator's lamp ids, its lamps' states): name →
     # (that column object, its JSON). Used only while cols[name] is still that very object, so a column
     # replaced by a fault or a selection is written anew.
     json_cols: dict[str, tuple[Any, bytes]] = field(default_factory=dict, repr=False, compare=False)
