@@ -46,7 +46,7 @@ def coded_json(codes: np.ndarray, choices: Sequence[bytes]) -> bytes:
     starts = _run_starts(np.ascontiguousarray(codes))
     if starts is not None:
         return _repeated([choices[c] for c in codes[starts].tolist()], starts, len(codes))
-    return b"[" + b",".join([choices[c] for c in codes.tolist()]) + b"]"
+    return b"[" + b",".join(np.asarray(choices, dtype=object)[codes].tolist()) + b"]"
 
 
 def _run_starts(values: np.ndarray) -> list[int] | None:
